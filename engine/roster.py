@@ -1,0 +1,119 @@
+"""Who plays, under which name, for which planet, and in what standing (SPEC §3, §8).
+
+Player creation takes the id from the caller so a journal replay rebuilds the same player.
+The admin moves here change one player and keep every planet total equal to the sum of the
+accepted clicks recorded for it: a move or a reset never rewrites what a planet already earned
+in the active round, and a ban that revokes takes the player's recorded batches back out exactly.
+"""
+
+from __future__ import annotations
+
+from engine import planets as planets_mod
+from engine.errors import Conflict, InvalidRequest, NotFound
+from engine.players import ACTIVE, BANNED, STATUSES, Player, clean_name, default_name
+from engine.state import ACTIVE as ROUND_ACTIVE
+from engine.state import GameState
+
+
+def create_player(state: GameState, player_id: str, name: str | None, now: float) -> Player:
+    if player_id in state.players:
+        raise Conflict("player id already exists")
+    display = default_name(player_id) if name is None else clean_name(name)
+    planet = planets_mod.pick_planet(state.planets)
+    player = Player(
+        id=player_id,
+        name=display,
+        planet=planet,
+        created_at=now,
+        tokens=state.rules.burst,
+        tokens_at=now,
+    )
+    state.players[player_id] = player
+    state.planets[planet].players += 1
+    state.seq += 1
+    state.all_board.set(player_id, 0, state.seq)
+    state.version += 1
+    return player
+
+
+def get_player(state: GameState, player_id: str) -> Player:
+    player = state.players.get(player_id)
+    if player is None:
+        raise NotFound("no such player", {"player_id": player_id})
+    return player
+
+
+def rename(state: GameState, player_id: str, name: str) -> Player:
+    player = get_player(state, player_id)
+    player.name = clean_name(name)
+    state.version += 1
+    return player
+
+
+def move_player(state: GameState, player_id: str, planet: str) -> Player:
+    """Move to another planet from now on; clicks already given stay with the old planet."""
+    player = get_player(state, player_id)
+    if planet not in state.planets:
+        raise InvalidRequest(f"unknown planet {planet!r}", {"field": "planet"})
+    if planet != player.planet:
+        state.planets[player.planet].players -= 1
+        state.planets[planet].players += 1
+        player.planet = planet
+        state.version += 1
+    return player
+
+
+def set_status(state: GameState, player_id: str, status: str) -> Player:
+    player = get_player(state, player_id)
+    if status not in STATUSES:
+        raise InvalidRequest(f"status must be one of {list(STATUSES)}", {"field": "status"})
+    if status != player.status:
+        player.status = status
+        state.version += 1
+    return player
+
+
+def ban(state: GameState, player_id: str, revoke_round_clicks: bool) -> int:
+    """Ban; optionally take the active round's clicks back out. Returns the clicks revoked."""
+    set_status(state, player_id, BANNED)
+    return revoke_round(state, player_id) if revoke_round_clicks else 0
+
+
+def unban(state: GameState, player_id: str) -> Player:
+    return set_status(state, player_id, ACTIVE)
+
+
+def revoke_round(state: GameState, player_id: str) -> int:
+    """Remove the player's recorded batches of the active round from every planet total."""
+    player = get_player(state, player_id)
+    current = state.current
+    if current is None or current.status != ROUND_ACTIVE:
+        return 0
+    revoked = 0
+    for planet, by_player in current.contributions.items():
+        batches = by_player.pop(player_id, None)
+        if batches:
+            clicks = sum(batches)
+            current.totals[planet] -= clicks
+            state.planets[planet].all_time -= clicks
+            revoked += clicks
+    if revoked:
+        player.score -= revoked
+        player.round_score = 0
+        state.round_board.discard(player_id)
+        state.seq += 1
+        state.all_board.set(player_id, player.score, state.seq)
+        state.version += 1
+    return revoked
+
+
+def reset_score(state: GameState, player_id: str) -> Player:
+    """Zero the player's own scores; planet totals keep what the planet earned."""
+    player = get_player(state, player_id)
+    player.score = 0
+    player.round_score = 0
+    state.round_board.discard(player_id)
+    state.seq += 1
+    state.all_board.set(player_id, 0, state.seq)
+    state.version += 1
+    return player

@@ -1,0 +1,179 @@
+"""The round lifecycle and the queue of rounds (SPEC §3).
+
+A round finishes when a planet reaches the target (that planet wins), when its time runs out
+(the highest total wins, equal totals draw) or when an admin ends it. After the break the next
+queued round starts, or a new one with the default settings. Everything here is driven by
+``now`` passed in: the actor's tick calls ``advance`` and nothing else keeps time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.errors import Conflict, InvalidRequest
+from engine.state import ACTIVE, FINISHED, QUEUED, GameState, Round, RoundSummary
+
+TOP_CONTRIBUTORS = 10
+
+
+def make_round(
+    state: GameState,
+    target: int | None = None,
+    seconds: float | None = None,
+    planets: list[str] | None = None,
+) -> Round:
+    rules = state.rules
+    chosen = list(planets) if planets is not None else list(state.planets)
+    if len(chosen) < 2 or len(set(chosen)) != len(chosen):
+        raise InvalidRequest("a round needs at least 2 distinct planets", {"field": "planets"})
+    unknown = [p for p in chosen if p not in state.planets]
+    if unknown:
+        raise InvalidRequest(f"unknown planets: {unknown}", {"field": "planets"})
+    target = rules.round_target if target is None else target
+    seconds = rules.round_seconds if seconds is None else seconds
+    if isinstance(target, bool) or not isinstance(target, int) or not 1 <= target <= 10**12:
+        raise InvalidRequest("target must be an integer from 1 to 10^12", {"field": "target"})
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 1 <= seconds <= 86400 * 7
+    ):
+        raise InvalidRequest("seconds must be from 1 to 604800", {"field": "seconds"})
+    round_ = Round(id=state.next_round_id, planets=chosen, target=target, seconds=float(seconds))
+    state.next_round_id += 1
+    return round_
+
+
+def queue_round(
+    state: GameState,
+    target: int | None = None,
+    seconds: float | None = None,
+    planets: list[str] | None = None,
+) -> Round:
+    round_ = make_round(state, target, seconds, planets)
+    state.queue.append(round_)
+    state.version += 1
+    return round_
+
+
+def is_due(state: GameState, now: float) -> bool:
+    """Whether ``advance`` would change anything at ``now`` (cheap; called on every message)."""
+    current = state.current
+    if current is not None and current.status == ACTIVE:
+        return current.ends_at is not None and now >= current.ends_at
+    return state.next_round_at is not None and now >= state.next_round_at
+
+
+def advance(state: GameState, now: float) -> None:
+    """Finish a round whose time ran out and start the next one whose break is over."""
+    current = state.current
+    if current is not None and current.status == ACTIVE and now >= (current.ends_at or now):
+        finish(state, current, "time", current.ends_at or now)
+    idle = state.current is None or state.current.status == FINISHED
+    if idle and state.next_round_at is not None and now >= state.next_round_at:
+        start_next(state, now)
+
+
+def start_next(state: GameState, now: float) -> Round:
+    """Start the next queued round, or a default one; a late start begins at ``now``."""
+    round_ = state.queue.popleft() if state.queue else make_round(state)
+    round_.status = ACTIVE
+    round_.started_at = now
+    round_.ends_at = now + round_.seconds
+    round_.totals = {planet: 0 for planet in round_.planets}
+    round_.contributions = {planet: {} for planet in round_.planets}
+    state.current = round_
+    state.next_round_at = None
+    state.round_board.clear()
+    state.version += 1
+    state.outbox.append({"event": "started", "data": round_info(state)})
+    return round_
+
+
+def end_current(state: GameState, now: float) -> RoundSummary:
+    """An admin ends the active round now; the usual break follows."""
+    current = state.current
+    if current is None or current.status != ACTIVE:
+        raise Conflict("no round is active")
+    return finish(state, current, "admin", now)
+
+
+def finish(state: GameState, round_: Round, reason: str, at: float) -> RoundSummary:
+    totals = dict(round_.totals)
+    if reason == "target":
+        winner = max(totals, key=lambda p: totals[p])
+    else:
+        best = max(totals.values(), default=0)
+        leaders = [p for p, total in totals.items() if total == best]
+        winner = leaders[0] if len(leaders) == 1 else None
+    round_.status = FINISHED
+    round_.finished_at = at
+    round_.winner = winner
+    round_.reason = reason
+    player_totals = {
+        player_id: sum(batches)
+        for by_player in round_.contributions.values()
+        for player_id, batches in by_player.items()
+    }
+    top = [
+        {
+            "rank": rank,
+            "id": player_id,
+            "name": state.players[player_id].name if player_id in state.players else None,
+            "planet": state.players[player_id].planet if player_id in state.players else None,
+            "score": score,
+        }
+        for rank, player_id, score in state.round_board.top(TOP_CONTRIBUTORS)
+    ]
+    summary = RoundSummary(
+        id=round_.id,
+        planets=list(round_.planets),
+        target=round_.target,
+        started_at=round_.started_at or at,
+        finished_at=at,
+        winner=winner,
+        reason=reason,
+        totals=totals,
+        top=top,
+        player_totals=player_totals,
+    )
+    state.history.append(summary)
+    state.next_round_at = at + state.rules.round_break_seconds
+    state.version += 1
+    state.outbox.append({"event": "finished", "data": summary_info(summary)})
+    return summary
+
+
+def round_info(state: GameState) -> dict[str, Any]:
+    """The round as the board and the ``round`` event show it."""
+    current = state.current
+    if current is None:
+        return {"id": None, "status": QUEUED, "next_round_at": state.next_round_at}
+    return {
+        "id": current.id,
+        "status": current.status,
+        "planets": list(current.planets),
+        "target": current.target,
+        "started_at": current.started_at,
+        "ends_at": current.ends_at,
+        "finished_at": current.finished_at,
+        "winner": current.winner,
+        "reason": current.reason,
+        "next_round_at": state.next_round_at,
+    }
+
+
+def summary_info(summary: RoundSummary) -> dict[str, Any]:
+    return {
+        "id": summary.id,
+        "planets": summary.planets,
+        "target": summary.target,
+        "started_at": summary.started_at,
+        "finished_at": summary.finished_at,
+        "duration": summary.finished_at - summary.started_at,
+        "winner": summary.winner,
+        "draw": summary.winner is None,
+        "reason": summary.reason,
+        "totals": summary.totals,
+        "top": summary.top,
+    }

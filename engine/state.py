@@ -1,0 +1,77 @@
+"""The whole mutable game state, owned by the actor and nothing else (SPEC §2)."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.leaderboard import Leaderboard
+from engine.planets import Planet, make_planets
+from engine.players import Player
+from engine.rules import Rules
+
+QUEUED, ACTIVE, FINISHED = "queued", "active", "finished"
+
+
+@dataclass(slots=True)
+class Round:
+    id: int
+    planets: list[str]
+    target: int
+    seconds: float
+    status: str = QUEUED
+    started_at: float | None = None
+    ends_at: float | None = None
+    finished_at: float | None = None
+    winner: str | None = None
+    reason: str | None = None  # "target", "time" or "admin" once finished
+    totals: dict[str, int] = field(default_factory=dict)
+    # The seed's shape: {planet: {player_id: [accepted batch counts, in order]}}
+    contributions: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RoundSummary:
+    """What a finished round keeps once its contributions are dropped (SPEC §3)."""
+
+    id: int
+    planets: list[str]
+    target: int
+    started_at: float
+    finished_at: float
+    winner: str | None  # None is a draw
+    reason: str
+    totals: dict[str, int]
+    top: list[dict[str, Any]]
+    player_totals: dict[str, int]
+
+
+@dataclass(slots=True)
+class GameState:
+    rules: Rules
+    planets: dict[str, Planet]
+    players: dict[str, Player] = field(default_factory=dict)
+    all_board: Leaderboard = field(default_factory=Leaderboard)
+    round_board: Leaderboard = field(default_factory=Leaderboard)
+    current: Round | None = None
+    queue: deque[Round] = field(default_factory=deque)
+    history: list[RoundSummary] = field(default_factory=list)
+    next_round_id: int = 1
+    next_round_at: float | None = 0.0  # set during a break; the first tick starts round 1
+    seq: int = 0  # bumped on every score change: the leaderboards' tie-break
+    version: int = 0  # bumped on every change: snapshots and journal key on it
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)  # events for the actor to route
+
+
+def new_state(rules: Rules, planet_names: list[str]) -> GameState:
+    return GameState(rules=rules, planets=make_planets(planet_names))
+
+
+def current_round_id(state: GameState) -> int | None:
+    return state.current.id if state.current is not None else None
+
+
+def is_active(state: GameState) -> bool:
+    return state.current is not None and state.current.status == ACTIVE

@@ -1,0 +1,11 @@
+"""Typed keys for what the application shares between its parts (aiohttp ``AppKey``)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from actor.actor import Actor
+from settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+ACTOR = web.AppKey("actor", Actor)

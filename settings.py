@@ -1,0 +1,190 @@
+"""Every setting of SPEC §10, read from flags and the environment (flags win) and validated once.
+
+A bad value stops start-up with a message that names the setting and says what is allowed, the
+way Phoenix's ``init`` refuses an inconsistent configuration with a sentence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.rules import Rules
+
+FSYNC_MODES = ("always", "everysec", "no")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot run with; the message names it."""
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "0.0.0.0"
+    port: int = 8080
+    data_dir: Path = Path("./data")
+    click_push_rate: float = 1.0
+    max_cps: int = 20
+    burst_seconds: float = 10.0
+    broadcast_interval: float = 0.25
+    snapshot_interval: float = 2.0
+    round_target: int = 10_000
+    round_seconds: float = 600.0
+    round_break_seconds: float = 10.0
+    sessions_per_minute: int = 10
+    trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
+    fsync: str = "everysec"
+    secret_key: str | None = None
+    admin_token: str | None = None
+    log_level: str = "INFO"
+    planets_file: Path = Path(__file__).parent / "data" / "planets.json"
+    start_empty: bool = False
+
+    def rules(self) -> Rules:
+        return Rules(
+            click_push_rate=self.click_push_rate,
+            max_cps=self.max_cps,
+            burst_seconds=self.burst_seconds,
+            round_target=self.round_target,
+            round_seconds=self.round_seconds,
+            round_break_seconds=self.round_break_seconds,
+        )
+
+
+def _number(kind: type, low: float, high: float) -> Callable[[str, str], Any]:
+    def parse(name: str, raw: str) -> Any:
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high or value != value:
+            what = "an integer" if kind is int else "a number"
+            raise SettingsError(f"{name} must be {what} from {low:g} to {high:g}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _choice(options: Sequence[str], upper: bool = False) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.upper() if upper else raw.lower()
+        if value not in options:
+            raise SettingsError(f"{name} must be one of {', '.join(options)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _networks(name: str, raw: str) -> tuple[Network, ...]:
+    nets = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{name} must be a comma-separated list of addresses or networks, got {part!r}"
+            ) from None
+    return tuple(nets)
+
+
+def _text(min_len: int) -> Callable[[str, str], str | None]:
+    def parse(name: str, raw: str) -> str | None:
+        if raw == "":
+            return None
+        if len(raw) < min_len:
+            raise SettingsError(f"{name} must be at least {min_len} characters long")
+        return raw
+
+    return parse
+
+
+def _host(name: str, raw: str) -> str:
+    if not raw.strip():
+        raise SettingsError(f"{name} must not be empty")
+    return raw.strip()
+
+
+def _path(name: str, raw: str) -> Path:
+    if not raw.strip():
+        raise SettingsError(f"{name} must not be empty")
+    return Path(raw)
+
+
+# (setting, parser, help): the environment variable is the upper-case name, the flag the
+# lower-case name with dashes.
+SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
+    ("HOST", _host, "address to listen on"),
+    ("PORT", _number(int, 1, 65535), "TCP port"),
+    ("DATA_DIR", _path, "directory for the snapshot, journal, keys and tokens"),
+    ("CLICK_PUSH_RATE", _number(float, 0.05, 60), "seconds between click pushes from a page"),
+    ("MAX_CPS", _number(int, 1, 1000), "clicks per second a player may make"),
+    ("BURST_SECONDS", _number(float, 0, 3600), "seconds of clicks a player may save up"),
+    ("BROADCAST_INTERVAL", _number(float, 0.01, 60), "seconds between board broadcasts"),
+    ("SNAPSHOT_INTERVAL", _number(float, 0.05, 3600), "seconds between snapshot checks"),
+    ("ROUND_TARGET", _number(int, 1, 10**12), "clicks a planet needs to win a round"),
+    ("ROUND_SECONDS", _number(float, 1, 604800), "longest round, in seconds"),
+    ("ROUND_BREAK_SECONDS", _number(float, 0, 3600), "break between rounds, in seconds"),
+    ("SESSIONS_PER_MINUTE", _number(int, 1, 100000), "new sessions per client address a minute"),
+    ("TRUSTED_PROXIES", _networks, "proxies whose X-Forwarded-For is believed (comma list)"),
+    ("FSYNC", _choice(FSYNC_MODES), "journal fsync policy: always, everysec or no"),
+    ("SECRET_KEY", _text(16), "JWT signing key (default: generated once in DATA_DIR)"),
+    ("ADMIN_TOKEN", _text(16), "admin bearer token (default: generated once in DATA_DIR)"),
+    ("LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "DEBUG, INFO, WARNING or ERROR"),
+    ("PLANETS_FILE", _path, "JSON list of planet names"),
+]
+
+
+def _default(name: str) -> Any:
+    value = getattr(Settings(), name.lower())
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run.py",
+        description="Click the Button server. Every setting is also an environment variable; "
+        "a flag wins over the environment.",
+    )
+    for name, _, help_text in SPECS:
+        parser.add_argument(
+            "--" + name.lower().replace("_", "-"),
+            dest=name,
+            metavar=name,
+            default=None,
+            help=f"{help_text} [env {name}] (default: {_default(name) or 'unset'})",
+        )
+    parser.add_argument(
+        "--start-empty",
+        action="store_true",
+        help="start with an empty game when no valid saved state can be loaded",
+    )
+    return parser
+
+
+def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read flags, then the environment, then defaults; raise SettingsError on a bad value."""
+    environ = os.environ if environ is None else environ
+    args = build_parser().parse_args(argv)
+    values: dict[str, Any] = {}
+    for name, parse, _ in SPECS:
+        raw = getattr(args, name)
+        if raw is None:
+            raw = environ.get(name)
+        if raw is None:
+            continue
+        values[name.lower()] = parse(name, raw)
+    values["start_empty"] = bool(args.start_empty)
+    return Settings(**values)
