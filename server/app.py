@@ -16,7 +16,10 @@ from aiohttp import web
 from actor.actor import Actor
 from actor.clock import Clock, SystemClock
 from persistence.store import open_store
-from server.keys import ACTOR, SETTINGS
+from server import http_api, pages, ws
+from server.auth import load_auth
+from server.keys import ACTOR, AUTH, METRICS, SETTINGS
+from server.metrics import Metrics
 from settings import Settings
 
 log = logging.getLogger("ctb.server")
@@ -38,6 +41,10 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
     store = open_store(settings, load_planet_names(settings.planets_file))
     actor = Actor(store.state, app[CLOCK], on_commit=store.append)
     app[ACTOR] = actor
+    metrics = app[METRICS]
+    actor.turn_observers.append(lambda seconds, _n: metrics.actor_turn_seconds.observe(seconds))
+    metrics.actor_queue_depth.set_function(lambda: actor.queue_depth)
+    metrics.players_total.set_function(lambda: actor.board.players_total)
     actor.start()
     await store.start(actor)
     log.info("game ready", extra={"event": "ready", "players": len(store.state.players)})
@@ -47,10 +54,15 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def init_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
-    app = web.Application(client_max_size=BODY_LIMIT)
+    app = web.Application(client_max_size=BODY_LIMIT, middlewares=http_api.MIDDLEWARES)
     app[SETTINGS] = settings
     app[CLOCK] = clock if clock is not None else SystemClock()
+    app[AUTH] = load_auth(settings)
+    app[METRICS] = Metrics()
     app.cleanup_ctx.append(game_ctx)
+    http_api.setup(app)
+    ws.setup(app)
+    pages.setup(app)
     return app
 
 

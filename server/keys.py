@@ -5,7 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from actor.actor import Actor
+from server.auth import Auth
+from server.metrics import Metrics
 from settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 ACTOR = web.AppKey("actor", Actor)
+AUTH = web.AppKey("auth", Auth)
+METRICS = web.AppKey("metrics", Metrics)

@@ -1,0 +1,75 @@
+"""Prometheus metrics (SPEC §10), on a registry of the app's own so test apps never share counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+@dataclass(slots=True)
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    ws_connections_active: Gauge = field(init=False)
+    ws_connect_total: Counter = field(init=False)
+    ws_disconnect_total: Counter = field(init=False)
+    ws_broadcast_total: Counter = field(init=False)
+    ws_broadcast_fail_total: Counter = field(init=False)
+    ws_heartbeat_fail_total: Counter = field(init=False)
+    clicks_accepted_total: Counter = field(init=False)
+    clicks_throttled_total: Counter = field(init=False)
+    pushes_total: Counter = field(init=False)
+    http_request_duration_seconds: Histogram = field(init=False)
+    actor_queue_depth: Gauge = field(init=False)
+    actor_turn_seconds: Histogram = field(init=False)
+    snapshot_write_seconds: Histogram = field(init=False)
+    snapshot_bytes: Gauge = field(init=False)
+    players_total: Gauge = field(init=False)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.ws_connections_active = Gauge(
+            "ws_connections_active", "Open WebSocket connections", registry=r
+        )
+        self.ws_connect_total = Counter("ws_connect_total", "WebSocket connects", registry=r)
+        self.ws_disconnect_total = Counter(
+            "ws_disconnect_total", "WebSocket disconnects", ["reason"], registry=r
+        )
+        self.ws_broadcast_total = Counter(
+            "ws_broadcast_total", "Board messages sent to clients", registry=r
+        )
+        self.ws_broadcast_fail_total = Counter(
+            "ws_broadcast_fail_total", "Board sends that failed or were dropped", registry=r
+        )
+        self.ws_heartbeat_fail_total = Counter(
+            "ws_heartbeat_fail_total", "Connections closed for a missing pong", registry=r
+        )
+        self.clicks_accepted_total = Counter(
+            "clicks_accepted_total", "Clicks added to scores", registry=r
+        )
+        self.clicks_throttled_total = Counter(
+            "clicks_throttled_total", "Clicks clipped by the throttle", registry=r
+        )
+        self.pushes_total = Counter(
+            "pushes_total", "Click pushes by result", ["result"], registry=r
+        )
+        self.http_request_duration_seconds = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request duration",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.actor_queue_depth = Gauge(
+            "actor_queue_depth", "Messages waiting in the actor's mailbox", registry=r
+        )
+        self.actor_turn_seconds = Histogram(
+            "actor_turn_seconds",
+            "Time the actor spends in one turn",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            registry=r,
+        )
+        self.snapshot_write_seconds = Histogram(
+            "snapshot_write_seconds", "Time to write a snapshot", registry=r
+        )
+        self.snapshot_bytes = Gauge("snapshot_bytes", "Size of the last snapshot", registry=r)
+        self.players_total = Gauge("players_total", "Players in the game", registry=r)

@@ -1,0 +1,69 @@
+"""Fixtures for tests through the real aiohttp app and real sockets (pytest-aiohttp)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from actor.clock import FakeClock
+from server.app import init_app
+from settings import Settings
+from tests.conftest import T0
+
+ClientFactory = Callable[..., Awaitable[TestClient]]
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a test app: its own data directory, fixed keys, fast broadcasts."""
+    base = Settings(
+        data_dir=data_dir,
+        secret_key="test-secret-key-0123456789",
+        admin_token="test-admin-token-0123456789",
+        broadcast_interval=0.05,
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+def app_clock() -> FakeClock:
+    """The game clock of the test app; tests jump it to move rounds along."""
+    return FakeClock(T0)
+
+
+@pytest.fixture
+async def make_client(aiohttp_client: Any, tmp_path: Path, app_clock: FakeClock) -> ClientFactory:
+    """Build a client for an app with settings overridden per test."""
+
+    async def build(**overrides: Any) -> TestClient:
+        app = init_app(make_settings(tmp_path / "data", **overrides), clock=app_clock)
+        return await aiohttp_client(app)
+
+    return build
+
+
+@pytest.fixture
+async def client(make_client: ClientFactory) -> TestClient:
+    return await make_client()
+
+
+async def new_player(client: TestClient, name: str | None = None) -> tuple[str, dict[str, Any]]:
+    """Create a player through the API; returns (token, player object)."""
+    body = {} if name is None else {"name": name}
+    response = await client.post("/api/session", json=body)
+    assert response.status == 201, await response.text()
+    data = await response.json()
+    return data["token"], data["player"]
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
