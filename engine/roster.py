@@ -98,7 +98,8 @@ def revoke_round(state: GameState, player_id: str) -> int:
             state.planets[planet].all_time -= clicks
             revoked += clicks
     if revoked:
-        player.score -= revoked
+        # A reset earlier in this round already took these clicks out of the score.
+        player.score = max(0, player.score - revoked)
         player.round_score = 0
         state.round_board.discard(player_id)
         state.seq += 1

@@ -6,7 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.leaderboard import Leaderboard
+from engine.leaderboard import Leaderboard, PlayerSlots
 from engine.planets import Planet, make_planets
 from engine.players import Player
 from engine.rules import Rules
@@ -52,8 +52,9 @@ class GameState:
     rules: Rules
     planets: dict[str, Planet]
     players: dict[str, Player] = field(default_factory=dict)
-    all_board: Leaderboard = field(default_factory=Leaderboard)
-    round_board: Leaderboard = field(default_factory=Leaderboard)
+    slots: PlayerSlots = field(default_factory=PlayerSlots)  # shared by both boards
+    all_board: Leaderboard = field(init=False)
+    round_board: Leaderboard = field(init=False)
     current: Round | None = None
     queue: deque[Round] = field(default_factory=deque)
     history: list[RoundSummary] = field(default_factory=list)
@@ -63,6 +64,10 @@ class GameState:
     version: int = 0  # bumped on every change: snapshots and journal key on it
     audit: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)  # events for the actor to route
+
+    def __post_init__(self) -> None:
+        self.all_board = Leaderboard(self.slots)
+        self.round_board = Leaderboard(self.slots)
 
 
 def new_state(rules: Rules, planet_names: list[str]) -> GameState:

@@ -1,0 +1,120 @@
+"""Click-batch applications per second through the engine with 1,000,000 players present.
+
+Each application is a full ``engine.commands.apply`` of a push: validation, idempotency, the
+token bucket, the push-gap check, contributions, both leaderboards and both ranks. Scores are
+spread first so the rank indexes are as deep as in a long-running game. Run: ``make bench`` or
+``python bench/engine_bench.py --players 1000000 --pushes 200000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import pstats
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine import commands
+from engine.leaderboard import Leaderboard
+from engine.rules import Rules
+from engine.state import GameState, new_state
+
+T0 = 1_700_000_000.0
+
+
+def build(players: int, seed: int) -> tuple[GameState, list[str]]:
+    rng = random.Random(seed)
+    state = new_state(Rules(round_target=10**12, round_seconds=86400.0), ["earth", "mars"])
+    commands.apply(state, {"op": "tick", "now": T0})
+    ids = [f"{i:08x}-0000-4000-8000-{rng.getrandbits(48):012x}" for i in range(players)]
+    for player_id in ids:
+        commands.apply(state, {"op": "create_player", "player_id": player_id, "now": T0})
+    # Spread scores as a long game would, so the indexes are deep (not a bench of one score).
+    all_entries, round_entries = [], []
+    assert state.current is not None
+    for player_id in ids:
+        player = state.players[player_id]
+        player.score = rng.randint(0, 50_000)
+        state.seq += 1
+        all_entries.append((player_id, player.score, state.seq))
+        if rng.random() < 0.5:
+            player.round_id = state.current.id
+            player.round_score = rng.randint(1, min(player.score, 5_000) or 1)
+            round_entries.append((player_id, player.round_score, state.seq))
+    state.all_board = Leaderboard.from_entries(all_entries, state.slots)
+    state.round_board = Leaderboard.from_entries(round_entries, state.slots)
+    return state, ids
+
+
+def run(
+    state: GameState, ids: list[str], pushes: int, seed: int, start: float, online: int
+) -> float:
+    """Apply ``pushes`` pushes from ``online`` distinct players taking turns, as connected pages
+    do; ``online`` equal to the player count is the cache-hostile worst case."""
+    rng = random.Random(seed + 1)
+    players = rng.sample(ids, min(online, pushes))
+    picks = [players[i % len(players)] for i in range(pushes)]
+    counts = [[rng.randint(1, 25)] for _ in range(len(picks))]
+    now = start
+    # Game time advances so that each player's pushes are a push interval apart.
+    step = 1.0 / len(players)
+    apply = commands.apply
+    started = time.perf_counter()
+    for i in range(len(picks)):
+        apply(
+            state,
+            {
+                "op": "push",
+                "player_id": picks[i],
+                "batch_id": f"b{seed}-{i}",
+                "clicks": counts[i],
+                "now": now + i * step,
+            },
+        )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--players", type=int, default=1_000_000)
+    parser.add_argument("--pushes", type=int, default=200_000)
+    parser.add_argument("--online", type=int, default=10_000, help="players taking turns")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="also print where the time goes")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    state, ids = build(args.players, args.seed)
+    print(f"built {args.players:,} players in {time.perf_counter() - started:.1f} s")
+    gc.collect()
+    gc.freeze()  # the built state is long-lived; keep the collector off it as the server would
+    scenarios = [(f"{args.online:,} online players", args.online), ("every player", args.players)]
+    start = T0 + 10.0
+    for label, online in scenarios:
+        elapsed = run(state, ids, args.pushes, args.seed, start, online)
+        start += args.pushes / 1.0 + 10.0
+        rate = args.pushes / elapsed
+        verdict = "met" if rate >= 50_000 else "missed"
+        print(
+            f"pushes from {label}: {rate:,.0f}/s ({elapsed / args.pushes * 1e6:.1f} µs each, "
+            f"{args.pushes:,} pushes, {args.players:,} players present; target 50,000/s {verdict})"
+        )
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run(state, ids, min(args.pushes, 50_000), args.seed + 2, start, args.online)
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(14)
+        print("where the time goes (cProfile, tottime; profiling slows everything):")
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
