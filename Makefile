@@ -33,6 +33,9 @@ test: lint
 
 bench: $(VENV)/.test-installed
 	$(PY) bench/engine_bench.py
+	$(PY) bench/http_bench.py
+	$(PY) bench/persist_bench.py
+	$(PY) bench/ws_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -9,6 +9,8 @@ import uvloop
 from aiohttp import web
 
 import settings as settings_mod
+from persistence.errors import StartupError
+from persistence.store import check_data_dir
 from server import logs
 from server.app import init_app
 
@@ -23,14 +25,20 @@ def main(argv: list[str] | None = None) -> int:
     log = logging.getLogger("ctb")
     log.info("starting", extra={"event": "start", "host": settings.host, "port": settings.port})
     uvloop.install()
-    web.run_app(
-        init_app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-        shutdown_timeout=5.0,
-    )
+    try:
+        check_data_dir(settings.data_dir)  # before anything else writes its files there
+        web.run_app(
+            init_app(settings),
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            access_log=None,
+            shutdown_timeout=5.0,
+        )
+    except StartupError as error:  # DATA_DIR unusable or no valid saved state (SPEC §7)
+        log.error("cannot start", extra={"event": "startup_failed", "error": str(error)})
+        print(f"run.py: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -110,11 +110,10 @@ def finish(state: GameState, round_: Round, reason: str, at: float) -> RoundSumm
     round_.finished_at = at
     round_.winner = winner
     round_.reason = reason
-    player_totals = {
-        player_id: sum(batches)
-        for by_player in round_.contributions.values()
-        for player_id, batches in by_player.items()
-    }
+    player_totals: dict[str, int] = {}  # a player moved mid-round has batches on two planets
+    for by_player in round_.contributions.values():
+        for player_id, batches in by_player.items():
+            player_totals[player_id] = player_totals.get(player_id, 0) + sum(batches)
     top = [
         {
             "rank": rank,

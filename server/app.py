@@ -18,14 +18,12 @@ from actor.clock import Clock, SystemClock
 from persistence.store import open_store
 from server import http_api, pages, ws
 from server.auth import load_auth
-from server.keys import ACTOR, AUTH, METRICS, SETTINGS
+from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS
 from server.metrics import Metrics
+from server.request_body import BODY_LIMIT
 from settings import Settings
 
 log = logging.getLogger("ctb.server")
-
-CLOCK = web.AppKey("clock", Clock)  # type: ignore[type-abstract]
-BODY_LIMIT = 64 * 1024
 
 
 def load_planet_names(path: Path) -> list[str]:
@@ -45,6 +43,12 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
     actor.turn_observers.append(lambda seconds, _n: metrics.actor_turn_seconds.observe(seconds))
     metrics.actor_queue_depth.set_function(lambda: actor.queue_depth)
     metrics.players_total.set_function(lambda: actor.board.players_total)
+
+    def snapshot_written(seconds: float, size: int) -> None:
+        metrics.snapshot_write_seconds.observe(seconds)
+        metrics.snapshot_bytes.set(size)
+
+    store.saver.observers.append(snapshot_written)
     actor.start()
     await store.start(actor)
     log.info("game ready", extra={"event": "ready", "players": len(store.state.players)})

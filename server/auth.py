@@ -7,6 +7,7 @@ mode 0600, so tokens stay valid across restarts.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import os
@@ -66,7 +67,16 @@ def load_auth(settings: Settings) -> Auth:
             path,
             extra={"event": "admin_token", "path": str(path), "generated": created},
         )
-    return Auth(secret=secret, admin_token=admin)
+    return Auth(secret=signing_key(secret), admin_token=admin)
+
+
+def signing_key(secret: str) -> str:
+    """The HS256 key made from ``SECRET_KEY``: its SHA-256, as hex.
+
+    RFC 7518 §3.2 wants an HS256 key of at least 256 bits (PyJWT warns below that), while
+    SECRET_KEY may be as short as 16 characters; hashing gives every secret the full length.
+    """
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def issue(auth: Auth, player_id: str, kind: str) -> str:
@@ -78,6 +88,11 @@ def issue(auth: Auth, player_id: str, kind: str) -> str:
 
 def verify(auth: Auth, token: str, kind: str) -> str:
     """The player id a valid token of ``kind`` names; Unauthorized for anything else."""
+    return verify_until(auth, token, kind)[0]
+
+
+def verify_until(auth: Auth, token: str, kind: str) -> tuple[str, float]:
+    """``verify``, also returning when the token expires (for caching a verified token)."""
     try:
         claims = jwt.decode(
             token,
@@ -91,7 +106,7 @@ def verify(auth: Auth, token: str, kind: str) -> str:
         raise Unauthorized("invalid token") from None
     if claims.get("typ") != kind or not isinstance(claims.get("sub"), str):
         raise Unauthorized(f"not a {kind} token")
-    return claims["sub"]
+    return claims["sub"], float(claims["exp"])
 
 
 def bearer(request: web.Request) -> str:

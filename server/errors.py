@@ -43,6 +43,12 @@ class MethodNotAllowed(GameError):
     code = "method_not_allowed"
 
 
+class InternalError(GameError):
+    """A bug on our side; the reply names no detail of it (the log does)."""
+
+    code = "internal_error"
+
+
 STATUS: dict[type[GameError], int] = {
     InvalidRequest: 400,
     Unauthorized: 401,
@@ -55,6 +61,7 @@ STATUS: dict[type[GameError], int] = {
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     RateLimited: 429,
+    InternalError: 500,
     Unavailable: 503,
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from actor.actor import Actor
+from actor.clock import Clock
 from server.auth import Auth
 from server.metrics import Metrics
 from settings import Settings
@@ -13,3 +14,5 @@ SETTINGS = web.AppKey("settings", Settings)
 ACTOR = web.AppKey("actor", Actor)
 AUTH = web.AppKey("auth", Auth)
 METRICS = web.AppKey("metrics", Metrics)
+# The game clock: the wall clock in production, a FakeClock in tests.
+CLOCK = web.AppKey("clock", Clock)  # type: ignore[type-abstract]

@@ -16,6 +16,7 @@ class Metrics:
     ws_broadcast_total: Counter = field(init=False)
     ws_broadcast_fail_total: Counter = field(init=False)
     ws_heartbeat_fail_total: Counter = field(init=False)
+    ws_fanout_seconds: Histogram = field(init=False)
     clicks_accepted_total: Counter = field(init=False)
     clicks_throttled_total: Counter = field(init=False)
     pushes_total: Counter = field(init=False)
@@ -43,6 +44,12 @@ class Metrics:
         )
         self.ws_heartbeat_fail_total = Counter(
             "ws_heartbeat_fail_total", "Connections closed for a missing pong", registry=r
+        )
+        self.ws_fanout_seconds = Histogram(
+            "ws_fanout_seconds",
+            "Time to write one broadcast to every socket",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=r,
         )
         self.clicks_accepted_total = Counter(
             "clicks_accepted_total", "Clicks added to scores", registry=r

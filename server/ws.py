@@ -1,9 +1,325 @@
-"""(Being written.)"""
+"""``GET /ws``: the game's WebSocket (SPEC §6), one handler task per socket.
+
+The handshake is refused with HTTP 401 (SPEC §5 error shape) for a missing, invalid or expired
+WebSocket token, for a player token, and for an unknown player. After it the server sends the
+``snapshot`` at once, then boards and round events from the broadcaster, and answers each
+client message through one dispatch table whose fallback replies ``error``. Validation happens
+here, at the edge, before anything reaches the actor. Every reply is written to the transport
+without waiting (see ``server/broadcaster.py``), so a socket's own replies never queue behind an
+await on a slow peer.
+
+Heartbeat: aiohttp pings after ``heartbeat`` seconds without a frame from the client and closes
+the socket when no pong comes within half that (20 s and 10 s, SPEC §6).
+"""
 
 from __future__ import annotations
 
-from aiohttp import web
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from engine.clicks import validate_push
+from engine.errors import Banned, GameError, InvalidRequest, NotFound, RateLimited, Unavailable
+from engine.players import BANNED
+from engine.rules import Rules
+from server import auth, public_view
+from server import ws_protocol as proto
+from server.broadcaster import (
+    CLOSE_BANNED,
+    CLOSE_GOING_AWAY,
+    CLOSE_KICKED,
+    CLOSE_POLICY,
+    Broadcaster,
+    Conn,
+)
+from server.errors import PayloadTooLarge, Unauthorized, http_error, ws_error
+from server.http_api import INVALID_CODES, push_result_label
+from server.keys import ACTOR, AUTH, METRICS, SETTINGS
+
+log = logging.getLogger("ctb.ws")
+
+
+@dataclass(frozen=True, slots=True)
+class WsConfig:
+    """Connection rules of SPEC §6; tests shrink the times and the buffer limit."""
+
+    heartbeat: float = 20.0  # ping after this long without a frame; pong due in half of it
+    bad_limit: int = 20  # more bad messages than this ...
+    bad_window: float = 60.0  # ... within this many seconds closes with 1008
+    buffer_limit: int = 1024 * 1024  # unsent bytes a socket may hold at a broadcast tick
+    slow_ticks: int = 2  # ticks in a row over the limit before the socket is closed (1013)
+    frame_limit: int = 64 * 1024  # aiohttp closes (1009) on bigger frames; 4 KiB+ get ``error``
+    # The kernel's send buffer per socket. Left to autotuning it grows to megabytes, all of it
+    # invisible to the broadcaster; kept small, a client that stops reading shows up in the
+    # transport's buffer within a few boards. 64 KiB is many seconds of boards.
+    send_buffer: int | None = 64 * 1024
+
+
+WS_CONFIG = web.AppKey("ws_config", WsConfig)
+BROADCASTER = web.AppKey("broadcaster", Broadcaster)
+RULES = web.AppKey("ws_rules", Rules)
+PUSH_SERIES = web.AppKey("ws_push_series", dict)
+
+Handler = Callable[[web.Application, Conn, dict[str, Any]], Awaitable[None]]
 
 
 def setup(app: web.Application) -> None:
-    return None
+    app[WS_CONFIG] = WsConfig()
+    app[RULES] = app[SETTINGS].rules()
+    app[PUSH_SERIES] = {}
+    app.router.add_get("/ws", handle)
+    app.cleanup_ctx.append(broadcaster_ctx)
+    app.on_shutdown.append(close_all)
+
+
+async def broadcaster_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Run the broadcaster beside the actor; it starts after it and stops before it."""
+    config, actor = app[WS_CONFIG], app[ACTOR]
+    broadcaster = Broadcaster(
+        actor,
+        app[METRICS],
+        app[SETTINGS].broadcast_interval,
+        buffer_limit=config.buffer_limit,
+        slow_ticks=config.slow_ticks,
+    )
+    app[BROADCASTER] = broadcaster
+    actor.subscribe(broadcaster.on_turn)
+    task = asyncio.create_task(broadcaster.run(), name="broadcaster")
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await broadcaster.close_all(CLOSE_GOING_AWAY, "shutdown")
+
+
+async def close_all(app: web.Application) -> None:
+    """on_shutdown: every socket is closed with 1001 (SPEC §6, §7) before the actor stops."""
+    broadcaster = app.get(BROADCASTER)
+    if broadcaster is not None:
+        await broadcaster.close_all(CLOSE_GOING_AWAY, "shutdown")
+
+
+def close_player(app: web.Application, player_id: str, *, kick: bool = False) -> int:
+    """Close a player's sockets: 4003 after a ban (SPEC §6), 4000 for a kick. For admin code."""
+    broadcaster = app.get(BROADCASTER)
+    if broadcaster is None:
+        return 0
+    if kick:
+        return broadcaster.close_player(player_id, CLOSE_KICKED, "kicked")
+    return broadcaster.close_player(player_id, CLOSE_BANNED, "banned")
+
+
+# -- the handshake and the socket's life ----------------------------------------------------
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    broadcaster = app[BROADCASTER]
+    if not broadcaster.accepting:
+        return http_error(Unavailable("the server is shutting down"))
+    token = request.query.get("token", "")
+    try:
+        if not token:
+            raise Unauthorized("missing token")
+        player_id = auth.verify(app[AUTH], token, auth.WS)
+        try:
+            me = await app[ACTOR].call({"op": "me", "player_id": player_id})
+        except NotFound:
+            raise Unauthorized("unknown player") from None
+    except Unauthorized as error:
+        return http_error(error)
+
+    config = app[WS_CONFIG]
+    ws = web.WebSocketResponse(
+        protocols=proto.PROTOCOLS,
+        heartbeat=config.heartbeat,
+        max_msg_size=config.frame_limit,
+        compress=False,  # one encoded frame for every client: no per-socket deflate state
+        decode_text=False,  # text frames stay bytes: the 4 KiB limit counts bytes
+    )
+    await ws.prepare(request)
+    transport = request.transport
+    if transport is None:  # the peer left during the handshake
+        return ws
+    if config.send_buffer is not None:
+        limit_send_buffer(transport, config.send_buffer)
+    conn = Conn(ws, transport, player_id, proto.codec_for(ws.ws_protocol))
+    if me["status"] == BANNED:
+        conn.send(ws_error(Banned("this player is banned")))
+        await ws.close(code=CLOSE_BANNED, message=b"banned")
+        return ws
+
+    metrics = app[METRICS]
+    metrics.ws_connect_total.inc()
+    metrics.ws_connections_active.inc()
+    app[ACTOR].cast({"op": "online", "delta": 1})
+    log.info(
+        "ws connect",
+        extra={"event": "ws_connect", "player_id": player_id, "protocol": conn.codec.name},
+    )
+    # Snapshot and registration happen with no await between them: no board can slip by.
+    send_snapshot(app, conn, me)
+    broadcaster.add(conn)
+    reason = ""
+    try:
+        reason = await serve(app, conn)
+        if conn.closer is not None:  # closed by us: let the close frame carry our code
+            await asyncio.shield(conn.closer)
+    finally:
+        broadcaster.remove(conn)
+        # aiohttp cancels the handler when the connection drops (a missed pong included).
+        reason = conn.reason or reason or lost_reason(ws)
+        metrics.ws_connections_active.dec()
+        metrics.ws_disconnect_total.labels(reason=reason).inc()
+        if reason == "heartbeat":
+            metrics.ws_heartbeat_fail_total.inc()
+        app[ACTOR].cast({"op": "online", "delta": -1})
+        log.info(
+            "ws disconnect",
+            extra={
+                "event": "ws_disconnect",
+                "reason": reason,
+                "player_id": player_id,
+                "code": ws.close_code,
+            },
+        )
+    return ws
+
+
+def limit_send_buffer(transport: asyncio.Transport, size: int) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        # Not every transport is a TCP socket; the limit is an optimisation, not a must.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+
+
+async def serve(app: web.Application, conn: Conn) -> str:
+    """Answer the client's messages until the socket ends; returns why it ended."""
+    ws = conn.ws
+    while True:
+        msg = await ws.receive()
+        if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
+            await on_frame(app, conn, msg.data)
+            if conn.closing:
+                return conn.reason or "closed"
+        elif msg.type is WSMsgType.ERROR:
+            return lost_reason(ws)
+        elif msg.type is WSMsgType.CLOSE or msg.type is WSMsgType.CLOSING:
+            return "client_close"
+        elif msg.type is WSMsgType.CLOSED:
+            return "closed"
+
+
+def lost_reason(ws: web.WebSocketResponse) -> str:
+    """Why a socket ended that neither side closed in good order."""
+    if isinstance(ws.exception(), asyncio.TimeoutError):
+        return "heartbeat"  # no pong within heartbeat / 2
+    return "error" if ws.exception() is not None else "closed"
+
+
+async def on_frame(app: web.Application, conn: Conn, data: bytes | str) -> None:
+    try:
+        message = proto.decode_message(conn.codec, data)
+    except (InvalidRequest, PayloadTooLarge) as error:
+        bad_message(app, conn, error)
+        return
+    handler = HANDLERS.get(message["type"], on_unknown)
+    await handler(app, conn, message)
+
+
+def bad_message(
+    app: web.Application, conn: Conn, error: GameError, batch_id: str | None = None
+) -> None:
+    """Reply ``error``; the (bad_limit + 1)th bad message in the window closes with 1008."""
+    conn.send(ws_error(error, batch_id))
+    now = asyncio.get_running_loop().time()
+    config = app[WS_CONFIG]
+    bad = conn.bad
+    bad.append(now)
+    while bad and bad[0] <= now - config.bad_window:
+        bad.popleft()
+    if len(bad) > config.bad_limit:
+        app[BROADCASTER].close(conn, CLOSE_POLICY, "policy", "too many bad messages")
+
+
+# -- the dispatch table ---------------------------------------------------------------------
+
+
+async def on_clicks(app: web.Application, conn: Conn, message: dict[str, Any]) -> None:
+    """Validate the push here, apply it in the actor, answer ``ack`` or ``error``."""
+    raw_id = message.get("batch_id")
+    echo_id = raw_id if isinstance(raw_id, str) and len(raw_id) <= 64 else None
+    metrics = app[METRICS]
+    try:
+        batch_id, clicks = validate_push(raw_id, message.get("clicks"), app[RULES])
+    except InvalidRequest as error:
+        count_push(app, "invalid")
+        bad_message(app, conn, error, echo_id)
+        return
+    try:
+        result = await app[ACTOR].call(
+            {"op": "push", "player_id": conn.player_id, "batch_id": batch_id, "clicks": clicks}
+        )
+    except GameError as error:
+        label = "invalid" if error.code in INVALID_CODES else error.code
+        count_push(app, label)
+        conn.send(ws_error(error, batch_id))
+        if isinstance(error, Banned):
+            app[BROADCASTER].close(conn, CLOSE_BANNED, "banned", "banned")
+        elif not isinstance(error, RateLimited):
+            log.info(
+                "push refused",
+                extra={"event": "push_refused", "code": error.code, "player_id": conn.player_id},
+            )
+        return
+    # The same series as HTTP pushes, labelled by the same function.
+    count_push(app, push_result_label(result))
+    if not result.duplicate:
+        if result.accepted:
+            metrics.clicks_accepted_total.inc(result.accepted)
+        if result.throttled:
+            metrics.clicks_throttled_total.inc(result.throttled)
+    conn.send(proto.ack_message(result))
+
+
+def count_push(app: web.Application, result: str) -> None:
+    """pushes_total{result}; each label's series is looked up once (labels() is not free)."""
+    series = app[PUSH_SERIES].get(result)
+    if series is None:
+        series = app[PUSH_SERIES][result] = app[METRICS].pushes_total.labels(result=result)
+    series.inc()
+
+
+async def on_ping(app: web.Application, conn: Conn, message: dict[str, Any]) -> None:
+    conn.send(proto.PONG)
+
+
+async def on_resync(app: web.Application, conn: Conn, message: dict[str, Any]) -> None:
+    try:
+        me = await app[ACTOR].call({"op": "me", "player_id": conn.player_id})
+    except GameError as error:
+        conn.send(ws_error(error))
+        return
+    send_snapshot(app, conn, me)
+
+
+async def on_unknown(app: web.Application, conn: Conn, message: dict[str, Any]) -> None:
+    bad_message(app, conn, proto.unknown_type(message))
+
+
+HANDLERS: dict[str, Handler] = {
+    "clicks": on_clicks,
+    "ping": on_ping,
+    "resync": on_resync,
+}
+
+
+def send_snapshot(app: web.Application, conn: Conn, me: dict[str, Any]) -> None:
+    data = public_view.snapshot_data(app[ACTOR].board, app[SETTINGS])
+    conn.send(proto.snapshot_message(data, me))

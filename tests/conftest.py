@@ -1,15 +1,27 @@
-"""Fixtures shared by every layer of tests: rules, a fresh game state and a fake clock."""
+"""Fixtures shared by every layer of tests: rules, a fresh game state and a fake clock.
+
+Besides the fixtures, a few plain helpers live here so engine and actor tests speak the same
+language: ``add_player`` and ``push`` apply one command, ``fingerprint`` turns a whole game state
+into comparable plain values (for "nothing changed" and "replay rebuilds the same state").
+"""
 
 from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from actor.clock import FakeClock
 from engine import commands
+from engine.clicks import PushResult
 from engine.rules import Rules
 from engine.state import GameState, new_state
 
 T0 = 1_700_000_000.0
+
+StateFactory = Callable[..., GameState]
 
 
 @pytest.fixture
@@ -28,3 +40,50 @@ def state(rules: Rules) -> GameState:
     game = new_state(rules, ["earth", "mars"])
     commands.apply(game, {"op": "tick", "now": T0})
     return game
+
+
+@pytest.fixture
+def make_state() -> StateFactory:
+    """Build a game with some rules overridden; its first round starts at ``T0``."""
+
+    def build(planets: list[str] | None = None, **overrides: Any) -> GameState:
+        game = new_state(Rules(**overrides), planets or ["earth", "mars"])
+        commands.apply(game, {"op": "tick", "now": T0})
+        return game
+
+    return build
+
+
+def add_player(
+    state: GameState, player_id: str, name: str | None = None, now: float = T0
+) -> dict[str, Any]:
+    """Create a player through the command table; returns the player object."""
+    cmd: dict[str, Any] = {"op": "create_player", "player_id": player_id, "now": now}
+    if name is not None:
+        cmd["name"] = name
+    return commands.apply(state, cmd)
+
+
+def push(state: GameState, player_id: str, batch_id: str, clicks: Any, now: float) -> PushResult:
+    """Apply one push through the command table."""
+    cmd = {"op": "push", "player_id": player_id, "batch_id": batch_id, "clicks": clicks}
+    return commands.apply(state, {**cmd, "now": now})
+
+
+def fingerprint(state: GameState) -> dict[str, Any]:
+    """The whole state as plain values (the actor's outbox left out): equal states, equal prints."""
+    return {
+        "rules": dataclasses.asdict(state.rules),
+        "players": {pid: dataclasses.asdict(p) for pid, p in state.players.items()},
+        "planets": {name: dataclasses.asdict(p) for name, p in state.planets.items()},
+        "current": None if state.current is None else dataclasses.asdict(state.current),
+        "queue": [dataclasses.asdict(r) for r in state.queue],
+        "history": [dataclasses.asdict(s) for s in state.history],
+        "next_round_id": state.next_round_id,
+        "next_round_at": state.next_round_at,
+        "seq": state.seq,
+        "version": state.version,
+        "audit": list(state.audit),
+        "all_board": list(state.all_board),
+        "round_board": list(state.round_board),
+    }

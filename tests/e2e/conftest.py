@@ -49,14 +49,14 @@ class ServerProcess:
             **self.env,
         }
         self.log_path = self.data_dir.parent / f"server-{self.port}-{time.monotonic_ns()}.log"
-        log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "run.py"), *self.args, *extra],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(ROOT / "run.py"), *self.args, *extra],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.wait_ready()
 
     def wait_ready(self) -> None:

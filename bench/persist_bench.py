@@ -1,0 +1,263 @@
+"""Persistence at 1,000,000 players: snapshot size and time, event-loop stall, load, journal.
+
+What it measures, on a state built directly (fast) with every player scored, half of them in the
+active round with their batches recorded, and ``--batches`` remembered batch ids each:
+- snapshot bytes and the time a background save takes from fork to durable rename;
+- the longest event-loop stall while that save runs: a ticker task sleeps 1 ms at a time and
+  records how late it wakes (the fork happens inside an actor turn, as in the server);
+- load time at start-up (the whole ``open_store`` path: checks, decode, both leaderboards);
+- journal replay rate (records/s) and the journal's cost per append of a typical turn;
+- RSS of this process.
+Targets: stall < 50 ms, load < 5 s, RSS < 1 GiB. Run: ``make bench`` or
+``python bench/persist_bench.py --players 1000000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import logging
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import uvloop
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from actor.actor import Actor
+from actor.clock import SystemClock
+from engine import commands
+from engine.leaderboard import Leaderboard
+from engine.players import Player
+from engine.rules import Rules
+from engine.state import GameState, new_state
+from persistence import journal as journal_mod
+from persistence.recovery import Recovered, recover
+from persistence.saver import Saver
+from persistence.store import Store, open_store, take_lock
+from settings import Settings
+
+T0 = 1_700_000_000.0
+PLANETS = ["earth", "mars"]
+RULES = Rules(round_target=10**12, round_seconds=86400.0)
+
+
+def build(players: int, batches: int, seed: int) -> GameState:
+    """A long game's state, made without the command path (which would take minutes)."""
+    rng = random.Random(seed)
+    state = new_state(RULES, PLANETS)
+    commands.apply(state, {"op": "tick", "now": T0})
+    current = state.current
+    assert current is not None
+    all_entries, round_entries = [], []
+    for i in range(players):
+        player_id = f"{i:08x}-0000-4000-8000-{rng.getrandbits(48):012x}"
+        planet = PLANETS[i % 2]
+        score = rng.randint(0, 50_000)
+        last = T0 + rng.random() * 3600
+        player = Player(
+            id=player_id,
+            name=f"player-{i:07d}",
+            planet=planet,
+            created_at=T0 - rng.random() * 86400,
+            tokens=rng.random() * RULES.burst,
+            tokens_at=last,
+            score=score,
+            last_click_at=last,
+            last_push_at=last,
+        )
+        if batches:
+            player.batches = {
+                f"b{rng.getrandbits(40):010x}": (20, 0, score, 0, None, None, 1000)
+                for _ in range(batches)
+            }
+        state.players[player_id] = player
+        state.planets[planet].players += 1
+        state.seq += 1
+        all_entries.append((player_id, score, state.seq))
+        if i % 2 == 0:
+            player.round_id = current.id
+            player.round_score = rng.randint(1, 400)
+            round_entries.append((player_id, player.round_score, state.seq))
+            current.contributions[planet][player_id] = [20] * (player.round_score // 20 or 1)
+            current.totals[planet] += player.round_score
+    state.all_board = Leaderboard.from_entries(all_entries, state.slots)
+    state.round_board = Leaderboard.from_entries(round_entries, state.slots)
+    state.version = players
+    return state
+
+
+async def background_save(state: GameState, data_dir: Path) -> dict[str, float]:
+    """One save through the real store and actor, with a 1 ms ticker measuring loop lateness."""
+    data_dir.mkdir()
+    journal = journal_mod.Journal(data_dir, 1, "everysec", RULES)
+    saver = Saver(data_dir, journal, Recovered(state, None, None, None, 1))
+    store = Store(state, journal, saver, take_lock(data_dir), snapshot_interval=3600)
+    actor = Actor(state, SystemClock(), on_commit=store.append, tick_interval=None)
+    actor.start()
+    worst = 0.0
+    running = True
+
+    async def ticker() -> None:
+        nonlocal worst
+        loop = asyncio.get_running_loop()
+        while running:
+            before = loop.time()
+            await asyncio.sleep(0.001)
+            worst = max(worst, loop.time() - before - 0.001)
+
+    tick = asyncio.create_task(ticker())
+    await asyncio.sleep(0.05)
+    worst = 0.0
+    started = time.perf_counter()
+    assert await store.save(actor)
+    total = time.perf_counter() - started
+    running = False
+    await tick
+    await actor.stop()
+    status = store.saver.status
+    await store.close(actor)  # nothing changed since the save: writes nothing more
+    return {
+        "bytes": status.last_bytes,
+        "save_s": total,
+        "fork_ms": status.last_fork_ms,
+        "stall_ms": worst * 1000,
+    }
+
+
+def journal_figures(records: int, data_dir: Path) -> dict[str, float]:
+    """Append cost per turn and replay rate, on a journal of pushes from 10,000 players."""
+    data_dir.mkdir()
+    state = new_state(RULES, PLANETS)
+    journal = journal_mod.Journal(data_dir, 1, "no", RULES)
+    tick = {"op": "tick", "now": T0}
+    commands.apply(state, tick)
+    journal.append([tick])
+    ids = [f"p{i:05d}" for i in range(10_000)]
+    for player_id in ids:
+        cmd = {"op": "create_player", "player_id": player_id, "now": T0}
+        commands.apply(state, cmd)
+        journal.append([cmd])
+    rng = random.Random(7)
+    now = T0 + 1
+    turn: list[dict[str, object]] = []
+    append_seconds = 0.0
+    turns = 0
+    for n in range(records):
+        player_id = ids[n % len(ids)]
+        if n % len(ids) == 0:
+            now += 1.0
+        cmd = {
+            "op": "push",
+            "player_id": player_id,
+            "batch_id": f"b{n:09d}",
+            "clicks": [rng.randint(1, 20)],
+            "now": now,
+        }
+        commands.apply(state, cmd)
+        turn.append(cmd)
+        if len(turn) == 8:  # a typical group commit: a few pushes per turn
+            started = time.perf_counter()
+            journal.append(turn)
+            append_seconds += time.perf_counter() - started
+            turns += 1
+            turn = []
+    journal.close()
+    started = time.perf_counter()
+    recovered = recover(data_dir, RULES, PLANETS, start_empty=False)
+    replay_seconds = time.perf_counter() - started
+    return {
+        "records": recovered.replayed,
+        "replay_per_s": recovered.replayed / replay_seconds,
+        "append_us_turn": append_seconds / turns * 1e6,
+        "append_us_record": append_seconds / (turns * 8) * 1e6,
+    }
+
+
+def fsync_always_cost(data_dir: Path, turns: int = 200) -> float:
+    """Microseconds per append with FSYNC=always: the price of durability against power loss."""
+    data_dir.mkdir()
+    journal = journal_mod.Journal(data_dir, 1, "always", RULES)
+    turn = [
+        {"op": "push", "player_id": "p", "batch_id": f"b{i}", "clicks": [5], "now": T0}
+        for i in range(8)
+    ]
+    started = time.perf_counter()
+    for _ in range(turns):
+        journal.append(turn)
+    seconds = time.perf_counter() - started
+    journal.close()
+    return seconds / turns * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--players", type=int, default=1_000_000)
+    parser.add_argument("--batches", type=int, default=1, help="remembered batch ids a player")
+    parser.add_argument("--records", type=int, default=200_000, help="pushes in the journal")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    logging.getLogger("ctb.persistence").setLevel(logging.ERROR)  # the figures, not the log
+    process = psutil.Process()
+    with tempfile.TemporaryDirectory(prefix="persist-bench-") as tmp:
+        root = Path(tmp)
+        started = time.perf_counter()
+        state = build(args.players, args.batches, args.seed)
+        gc.collect()
+        build_s = time.perf_counter() - started
+        rss_built = process.memory_info().rss
+        print(f"players                {args.players:,} ({args.batches} batch id(s) each)")
+        print(f"state built in         {build_s:.1f} s, RSS {rss_built / 2**20:,.0f} MiB")
+
+        uvloop.install()
+        save = asyncio.run(background_save(state, root / "data"))
+        print(f"snapshot bytes         {save['bytes']:,} ({save['bytes'] / 2**20:,.1f} MiB)")
+        print(f"background save        {save['save_s']:.2f} s from fork to durable rename")
+        print(f"fork                   {save['fork_ms']:.1f} ms (inside one actor turn)")
+        print(f"longest loop stall     {save['stall_ms']:.1f} ms (target < 50 ms)")
+
+        fingerprint = (len(state.players), state.version, list(state.all_board.top(3)))
+        del state
+        gc.collect()
+        rss_before_load = process.memory_info().rss
+        started = time.perf_counter()
+        settings = Settings(data_dir=root / "data", snapshot_interval=3600)
+        store = open_store(settings, PLANETS)
+        load_s = time.perf_counter() - started
+        loaded = store.state
+        assert (len(loaded.players), loaded.version, list(loaded.all_board.top(3))) == fingerprint
+        rss_loaded = process.memory_info().rss
+        print(f"load at start-up       {load_s:.2f} s (target < 5 s)")
+        print(
+            f"RSS after load         {rss_loaded / 2**20:,.0f} MiB "
+            f"(before load {rss_before_load / 2**20:,.0f} MiB; target < 1024 MiB)"
+        )
+        store.journal.close()
+        del store, loaded
+        gc.collect()
+
+        journal = journal_figures(args.records, root / "journal")
+        print(
+            f"journal replay         {journal['replay_per_s']:,.0f} records/s "
+            f"({journal['records']:,} records)"
+        )
+        print(
+            f"journal append         {journal['append_us_turn']:.1f} µs per turn of 8 pushes "
+            f"({journal['append_us_record']:.2f} µs per push), FSYNC=everysec/no"
+        )
+        always_us = fsync_always_cost(root / "always")
+        print(f"journal append         {always_us:.0f} µs per turn of 8 pushes with FSYNC=always")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"peak RSS               {peak:,.0f} MiB (this process; the save's child not counted)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,289 @@
+"""Start-up: rebuild the game from the newest valid snapshot and the journal after it (SPEC §7).
+
+The order of trust: ``snapshot.bin``, then ``snapshot.prev.bin``, then, when the journal still
+reaches back to its very first segment, an empty game replayed from the whole journal. The
+journal segments from the chosen snapshot's ``journal_next`` on are replayed in order through
+``engine.commands.apply``, the same code the actor ran.
+
+Nothing is ever deleted or overwritten here. A file that fails its checks is renamed aside
+(``<name>.corrupt-<time>``) and named in the log. A torn last record — what a crash in the middle
+of a write leaves — is cut off, its bytes kept in ``<name>.torn-<time>`` unless they are zeros.
+A segment that is corrupt in the middle is replayed up to the damage, then it and the segments
+after it are moved aside: records after a gap cannot be applied on top of a state that lacks it.
+When files exist but no valid state can be built, the server refuses to start, unless
+``--start-empty`` says to begin a new game (the old files are kept, moved aside).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gc
+import logging
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from engine import commands
+from engine.rules import Rules
+from engine.state import GameState, new_state
+from persistence import journal, snapshot
+from persistence.errors import CorruptFile, StartupError
+
+log = logging.getLogger("ctb.persistence")
+
+FIRST_SEGMENT = 1
+ASIDE = re.compile(r"^(snapshot|journal).*\.(corrupt|unused)-\d{8}T\d{6}Z")
+
+
+@dataclasses.dataclass(slots=True)
+class Recovered:
+    """The state at start-up and what the saver must know about the files on disk."""
+
+    state: GameState
+    saved_version: int | None  # the version already on disk (a snapshot's); None: none is
+    current_covers: int | None  # journal_next of snapshot.bin on disk, if there is one
+    previous_covers: int | None  # journal_next of snapshot.prev.bin, when it was read
+    next_segment: int  # the segment the journal writes next
+    replayed: int = 0
+    refused: int = 0
+    moved_aside: list[Path] = dataclasses.field(default_factory=list)
+
+
+def recover(data_dir: Path, rules: Rules, planet_names: list[str], start_empty: bool) -> Recovered:
+    """Load what the data directory holds; raise StartupError when no valid state remains."""
+    # Millions of new containers would trigger a full collection again and again, each one
+    # walking everything built so far: loading without the collector is several times faster.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _recover(data_dir, rules, planet_names, start_empty)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _recover(data_dir: Path, rules: Rules, planet_names: list[str], start_empty: bool) -> Recovered:
+    _remove_stale_temps(data_dir)
+    snapshots = [data_dir / n for n in (snapshot.CURRENT, snapshot.PREVIOUS)]
+    segments = journal.list_segments(data_dir)
+    earlier = sorted(n for n in os.listdir(data_dir) if ASIDE.search(n))
+    moved: list[Path] = []
+    reasons: list[str] = []
+    if not any(p.exists() for p in snapshots) and not segments and not earlier:
+        log.info("no saved state: a new game", extra={"event": "first_start"})
+        # The empty game needs no snapshot: it is what an empty directory loads as.
+        state = new_state(rules, planet_names)
+        return Recovered(state, state.version, None, None, FIRST_SEGMENT)
+    loaded = None
+    for path in snapshots:
+        if not path.exists():
+            continue
+        started = time.perf_counter()
+        try:
+            state, meta = snapshot.read(path, rules)
+        except CorruptFile as error:
+            moved.append(move_aside(path, "corrupt", error.reason))
+            reasons.append(f"{path.name} ({error.reason})")
+            continue
+        except OSError as error:
+            raise StartupError(f"cannot read {path}: {error.strerror or error}") from error
+        log.info(
+            "snapshot loaded",
+            extra={
+                "event": "snapshot_load",
+                "file": path.name,
+                "players": len(state.players),
+                "version": meta.version,
+                "journal_next": meta.journal_next,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        loaded = (path.name, state, meta)
+        break
+
+    if loaded is not None:
+        name, state, meta = loaded
+        covers = meta.journal_next
+        result = Recovered(
+            state,
+            meta.version,
+            covers if name == snapshot.CURRENT else None,
+            covers if name == snapshot.PREVIOUS else None,
+            covers,
+            moved_aside=moved,
+        )
+    elif segments and segments[0][0] == FIRST_SEGMENT:
+        log.warning(
+            "no valid snapshot; replaying the whole journal",
+            extra={"event": "replay_from_start"},
+        )
+        state = new_state(rules, planet_names)
+        result = Recovered(state, None, None, None, FIRST_SEGMENT, moved_aside=moved)
+    else:
+        if segments:
+            reasons.append(f"the journal starts at segment {segments[0][0]}, not at the first")
+        if earlier:
+            # A refused start moved the bad files aside; the next start must refuse again.
+            reasons.append("files moved aside by an earlier start: " + ", ".join(earlier))
+        if not start_empty:
+            raise StartupError(_no_state_message(data_dir, reasons, moved))
+        for _, path in segments:
+            moved.append(move_aside(path, "unused", "no snapshot to replay it on"))
+        log.warning(
+            "no valid saved state; starting an empty game as --start-empty asks",
+            extra={"event": "start_empty", "moved_aside": [p.name for p in moved]},
+        )
+        return Recovered(
+            new_state(rules, planet_names), None, None, None, FIRST_SEGMENT, moved_aside=moved
+        )
+
+    _replay(data_dir, result, rules)
+    _warn_planets(result.state, planet_names)
+    remaining = [n + 1 for n, _ in journal.list_segments(data_dir)]
+    result.next_segment = max([result.next_segment, *remaining])
+    return result
+
+
+def _replay(data_dir: Path, result: Recovered, rules: Rules) -> None:
+    """Apply the segments from ``result.next_segment`` on, in order, stopping at a gap."""
+    state = result.state
+    started = time.perf_counter()
+    expected = result.next_segment
+    live = [(n, p) for n, p in journal.list_segments(data_dir) if n >= expected]
+    count = 0
+    for i, (number, path) in enumerate(live):
+        if number != expected:
+            _move_rest(result, live[i:], f"segment {expected} is missing before it")
+            break
+        reader = journal.SegmentReader(path)
+        frames = reader.frames()
+        state.rules = _segment_rules(next(frames, None), rules)
+        for record in frames:
+            count += 1
+            try:
+                commands.apply(state, record)
+            except Exception as error:
+                result.refused += 1
+                if result.refused <= 5:
+                    log.warning(
+                        "a journal record was refused on replay",
+                        extra={
+                            "event": "replay_refused",
+                            "op": record.get("op"),
+                            "error": str(error),
+                        },
+                    )
+        expected += 1
+        if reader.problem == "torn":
+            _cut_tail(reader)
+        elif reader.problem == "corrupt":
+            _move_rest(result, live[i:], reader.detail)
+            break
+    state.rules = rules
+    state.outbox = []  # events of the past: no page is connected to hear them
+    result.replayed = count
+    seconds = time.perf_counter() - started
+    log.info(
+        "journal replayed",
+        extra={
+            "event": "journal_replay",
+            "records": count,
+            "refused": result.refused,
+            "segments": len(live),
+            "ms": round(seconds * 1000, 1),
+        },
+    )
+
+
+def _segment_rules(header: Any, rules: Rules) -> Rules:
+    """The rules the segment was written under, so replay throttles as the live game did."""
+    saved = header.get("rules") if isinstance(header, dict) else None
+    if not isinstance(saved, dict):
+        return rules
+    known = {f.name for f in dataclasses.fields(Rules)}
+    try:
+        return dataclasses.replace(rules, **{k: v for k, v in saved.items() if k in known})
+    except (TypeError, ValueError):
+        return rules
+
+
+def _cut_tail(reader: journal.SegmentReader) -> None:
+    """Truncate a torn last record; keep its bytes aside unless they are only zeros."""
+    path, good_end, size = reader.path, reader.good_end, reader.size
+    with open(path, "r+b") as f:
+        f.seek(good_end)
+        tail = f.read(size - good_end)
+        kept = None
+        if tail.strip(b"\0"):
+            kept = _aside_name(path, "torn")
+            with open(kept, "xb") as out:
+                out.write(tail)
+                out.flush()
+                os.fsync(out.fileno())
+        f.truncate(good_end)
+        f.flush()
+        os.fsync(f.fileno())
+    log.warning(
+        "journal tail cut off",
+        extra={
+            "event": "journal_torn",
+            "file": path.name,
+            "at": good_end,
+            "bytes": size - good_end,
+            "kept_in": kept.name if kept else None,
+            "detail": reader.detail,
+        },
+    )
+
+
+def _move_rest(result: Recovered, rest: list[tuple[int, Path]], reason: str) -> None:
+    for _, path in rest:
+        result.moved_aside.append(move_aside(path, "corrupt", reason))
+
+
+def move_aside(path: Path, kind: str, reason: str) -> Path:
+    """Rename a file out of the way, never over another file, and say so in the log."""
+    target = _aside_name(path, kind)
+    os.rename(path, target)
+    log.error(
+        "file moved aside",
+        extra={"event": "moved_aside", "file": path.name, "to": target.name, "reason": reason},
+    )
+    return target
+
+
+def _aside_name(path: Path, kind: str) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = path.with_name(f"{path.name}.{kind}-{stamp}")
+    n = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.{kind}-{stamp}-{n}")
+        n += 1
+    return target
+
+
+def _remove_stale_temps(data_dir: Path) -> None:
+    """A temporary snapshot is a write that never finished; the files it would replace stay."""
+    for name in os.listdir(data_dir):
+        if name.startswith(snapshot.TEMP_PREFIX):
+            with contextlib.suppress(FileNotFoundError):
+                (data_dir / name).unlink()
+
+
+def _warn_planets(state: GameState, planet_names: list[str]) -> None:
+    if list(state.planets) != list(planet_names):
+        log.warning(
+            "the saved planets differ from the planets file; the saved ones are kept",
+            extra={"event": "planets_differ", "saved": list(state.planets), "file": planet_names},
+        )
+
+
+def _no_state_message(data_dir: Path, reasons: list[str], moved: list[Path]) -> str:
+    parts = [f"no valid saved state in {data_dir}: " + "; ".join(reasons) + "."]
+    if moved:
+        parts.append("Moved aside, not deleted: " + ", ".join(p.name for p in moved) + ".")
+    parts.append("Start with --start-empty to begin a new, empty game.")
+    return " ".join(parts)

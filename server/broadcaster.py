@@ -1,0 +1,233 @@
+"""The board broadcaster and the registry of open sockets (SPEC §6).
+
+One task wakes every ``BROADCAST_INTERVAL``. When the actor's published board moved since the
+last tick it encodes the ``board`` message once per subprotocol and writes those same frame bytes
+to every socket, preceded by any ``round`` events the actor reported since.
+
+Why the writes never wait: awaiting one client's send inside the loop over clients would let the
+slowest reader set everyone's pace (python-websockets, "broadcast"). Each write goes straight to
+the socket's transport, which sends at once or buffers; a client whose unsent buffer stays over
+``buffer_limit`` for more than ``slow_ticks`` ticks misses those boards (the next board carries the
+whole state anyway) and is then closed with 1013. The loop yields to the event loop every
+``slice_size`` sockets so acks are not starved while a board goes out to thousands of clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from actor.actor import Actor
+from engine.view import Board, board_dict
+from server import ws_protocol as proto
+from server.metrics import Metrics
+
+log = logging.getLogger("ctb.ws")
+
+# RFC 6455 §7.4 and the registered range: why a socket was closed.
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_BANNED = 4003
+CLOSE_KICKED = 4000
+
+
+@dataclass(slots=True, eq=False)  # eq=False: hashed by identity, kept in sets
+class Conn:
+    """One open socket: where to write, whose it is, and how it is doing."""
+
+    ws: web.WebSocketResponse
+    transport: asyncio.Transport
+    player_id: str
+    codec: proto.Codec
+    over_ticks: int = 0
+    closing: bool = False
+    reason: str | None = None
+    bad: deque[float] = field(default_factory=deque)
+    closer: asyncio.Task[None] | None = None
+
+    def write(self, data: bytes) -> bool:
+        """Write a ready frame without waiting; False when the socket is already going away."""
+        if self.closing or self.ws.closed or self.transport.is_closing():
+            return False
+        self.transport.write(data)
+        return True
+
+    def send(self, message: dict[str, Any]) -> bool:
+        return self.write(proto.encode_frame(self.codec, message))
+
+
+@dataclass(slots=True)
+class Broadcaster:
+    actor: Actor
+    metrics: Metrics
+    interval: float
+    buffer_limit: int = 1024 * 1024
+    slow_ticks: int = 2
+    slice_size: int = 512
+    close_timeout: float = 2.0
+    abort_after: float = 10.0
+    conns: dict[Conn, None] = field(default_factory=dict)  # insertion-ordered set
+    by_player: dict[str, set[Conn]] = field(default_factory=dict)
+    accepting: bool = True
+    sent_version: int = -1
+    pending_events: list[dict[str, Any]] = field(default_factory=list)
+    closers: set[asyncio.Task[None]] = field(default_factory=set)
+
+    # -- the registry ---------------------------------------------------------------------
+
+    def add(self, conn: Conn) -> None:
+        self.conns[conn] = None
+        self.by_player.setdefault(conn.player_id, set()).add(conn)
+
+    def remove(self, conn: Conn) -> None:
+        self.conns.pop(conn, None)
+        mine = self.by_player.get(conn.player_id)
+        if mine is not None:
+            mine.discard(conn)
+            if not mine:
+                del self.by_player[conn.player_id]
+
+    def close(self, conn: Conn, code: int, reason: str, message: str = "") -> None:
+        """Start closing ``conn`` without waiting for it; the first reason given wins."""
+        if conn.closing:
+            return
+        conn.closing = True
+        conn.reason = reason
+        self.remove(conn)
+        task = conn.closer = asyncio.create_task(self._close(conn, code, message))
+        self.closers.add(task)
+        task.add_done_callback(self.closers.discard)
+
+    async def _close(self, conn: Conn, code: int, message: str) -> None:
+        """Send the close frame and wait a little for the client's reply.
+
+        A client that does not read never replies: its transport is closed (which still
+        flushes what is buffered, the close frame last, so a late reader learns the code) and
+        cut for good ``abort_after`` seconds later, so a dead peer cannot hold the buffer.
+        """
+        try:
+            await asyncio.wait_for(
+                conn.ws.close(code=code, message=message.encode()), self.close_timeout
+            )
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            transport = conn.transport
+            if not transport.is_closing():
+                transport.close()
+            asyncio.get_running_loop().call_later(self.abort_after, transport.abort)
+
+    def close_player(self, player_id: str, code: int, reason: str) -> int:
+        """Close every socket of one player (a ban, a kick); returns how many were open."""
+        mine = list(self.by_player.get(player_id, ()))
+        for conn in mine:
+            self.close(conn, code, reason, reason)
+        return len(mine)
+
+    async def close_all(self, code: int, reason: str) -> None:
+        """Close every socket and wait for the closes to finish (shutdown)."""
+        self.accepting = False
+        for conn in list(self.conns):
+            self.close(conn, code, reason, reason)
+        if self.closers:
+            await asyncio.gather(*self.closers, return_exceptions=True)
+
+    # -- the task -------------------------------------------------------------------------
+
+    def on_turn(self, _board: Board, events: list[dict[str, Any]]) -> None:
+        """Actor listener: keep round events for the next tick (it must not block the actor)."""
+        if events:
+            self.pending_events.extend(events)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            next_at += self.interval
+            delay = next_at - loop.time()
+            if delay < 0:  # a tick overran: skip the missed ones instead of bursting
+                next_at = loop.time()
+                delay = 0
+            await asyncio.sleep(delay)
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("broadcast failed", extra={"event": "ws_broadcast_error"})
+
+    async def tick(self) -> None:
+        """Send pending round events and, if the board moved, the board: once to everyone."""
+        board = self.actor.board
+        events, self.pending_events = self.pending_events, []
+        if board.version == self.sent_version and not events:
+            return
+        messages = [proto.round_message(event) for event in events]
+        if board.version != self.sent_version:
+            messages.append(proto.board_message(board.version, board_dict(board)))
+            self.sent_version = board.version
+        await self.fan_out(messages)
+
+    async def fan_out(self, messages: list[dict[str, Any]]) -> None:
+        """Write the same bytes to every socket, never waiting on one, yielding between slices.
+
+        The messages are encoded once per subprotocol that someone speaks; the loop over
+        sockets does nothing but checks and one non-blocking ``transport.write`` each.
+        """
+        started = time.perf_counter()
+        sent = skipped = 0
+        limit, slow_ticks, slice_size = self.buffer_limit, self.slow_ticks, self.slice_size
+        by_codec: dict[str, list[Conn]] = {}
+        for conn in self.conns:
+            by_codec.setdefault(conn.codec.name, []).append(conn)
+        countdown = slice_size
+        for conns in by_codec.values():
+            codec = conns[0].codec
+            data = b"".join(proto.encode_frame(codec, m) for m in messages)
+            for conn in conns:
+                countdown -= 1
+                if not countdown:
+                    countdown = slice_size
+                    await asyncio.sleep(0)  # let acks and reads run between slices
+                transport = conn.transport
+                if conn.closing or transport.is_closing() or conn.ws.closed:
+                    skipped += 1
+                    continue
+                if transport.get_write_buffer_size() > limit:
+                    skipped += 1  # this board is skipped: the next one carries the whole state
+                    conn.over_ticks += 1
+                    if conn.over_ticks > slow_ticks:
+                        self._drop_slow(conn)
+                    continue
+                if conn.over_ticks:
+                    conn.over_ticks = 0
+                transport.write(data)
+                sent += 1
+        metrics = self.metrics
+        if sent:
+            metrics.ws_broadcast_total.inc(sent)
+        if skipped:
+            metrics.ws_broadcast_fail_total.inc(skipped)
+        seconds = time.perf_counter() - started
+        metrics.ws_fanout_seconds.observe(seconds)
+        log.debug(
+            "broadcast",
+            extra={"event": "ws_broadcast", "sent": sent, "skipped": skipped, "ms": seconds * 1e3},
+        )
+
+    def _drop_slow(self, conn: Conn) -> None:
+        log.warning(
+            "dropping a client that does not read",
+            extra={
+                "event": "ws_broadcast_fail",
+                "reason": "slow",
+                "player_id": conn.player_id,
+                "buffered": conn.transport.get_write_buffer_size(),
+            },
+        )
+        self.close(conn, CLOSE_TRY_AGAIN_LATER, "slow", "too slow to read")

@@ -1,0 +1,134 @@
+"""The WebSocket protocol without the I/O (SPEC §6): codecs, frames and message validation.
+
+Everything here takes bytes or dicts in and hands bytes or dicts out, the way python-websockets
+keeps its protocol core free of sockets; ``server/ws.py`` and ``server/broadcaster.py`` wrap it.
+
+Two subprotocols carry the same messages: ``ctb.v1.json`` in text frames (the default) and
+``ctb.v1.msgpack`` in binary frames. Server frames are never masked (RFC 6455 §5.1) and we do
+not negotiate permessage-deflate, so one encoded frame is byte-for-byte the same for every
+client of a subprotocol: the broadcaster builds each board frame once and writes those bytes to
+every socket.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+import orjson
+
+from engine.errors import InvalidRequest
+from server.errors import PayloadTooLarge
+
+JSON_PROTOCOL = "ctb.v1.json"
+MSGPACK_PROTOCOL = "ctb.v1.msgpack"
+PROTOCOLS = (JSON_PROTOCOL, MSGPACK_PROTOCOL)
+PROTOCOL_VERSION = 1
+MAX_MESSAGE = 4 * 1024  # SPEC §6: larger client messages get an ``error``
+
+OP_TEXT, OP_BINARY = 0x1, 0x2
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """How one subprotocol turns messages into frame payloads and back."""
+
+    name: str
+    opcode: int
+    encode: Callable[[Any], bytes]
+    decode: Callable[[bytes | str], Any]
+
+
+def _msgpack_decode(data: bytes | str) -> Any:
+    if isinstance(data, str):
+        data = data.encode()
+    # unpackb bounds every length by the input's size; map keys must be strings.
+    return msgpack.unpackb(data, raw=False, strict_map_key=True)
+
+
+JSON = Codec(JSON_PROTOCOL, OP_TEXT, orjson.dumps, orjson.loads)
+MSGPACK = Codec(MSGPACK_PROTOCOL, OP_BINARY, msgpack.packb, _msgpack_decode)
+CODECS: dict[str, Codec] = {JSON.name: JSON, MSGPACK.name: MSGPACK}
+
+
+def codec_for(protocol: str | None) -> Codec:
+    """The codec of the negotiated subprotocol; none requested means JSON (SPEC §6)."""
+    return CODECS.get(protocol or "", JSON)
+
+
+def frame(payload: bytes, opcode: int) -> bytes:
+    """One final, unmasked server frame (RFC 6455 §5.2): header and payload in one buffer."""
+    length = len(payload)
+    first = 0x80 | opcode
+    if length < 126:
+        header = struct.pack("!BB", first, length)
+    elif length < 65536:
+        header = struct.pack("!BBH", first, 126, length)
+    else:
+        header = struct.pack("!BBQ", first, 127, length)
+    return header + payload
+
+
+def encode_frame(codec: Codec, message: dict[str, Any]) -> bytes:
+    return frame(codec.encode(message), codec.opcode)
+
+
+def decode_message(codec: Codec, data: bytes | str) -> dict[str, Any]:
+    """Parse one client message: an object with a string ``type``, or a GameError to reply with.
+
+    The type is not checked against the handlers here: the dispatch table in ``server/ws.py``
+    has the one fallback for unknown types.
+    """
+    if len(data) > MAX_MESSAGE:
+        raise PayloadTooLarge(
+            f"messages are limited to {MAX_MESSAGE} bytes", {"limit": MAX_MESSAGE}
+        )
+    try:
+        message = codec.decode(data)
+    except Exception:  # orjson.JSONDecodeError, msgpack's several errors, UnicodeDecodeError
+        raise InvalidRequest("the message could not be parsed", {"reason": "unparseable"}) from None
+    if not isinstance(message, dict):
+        raise InvalidRequest("a message must be an object", {"reason": "not_an_object"})
+    if not isinstance(message.get("type"), str):
+        raise InvalidRequest("a message needs a string type", {"reason": "no_type"})
+    return message
+
+
+def unknown_type(message: dict[str, Any]) -> InvalidRequest:
+    return InvalidRequest(
+        f"unknown message type {message['type'][:32]!r}", {"reason": "unknown_type"}
+    )
+
+
+def snapshot_message(data: dict[str, Any], me: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "snapshot", "version": PROTOCOL_VERSION, "data": {**data, "me": me}}
+
+
+def board_message(version: int, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "board", "v": version, "data": data}
+
+
+def round_message(event: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "round", "event": event["event"], "data": event["data"]}
+
+
+def ack_message(result: Any) -> dict[str, Any]:
+    """The ``ack`` for a ``engine.clicks.PushResult`` (SPEC §6 lists exactly these fields)."""
+    return {
+        "type": "ack",
+        "batch_id": result.batch_id,
+        "accepted": result.accepted,
+        "throttled": result.throttled,
+        "duplicate": result.duplicate,
+        "score": result.score,
+        "round_score": result.round_score,
+        "rank": result.rank,
+        "round_rank": result.round_rank,
+        "planet_total": result.planet_total,
+    }
+
+
+PONG: dict[str, Any] = {"type": "pong"}

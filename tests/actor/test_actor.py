@@ -1,0 +1,427 @@
+"""The actor (SPEC §2): one owner of the state, group commit, an immutable published board.
+
+Every test runs a real ``Actor`` on the test's event loop with a ``FakeClock`` and no ticker
+(``tick_interval=None``): time moves only by ``clock.jump`` and ticks are sent by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import logging
+import random
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from actor.actor import Actor
+from actor.clock import FakeClock
+from engine import commands
+from engine.errors import GameError, InvalidRequest, RateLimited, RoundNotActive, Unavailable
+from engine.rules import Rules
+from engine.state import GameState, new_state
+from engine.view import Board, build_board
+from tests.conftest import T0, fingerprint
+
+Command = dict[str, Any]
+PLANETS = ["earth", "mars"]
+
+
+def started_game(rules: Rules | None = None) -> GameState:
+    """A game whose first round started at ``T0`` (the same start for actor and reference)."""
+    game = new_state(rules or Rules(), PLANETS)
+    commands.apply(game, {"op": "tick", "now": T0})
+    return game
+
+
+def push_cmd(player_id: str, batch_id: str, clicks: list[int]) -> Command:
+    return {"op": "push", "player_id": player_id, "batch_id": batch_id, "clicks": clicks}
+
+
+def outcome(value: Any) -> Any:
+    """A reply as a comparable value: the result itself, or the error's type and message."""
+    if isinstance(value, BaseException):
+        return (type(value).__name__, str(value))
+    return value.to_dict() if hasattr(value, "to_dict") else value
+
+
+@dataclasses.dataclass
+class Running:
+    actor: Actor
+    state: GameState
+    clock: FakeClock
+    journal: list[list[Command]]
+
+    def records(self) -> list[Command]:
+        return [record for turn in self.journal for record in turn]
+
+
+@pytest.fixture
+async def running(clock: FakeClock) -> AsyncIterator[Running]:
+    """A started actor over a game in round 1, journaling each turn's records to a list."""
+    journal: list[list[Command]] = []
+    game = started_game()
+    actor = Actor(game, clock, on_commit=journal.append, tick_interval=None)
+    actor.start()
+    yield Running(actor, game, clock, journal)
+    await actor.stop()
+
+
+async def create_players(actor: Actor, ids: list[str]) -> None:
+    await asyncio.gather(*(actor.call({"op": "create_player", "player_id": p}) for p in ids))
+
+
+async def test_concurrent_submitters_match_applying_in_order(clock: FakeClock) -> None:
+    """Many concurrent pushes from several players end in the state of applying them in order."""
+    game = started_game()
+    actor = Actor(game, clock, max_batch=7, tick_interval=None)
+    actor.start()
+    reference = started_game()
+    rng = random.Random(3)
+    players = [f"p{i}" for i in range(6)]
+    expected: list[Any] = []
+    actual: list[Any] = []
+    script: list[list[Command]] = [[{"op": "create_player", "player_id": p} for p in players]]
+    for step in range(8):
+        cmds = [push_cmd(p, f"s{step}", [rng.randint(1, 200)]) for p in players]
+        cmds += [push_cmd(p, f"s{step - 1}", [1]) for p in rng.sample(players, 2)]  # retries
+        cmds += [push_cmd(p, f"x{step}", [5]) for p in rng.sample(players, 2)]  # too soon
+        rng.shuffle(cmds)
+        script.append(cmds)
+    for cmds in script:
+        now = clock.now()
+        replies = await asyncio.gather(*(actor.call(c) for c in cmds), return_exceptions=True)
+        actual.extend(outcome(r) for r in replies)
+        for cmd in cmds:
+            try:
+                expected.append(outcome(commands.apply(reference, {**cmd, "now": now})))
+            except GameError as error:
+                expected.append(outcome(error))
+        clock.jump(rng.choice([0.5, 0.75, 3.0]))
+    await actor.stop()
+    assert actual == expected
+    assert fingerprint(game) == fingerprint(reference)
+    assert actor.turns > len(script)  # max_batch 7 split the bigger groups over several turns
+    assert any(kind == "RateLimited" for kind, *_ in [e for e in actual if isinstance(e, tuple)])
+    assert any(isinstance(e, dict) and e.get("duplicate") for e in actual)
+
+
+async def test_the_journal_gets_each_turns_records_once_before_any_reply(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """on_commit sees each turn's records once, while no reply future of that turn is resolved."""
+    loop = asyncio.get_running_loop()
+    futures: list[asyncio.Future[Any]] = []
+    make_future = loop.create_future
+
+    def recording_future() -> asyncio.Future[Any]:
+        future = make_future()
+        caller = sys._getframe(1).f_code
+        if caller is Actor.call.__code__:  # a reply future, not one of asyncio's own
+            futures.append(future)
+        return future
+
+    monkeypatch.setattr(loop, "create_future", recording_future)
+    journal: list[list[Command]] = []
+    resolved_at_commit: list[int] = []
+    checked = 0
+
+    def on_commit(records: list[Command]) -> None:
+        nonlocal checked
+        resolved_at_commit.append(sum(f.done() for f in futures[checked:]))
+        checked = len(futures)
+        journal.append(list(records))
+
+    actor = Actor(started_game(), clock, on_commit=on_commit, tick_interval=None)
+    actor.start()
+    await create_players(actor, ["a", "b", "c"])
+    clock.jump(1)
+    await asyncio.gather(*(actor.call(push_cmd(p, "b1", [10])) for p in ["a", "b", "c"]))
+    await actor.stop()
+    assert len(journal) == 2 and resolved_at_commit == [0, 0]
+    assert len(futures) == 6 and all(f.done() for f in futures)
+    ops = [[(r["op"], r.get("player_id")) for r in turn] for turn in journal]
+    assert ops == [
+        [("create_player", "a"), ("create_player", "b"), ("create_player", "c")],
+        [("push", "a"), ("push", "b"), ("push", "c")],
+    ]
+    assert all(r["now"] == T0 + 1 for r in journal[1])
+
+
+async def test_replaying_the_journal_rebuilds_an_equal_state(clock: FakeClock) -> None:
+    """Records handed to on_commit, applied to a fresh game, rebuild the same scores and boards."""
+    journal: list[list[Command]] = []
+    game = new_state(Rules(), PLANETS)  # no round yet: the actor's first turn ticks it in
+    actor = Actor(game, clock, on_commit=journal.append, tick_interval=None)
+    actor.start()
+    call = actor.call
+    await create_players(actor, ["a", "b", "c", "d"])
+    await call({"op": "rename", "player_id": "a", "name": "Ann"})
+    for step in range(6):
+        clock.jump(0.6)
+        await asyncio.gather(
+            *(call(push_cmd(p, f"b{step}", [40 + step])) for p in ["a", "b", "c", "d"]),
+            call(push_cmd("a", f"b{step}", [1])),  # a retry: duplicate
+            call(push_cmd("b", f"z{step}", [1])),  # too soon: refused
+            return_exceptions=True,
+        )
+    await call({"op": "move_player", "player_id": "b", "planet": "earth"})
+    clock.jump(0.6)
+    await call(push_cmd("b", "moved", [7]))
+    revoked = await call({"op": "ban", "player_id": "c", "revoke_round_clicks": True})
+    await call({"op": "reset_score", "player_id": "d"})
+    await call({"op": "queue_round", "target": 50, "seconds": 30})
+    clock.jump(700)  # round 1 times out and the break is over: the queued round starts
+    await call({"op": "online", "delta": 1})
+    await call(push_cmd("a", "late", [60]))  # wins the queued round at once
+    await actor.stop()
+    records = [record for turn in journal for record in turn]
+    assert [r["op"] for r in records].count("tick") == 2
+    assert revoked["revoked"] > 0
+    replayed = new_state(Rules(), PLANETS)
+    for record in records:
+        commands.apply(replayed, record)
+    assert fingerprint(replayed) == fingerprint(game)
+    assert [(s.id, s.reason, s.winner) for s in game.history] == [
+        (1, "time", "mars"),  # c's clicks were revoked; b's stay on mars after the move
+        (2, "target", "earth"),
+    ]
+
+
+async def test_a_published_board_never_changes(running: Running) -> None:
+    """A board held by a reader stays equal to a deep copy taken when it was published."""
+    actor, clock = running.actor, running.clock
+    await create_players(actor, ["a", "b"])
+    await actor.call(push_cmd("a", "b1", [30]))
+    held = actor.board
+    taken = copy.deepcopy(held)
+    assert hash(held) == hash(taken)  # hashable all the way down: tuples and frozen records
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        held.online = 99  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        held.planets[0].total = 99  # type: ignore[misc]
+    clock.jump(1)
+    await actor.call(push_cmd("a", "b2", [40]))
+    await actor.call(push_cmd("b", "b1", [50]))
+    await actor.call({"op": "online", "delta": 3})
+    await actor.call({"op": "rename", "player_id": "a", "name": "Changed"})
+    clock.jump(600)
+    await actor.call({"op": "tick"})
+    assert actor.board is not held
+    assert actor.board.version > held.version
+    assert held == taken
+    assert held.top_all[0].name == "player-a" and held.top_all[0].score == 30
+    assert held.round.status == "active" and held.online == 0
+
+
+async def test_refused_commands_write_no_record_and_change_no_version(running: Running) -> None:
+    """A refused push or admin move is not journaled, bumps no version and publishes nothing."""
+    actor = running.actor
+    await create_players(actor, ["a"])
+    await actor.call(push_cmd("a", "b1", [5]))
+    running.journal.clear()
+    version, board = running.state.version, actor.board
+    refused: list[tuple[Command, type[GameError]]] = [
+        (push_cmd("a", "bad id", [5]), InvalidRequest),
+        (push_cmd("a", "b2", [0]), InvalidRequest),
+        (push_cmd("a", "b3", [5]), RateLimited),
+        ({"op": "move_player", "player_id": "a", "planet": "pluto"}, InvalidRequest),
+        ({"op": "rename", "player_id": "a", "name": ""}, InvalidRequest),
+        ({"op": "no_such_op"}, InvalidRequest),
+    ]
+    for cmd, error in refused:
+        with pytest.raises(error):
+            await actor.call(cmd)
+    assert running.journal == []
+    assert running.state.version == version
+    assert actor.board is board
+
+
+async def test_a_no_op_mutation_is_not_journaled(running: Running) -> None:
+    """A command that changes nothing (a duplicate, a move to the same planet) writes no record."""
+    actor = running.actor
+    await create_players(actor, ["a"])
+    first = await actor.call(push_cmd("a", "b1", [5]))
+    running.journal.clear()
+    again = await actor.call(push_cmd("a", "b1", [5]))
+    await actor.call({"op": "move_player", "player_id": "a", "planet": "earth"})
+    assert again.duplicate and again.accepted == first.accepted
+    assert running.journal == []
+
+
+async def test_queries_are_not_journaled(running: Running) -> None:
+    """me, leaderboard and rounds queries write no record and publish no board."""
+    actor = running.actor
+    await create_players(actor, ["a"])
+    running.journal.clear()
+    board = actor.board
+    me = await actor.call({"op": "me", "player_id": "a"})
+    top = await actor.call({"op": "leaderboard", "scope": "all"})
+    history = await actor.call({"op": "rounds"})
+    assert (me["id"], top["total"], history) == ("a", 1, [])
+    assert running.journal == []
+    assert actor.board is board
+
+
+async def test_exclusive_runs_on_the_live_state_without_a_record(running: Running) -> None:
+    """exclusive(fn) gets the live state inside a turn and is not journaled."""
+    await create_players(running.actor, ["a"])
+    running.journal.clear()
+    count = await running.actor.exclusive(lambda state: len(state.players))
+    assert count == 1 and running.journal == []
+
+
+async def test_online_count_changes_publish_a_new_board(running: Running) -> None:
+    """Each change of the online count publishes a board with the new count; no change, no board."""
+    actor = running.actor
+    first = actor.board
+    assert await actor.call({"op": "online", "delta": 2}) == 2
+    assert actor.board.online == 2 and actor.board.version == first.version + 1
+    assert await actor.call({"op": "online", "delta": -1}) == 1
+    assert actor.board.online == 1
+    await actor.call({"op": "online", "delta": -1})
+    zero = actor.board
+    assert await actor.call({"op": "online", "delta": -5}) == 0  # never below zero
+    assert actor.board is zero
+    assert running.journal == []
+
+
+async def test_a_tick_past_ends_at_finishes_then_the_break_starts_the_next(
+    running: Running,
+) -> None:
+    """Subscribers get 'finished' when a tick passes ends_at and 'started' after the break."""
+    actor, clock = running.actor, running.clock
+    seen: list[tuple[Board, list[dict[str, Any]]]] = []
+    actor.subscribe(lambda board, events: seen.append((board, events)))
+    await create_players(actor, ["a", "b"])
+    await actor.call(push_cmd("a", "b1", [30]))
+    seen.clear()
+    clock.jump(599.9)
+    await actor.call({"op": "tick"})
+    assert seen == []  # nothing due: no board, no event
+    clock.jump(0.1)
+    await actor.call({"op": "tick"})
+    [(board, events)] = seen
+    assert [e["event"] for e in events] == ["finished"]
+    assert events[0]["data"]["winner"] == "earth" and events[0]["data"]["reason"] == "time"
+    assert (board.round.status, board.round.next_round_at) == ("finished", T0 + 610)
+    clock.jump(10)
+    await actor.call({"op": "tick"})
+    board, events = seen[-1]
+    assert [e["event"] for e in events] == ["started"]
+    assert events[0]["data"]["id"] == 2
+    assert (board.round.id, board.round.status, board.round.ends_at) == (2, "active", T0 + 1210)
+    assert [r["op"] for r in running.records()].count("tick") == 2
+
+
+async def test_a_cast_tick_is_applied_in_order(running: Running) -> None:
+    """A tick cast without waiting is applied before a later call in the same mailbox."""
+    running.clock.jump(600)
+    running.actor.cast({"op": "tick"})
+    summary = await running.actor.call({"op": "rounds"})
+    assert [s["id"] for s in summary] == [1]
+
+
+async def test_a_mutation_after_ends_at_ticks_first(running: Running) -> None:
+    """A push arriving after ends_at finds the round finished; the tick is journaled before it."""
+    actor = running.actor
+    await create_players(actor, ["a"])
+    running.journal.clear()
+    running.clock.jump(600)
+    with pytest.raises(RoundNotActive):
+        await actor.call(push_cmd("a", "b1", [5]))
+    assert [r["op"] for r in running.records()] == ["tick"]
+    assert running.records()[0]["now"] == T0 + 600
+    assert actor.board.round.status == "finished"
+
+
+async def test_a_failing_journal_makes_the_turns_mutations_unavailable(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When on_commit raises, each accepted mutation of the turn is answered with unavailable."""
+    fail = False
+
+    def on_commit(records: list[Command]) -> None:
+        if fail:
+            raise OSError("disk full")
+
+    actor = Actor(started_game(), clock, on_commit=on_commit, tick_interval=None)
+    actor.start()
+    await create_players(actor, ["a", "b"])
+    fail = True
+    with caplog.at_level(logging.ERROR, logger="ctb.actor"):
+        replies = await asyncio.gather(
+            actor.call(push_cmd("a", "b1", [5])),
+            actor.call(push_cmd("b", "bad id", [5])),
+            actor.call({"op": "create_player", "player_id": "c"}),
+            return_exceptions=True,
+        )
+    await actor.stop()
+    assert isinstance(replies[0], Unavailable) and replies[0].code == "unavailable"
+    assert isinstance(replies[1], InvalidRequest)
+    assert isinstance(replies[2], Unavailable)
+    assert "journal write failed" in caplog.text
+
+
+async def test_a_bug_in_a_command_reaches_its_caller_and_the_actor_lives_on(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A command that raises a non-game error fails only its own caller; the next call works."""
+    with caplog.at_level(logging.ERROR, logger="ctb.actor"), pytest.raises(KeyError):
+        await running.actor.call({"op": "push", "player_id": "a"})  # no batch_id: a KeyError
+    assert running.actor.running
+    await create_players(running.actor, ["a"])
+    assert running.state.players["a"].planet == "earth"
+
+
+async def test_a_failing_listener_does_not_stop_the_others(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A listener that raises is logged; the next listener still gets the board."""
+    got: list[int] = []
+
+    def broken(board: Board, events: list[dict[str, Any]]) -> None:
+        raise RuntimeError("boom")
+
+    running.actor.subscribe(broken)
+    running.actor.subscribe(lambda board, events: got.append(board.online))
+    with caplog.at_level(logging.ERROR, logger="ctb.actor"):
+        await running.actor.call({"op": "online", "delta": 1})
+    assert got == [1]
+    assert "board listener failed" in caplog.text
+
+
+async def test_stop_finishes_the_messages_already_queued(clock: FakeClock) -> None:
+    """Messages cast before stop are all applied before the task ends."""
+    game = started_game()
+    actor = Actor(game, clock, tick_interval=None)
+    actor.start()
+    for i in range(5):
+        actor.cast({"op": "create_player", "player_id": f"p{i}"})
+    await actor.stop()
+    assert not actor.running
+    assert sorted(game.players) == [f"p{i}" for i in range(5)]
+
+
+async def test_the_ticker_casts_ticks_on_its_own(clock: FakeClock) -> None:
+    """With a tick interval, the actor's own ticker ends a round whose time ran out."""
+    game = started_game()
+    actor = Actor(game, clock, tick_interval=0.001)
+    finished = asyncio.Event()
+    actor.subscribe(lambda board, events: finished.set() if events else None)
+    clock.jump(600)
+    actor.start()
+    await asyncio.wait_for(finished.wait(), timeout=5)
+    await actor.stop()
+    assert game.current is not None and game.current.status == "finished"
+
+
+def test_board_records_are_hashable_and_frozen() -> None:
+    """Every part of a Board is immutable: building one from a state gives a hashable value."""
+    board = build_board(started_game(), 1, 0)
+    assert "planets" in [f.name for f in dataclasses.fields(board)]
+    assert isinstance(board.planets, tuple) and isinstance(board.top_all, tuple)
+    assert hash(board) == hash(copy.deepcopy(board))

@@ -1,0 +1,160 @@
+"""Crash and restart of a real server process: no acknowledged click is lost (SPEC §7).
+
+The snapshot interval is an hour, so everything after start-up lives only in the journal when
+the process dies. Pushes are spaced by more than half the push interval, as a page spaces them.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import ROOT, ServerProcess
+from tests.e2e.test_game_page import LOG_HANDLE_WARNING
+
+pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings(f"{LOG_HANDLE_WARNING}:ResourceWarning")]
+
+ARGS = ("--snapshot-interval", "3600", "--click-push-rate", "0.1", "--round-target", "1000000")
+GAP = 0.06  # more than CLICK_PUSH_RATE x 0.5
+
+
+def call(server: ServerProcess, method: str, path: str, body: Any = None, token: str = "") -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(server.url + path, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def play(server: ServerProcess) -> dict[str, Any]:
+    """Three players push a few batches each; returns their tokens and the acknowledged state."""
+    tokens = [call(server, "POST", "/api/session", {"name": f"p{i}"})["token"] for i in range(3)]
+    acks: dict[str, dict[str, Any]] = {}
+    for round_ in range(4):
+        for i, token in enumerate(tokens):
+            batch = f"p{i}-b{round_}"
+            acks[batch] = call(
+                server, "POST", "/api/push_clicks", {"batch_id": batch, "clicks": [i + 1, 2]}, token
+            )
+            assert acks[batch]["accepted"] == i + 3 and not acks[batch]["duplicate"]
+        time.sleep(GAP)
+    return {"tokens": tokens, "acks": acks, **observe(server, tokens)}
+
+
+def observe(server: ServerProcess, tokens: list[str]) -> dict[str, Any]:
+    """What a player and a spectator can see: each player object, and the planets' totals."""
+    me = [call(server, "GET", "/api/me", token=t) for t in tokens]
+    board = call(server, "GET", "/api/snapshot")
+    return {
+        "me": [(p["id"], p["score"], p["round_score"], p["planet"]) for p in me],
+        "planets": {p["name"]: p["total"] for p in board["planets"]},
+        "round": board["round"]["id"],
+    }
+
+
+def check_restored(server: ServerProcess, before: dict[str, Any]) -> None:
+    """Scores, planet totals and batch ids after the restart are those acknowledged before."""
+    after = observe(server, before["tokens"])
+    assert after == {k: before[k] for k in ("me", "planets", "round")}
+    assert sum(after["planets"].values()) == sum(a["accepted"] for a in before["acks"].values())
+    retry = call(
+        server,
+        "POST",
+        "/api/push_clicks",
+        {"batch_id": "p2-b3", "clicks": [3, 2]},
+        before["tokens"][2],
+    )
+    assert retry["duplicate"] and retry["score"] == before["acks"]["p2-b3"]["score"]
+    time.sleep(GAP)
+    fresh = call(
+        server,
+        "POST",
+        "/api/push_clicks",
+        {"batch_id": "p2-new", "clicks": [1]},
+        before["tokens"][2],
+    )
+    assert not fresh["duplicate"] and fresh["score"] == retry["score"] + 1
+
+
+def test_kill_9_loses_no_acknowledged_click(server_process: ServerProcess) -> None:
+    """SIGKILL right after the last acknowledgement: the restart replays the journal and every
+    acknowledged click, planet total and batch id is back."""
+    server_process.start(*ARGS)
+    before = play(server_process)
+    assert server_process.kill(signal.SIGKILL) == -signal.SIGKILL
+    assert not (server_process.data_dir / "snapshot.bin").exists()
+    server_process.start(*ARGS)
+    check_restored(server_process, before)
+
+
+def test_sigterm_writes_a_final_snapshot_and_exits_0(server_process: ServerProcess) -> None:
+    """SIGTERM stops cleanly with exit code 0 after a final snapshot; the restart loads it and
+    has nothing left to replay."""
+    server_process.start(*ARGS)
+    before = play(server_process)
+    assert server_process.kill(signal.SIGTERM) == 0
+    assert (server_process.data_dir / "snapshot.bin").exists()
+    server_process.start(*ARGS)
+    check_restored(server_process, before)
+    replays = [
+        json.loads(line) for line in server_process.log().splitlines() if '"journal_replay"' in line
+    ]
+    assert replays and replays[-1]["records"] == 0
+
+
+def run_once(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Start run.py and let it fail (or time out); for start-ups that must refuse."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "--port", "1", "--data-dir", str(data_dir), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "e2e-secret-key-0123456789"},
+    )
+
+
+def test_a_corrupt_snapshot_with_no_fallback_refuses_to_start(tmp_path: Path) -> None:
+    """No valid state: exit 1 with a message naming the file and --start-empty; the bad file is
+    kept, moved aside."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "snapshot.bin").write_bytes(b"CTBSNAP\0 not really a snapshot")
+    done = run_once(data_dir)
+    assert done.returncode == 1
+    assert "snapshot.bin" in done.stderr and "--start-empty" in done.stderr
+    moved = [p for p in data_dir.iterdir() if p.name.startswith("snapshot.bin.corrupt-")]
+    assert len(moved) == 1 and moved[0].read_bytes().endswith(b"not really a snapshot")
+
+
+def test_start_empty_starts_a_new_game_over_a_corrupt_snapshot(
+    server_process: ServerProcess,
+) -> None:
+    """--start-empty: the server starts with an empty game and keeps the bad file aside."""
+    data_dir = server_process.data_dir
+    data_dir.mkdir(parents=True)
+    (data_dir / "snapshot.bin").write_bytes(b"garbage")
+    server_process.start("--start-empty")
+    assert call(server_process, "GET", "/api/snapshot")["players_total"] == 0
+    assert [p.name[:21] for p in data_dir.iterdir() if ".corrupt-" in p.name] == [
+        "snapshot.bin.corrupt-"
+    ]
+
+
+def test_an_unusable_data_dir_refuses_to_start(tmp_path: Path) -> None:
+    """DATA_DIR that cannot be a directory: a clear message and a non-zero exit."""
+    (tmp_path / "file").write_text("x")
+    done = run_once(tmp_path / "file" / "data")
+    assert done.returncode == 1
+    assert "run.py: DATA_DIR" in done.stderr and "file/data" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,406 @@
+"""The game page in a real browser against a real server process (SPEC §4, §6, §9).
+
+Chromium is Debian's (``/usr/bin/chromium``, installed by ``.ci/run``) driven by Playwright's
+sync API; every wait waits for a condition, never for a fixed time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Request,
+    Route,
+    expect,
+    sync_playwright,
+)
+
+from tests.e2e.conftest import ServerProcess
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+# Pushes every 0.2 s and boards every 0.05 s keep each test to a couple of seconds.
+FAST = ("--click-push-rate", "0.2", "--broadcast-interval", "0.05")
+SLOW = 15_000  # ms: long enough for a reconnect after a restart (backoff 1, 2, 4 s)
+
+# ServerProcess.start leaves its handle on the server's log file to the garbage collector; with
+# warnings as errors that unclosed-file warning would fail the test that started the server.
+LOG_HANDLE_WARNING = r"ignore:unclosed file <_io.BufferedWriter name='.*server-.*\.log'>"
+
+pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings(f"{LOG_HANDLE_WARNING}:ResourceWarning")]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"the browser tests need Debian's chromium at {CHROMIUM} (apt install chromium)"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile (its own localStorage, so its own player) whose pages must not
+    throw: an uncaught error in any of them fails the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+    yield context
+    context.close()
+    assert errors == []
+
+
+def open_game(context: BrowserContext, server: ServerProcess) -> Page:
+    page = context.new_page()
+    page.goto(server.url)
+    expect(page.locator("#conn-banner")).to_have_attribute("data-state", "live")
+    return page
+
+
+def wait_until(page: Page, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let Playwright deliver its events (route handlers run then) until ``condition`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        page.wait_for_timeout(20)
+
+
+def click(page: Page, times: int) -> None:
+    """Click the big button as fast as a mouse can, once it is enabled."""
+    button = page.locator("#big-button")
+    expect(button).to_be_enabled()
+    box = button.bounding_box()
+    assert box is not None
+    for _ in range(times):
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def server_me(page: Page) -> dict[str, Any]:
+    """The player as the server sees it, read with the page's own token."""
+    return page.evaluate(
+        """async () => {
+            const token = localStorage.getItem("ctb.token");
+            const res = await fetch("/api/me", {headers: {Authorization: `Bearer ${token}`}});
+            return res.json();
+        }"""
+    )
+
+
+def wait_for_server_score(page: Page, score: int, timeout: float = 10_000) -> None:
+    page.wait_for_function(
+        """async (score) => {
+            const token = localStorage.getItem("ctb.token");
+            const res = await fetch("/api/me", {headers: {Authorization: `Bearer ${token}`}});
+            return res.ok && (await res.json()).score === score;
+        }""",
+        arg=score,
+        polling=100,
+        timeout=timeout,
+    )
+
+
+def record_pushes(page: Page) -> list[dict[str, Any]]:
+    """Every push the page sends from now on, over HTTP or the WebSocket, as {batch_id, clicks}."""
+    pushes: list[dict[str, Any]] = []
+
+    def on_request(request: Request) -> None:
+        if request.url.endswith("/api/push_clicks"):
+            pushes.append(request.post_data_json)
+
+    def on_frame(payload: str | bytes) -> None:
+        message = json.loads(payload)
+        if message.get("type") == "clicks":
+            pushes.append({"batch_id": message["batch_id"], "clicks": message["clicks"]})
+
+    page.on("request", on_request)
+    page.on("websocket", lambda ws: ws.on("framesent", on_frame))
+    return pushes
+
+
+QUEUED_BATCHES = """() => Object.keys(localStorage)
+    .filter((key) => key.startsWith("ctb.q."))
+    .flatMap((key) => JSON.parse(localStorage.getItem(key)).batches)"""
+
+
+def wait_for_queued_batches(page: Page) -> list[dict[str, Any]]:
+    """The sealed, unacknowledged batches the page keeps in localStorage, once there is one."""
+    page.wait_for_function(f"() => ({QUEUED_BATCHES})().length > 0", polling=50)
+    return page.evaluate(QUEUED_BATCHES)
+
+
+def push_again(page: Page, batch: dict[str, Any]) -> dict[str, Any]:
+    """Push a batch by hand, as a retry would: the server's answer tells if it had it already."""
+    return page.evaluate(
+        """async (batch) => {
+            const token = localStorage.getItem("ctb.token");
+            const res = await fetch("/api/push_clicks", {
+                method: "POST",
+                headers: {Authorization: `Bearer ${token}`, "Content-Type": "application/json"},
+                body: JSON.stringify({batch_id: batch.id, clicks: batch.clicks}),
+            });
+            return res.json();
+        }""",
+        batch,
+    )
+
+
+def test_clicks_show_at_once_and_reach_the_server_in_batches(
+    server_process: ServerProcess, context: BrowserContext
+) -> None:
+    """Clicks, Space and Enter show in the local count at once and reach the server in batches."""
+    server_process.start(*FAST)
+    page = context.new_page()
+    held: list[Route] = []
+    page.route("**/api/ws-token", lambda route: held.append(route))
+    pushes = record_pushes(page)
+    with page.expect_request("**/api/ws-token"):
+        page.goto(server_process.url)
+    banner = page.locator("#conn-banner")
+    expect(banner).to_have_attribute("data-state", "connecting")
+    expect(banner).to_be_visible()
+    wait_until(page, lambda: len(held) == 1)
+    held[0].continue_()
+    page.unroute("**/api/ws-token")
+    expect(banner).to_have_attribute("data-state", "live")
+    expect(banner).to_be_hidden()
+
+    click(page, 5)
+    page.keyboard.press("Space")
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
+    expect(page.locator("#count")).to_have_attribute("data-value", "8", timeout=1000)
+
+    wait_for_server_score(page, 8)
+    expect(page.locator("#pending-line")).to_have_attribute("data-value", "0")
+    expect(page.locator("#score")).to_have_text("8")
+    expect(page.locator("#round-rank")).to_have_text("#1")
+    assert 1 <= len(pushes) < 8, pushes
+    assert sum(sum(m["clicks"]) for m in pushes) == 8
+    assert len({m["batch_id"] for m in pushes}) == len(pushes)
+    assert page.evaluate(QUEUED_BATCHES) == []
+
+
+def test_a_second_page_sees_the_first_pages_planet_move(
+    server_process: ServerProcess, browser: Browser, context: BrowserContext
+) -> None:
+    """Another player's page sees the race, the top 10 and the online count move live."""
+    server_process.start(*FAST)
+    first = open_game(context, server_process)
+    other = browser.new_context()
+    try:
+        second = open_game(other, server_process)
+        planet = first.locator("#my-planet").get_attribute("data-planet")
+        name = first.locator("#my-name").inner_text()
+        click(first, 6)
+        total = second.locator(f'#planets li[data-planet="{planet}"] .total')
+        expect(total).to_have_attribute("data-value", "6")
+        expect(second.locator("#leaderboard li").first).to_contain_text(name)
+        expect(second.locator("#online")).to_have_text("2")
+        expect(first.locator("#online")).to_have_text("2")
+    finally:
+        other.close()
+
+
+def test_an_unsent_batch_survives_a_reload_and_is_resent_unchanged(
+    server_process: ServerProcess, context: BrowserContext
+) -> None:
+    """A batch the server never got stays in localStorage across a reload and is resent as is."""
+    server_process.start(*FAST)
+    page = open_game(context, server_process)
+    page.route("**/api/push_clicks", lambda route: route.abort())
+    page.route("**/api/ws-token", lambda route: route.abort())
+    page.reload()  # the socket goes; without a ws token it cannot come back
+    banner = page.locator("#conn-banner")
+    expect(banner).to_have_attribute("data-state", "offline")
+    expect(banner).to_contain_text("Offline")
+
+    click(page, 6)
+    expect(page.locator("#pending-line")).to_have_attribute("data-value", "6")
+    sealed = wait_for_queued_batches(page)
+    page.reload()  # a closed tab: the next page adopts its queue
+    expect(page.locator("#pending-line")).to_have_attribute("data-value", "6")
+    queued = page.evaluate(QUEUED_BATCHES)
+    assert queued[: len(sealed)] == sealed  # sealed batches are kept exactly as they were
+    assert sum(sum(b["clicks"]) for b in queued) == 6
+    assert server_me(page)["score"] == 0
+
+    delivered = record_pushes(page)
+    page.unroute_all()
+    page.click("#refresh")  # the way back is open: no need to wait out the backoff
+    wait_for_server_score(page, 6)
+    expect(page.locator("#pending-line")).to_have_attribute("data-value", "0")
+    expect(banner).to_have_attribute("data-state", "live")
+    for batch in queued:
+        assert {"batch_id": batch["id"], "clicks": batch["clicks"]} in delivered
+        assert push_again(page, batch)["duplicate"] is True
+
+
+def test_a_closed_tabs_clicks_are_delivered_by_another_tab_of_the_player(
+    server_process: ServerProcess, context: BrowserContext
+) -> None:
+    """Two tabs of one player keep separate queues; a closed tab's queue is taken over."""
+    server_process.start(*FAST)
+    staying = open_game(context, server_process)
+    closing = context.new_page()  # same profile, so the same token and player
+    closing.route("**/api/push_clicks", lambda route: route.abort())
+    closing.route("**/api/ws-token", lambda route: route.abort())
+    closing.goto(server_process.url)
+    expect(closing.locator("#my-name")).to_have_text(staying.locator("#my-name").inner_text())
+
+    click(staying, 4)
+    click(closing, 5)
+    expect(closing.locator("#pending-line")).to_have_attribute("data-value", "5")
+    wait_for_server_score(staying, 4)
+    closing.close(run_before_unload=True)
+
+    wait_for_server_score(staying, 9)
+    expect(staying.locator("#pending-line")).to_have_attribute("data-value", "0")
+    assert staying.evaluate(QUEUED_BATCHES) == []
+
+
+def test_clicks_made_while_the_server_is_down_arrive_after_it_restarts(
+    server_process: ServerProcess, context: BrowserContext
+) -> None:
+    """While the server is down the banner says so; the queued clicks arrive once it is back."""
+    server_process.start(*FAST)
+    page = open_game(context, server_process)
+    click(page, 3)
+    wait_for_server_score(page, 3)
+
+    server_process.kill()
+    banner = page.locator("#conn-banner")
+    expect(banner).to_have_attribute("data-state", re.compile("reconnecting|offline"))
+    click(page, 4)
+    expect(page.locator("#count")).to_have_attribute("data-value", "7")
+    batch = wait_for_queued_batches(page)[0]
+    expect(banner).to_have_attribute("data-state", "offline", timeout=SLOW)
+
+    server_process.start(*FAST)  # same port, same data directory
+    expect(banner).to_have_attribute("data-state", "live", timeout=SLOW)
+    wait_for_server_score(page, 7, timeout=SLOW)
+    expect(page.locator("#pending-line")).to_have_attribute("data-value", "0")
+    assert push_again(page, batch)["duplicate"] is True
+
+
+def test_throttled_clicks_are_corrected_to_the_servers_numbers(
+    server_process: ServerProcess, context: BrowserContext
+) -> None:
+    """Clicks over the throttle show at once, then the count falls back to what the server took."""
+    server_process.start(*FAST, "--max-cps", "2", "--burst-seconds", "1")
+    page = open_game(context, server_process)
+    page.evaluate(
+        """() => {
+            const count = document.getElementById("count");
+            window.highest = 0;
+            new MutationObserver(() => {
+                window.highest = Math.max(window.highest, Number(count.dataset.value));
+            }).observe(count, {attributes: true});
+        }"""
+    )
+    click(page, 15)
+    count = page.locator("#count")
+    expect(page.locator("#pending-line")).to_have_attribute("data-value", "0")
+    expect(page.locator("#notice")).to_contain_text("Slow down")
+    server = server_me(page)
+    assert 0 < server["round_score"] < 15
+    expect(count).to_have_attribute("data-value", str(server["round_score"]))
+    assert page.evaluate("window.highest") > server["round_score"]  # shown first, then corrected
+    expect(page.locator("#score")).to_have_attribute("data-value", str(server["score"]))
+
+
+def test_the_round_result_shows_and_the_button_waits_for_the_next_round(
+    server_process: ServerProcess, context: BrowserContext
+) -> None:
+    """Reaching the target shows the winner and disables the button until the next round."""
+    server_process.start(*FAST, "--round-target", "5", "--round-break-seconds", "2")
+    page = open_game(context, server_process)
+    planet = page.locator("#my-planet").inner_text()
+    expect(page.locator("#round-id")).to_have_text("1")
+    click(page, 5)
+    result = page.locator("#result")
+    expect(result).to_contain_text(f"{planet} wins round 1")
+    expect(result).to_contain_text("Your planet won")
+    button = page.locator("#big-button")
+    expect(button).to_be_disabled()
+    expect(page.locator("#countdown-label")).to_have_text("next round in")
+    page.keyboard.press("Space")  # no clicks between rounds
+    expect(page.locator("#pending-line")).to_have_attribute("data-value", "0")
+
+    expect(page.locator("#round-id")).to_have_text("2", timeout=SLOW)
+    expect(button).to_be_enabled()
+    expect(result).to_be_hidden()
+    expect(page.locator("#count")).to_have_attribute("data-value", "0")
+    expect(page.locator("#score")).to_have_attribute("data-value", "5")
+
+
+def test_clicks_refused_between_rounds_are_dropped_and_said_so(
+    server_process: ServerProcess, browser: Browser, context: BrowserContext
+) -> None:
+    """Clicks that reach the server after the round ended are dropped, with a notice."""
+    server_process.start(*FAST, "--round-target", "5", "--round-break-seconds", "30")
+    page = open_game(context, server_process)
+    page.route("**/api/push_clicks", lambda route: route.abort())
+    page.route("**/api/ws-token", lambda route: route.abort())
+    page.reload()  # cut off: the page still believes round 1 is on
+    expect(page.locator("#conn-banner")).to_have_attribute("data-state", "offline")
+    click(page, 3)
+    wait_for_queued_batches(page)
+
+    other = browser.new_context()
+    try:
+        winner = open_game(other, server_process)
+        click(winner, 5)
+        expect(winner.locator("#result")).to_contain_text("wins round 1")
+    finally:
+        other.close()
+
+    page.unroute_all()
+    page.click("#refresh")
+    expect(page.locator("#notice")).to_contain_text("3 clicks came too late")
+    expect(page.locator("#pending-line")).to_have_attribute("data-value", "0")
+    expect(page.locator("#big-button")).to_be_disabled()
+    assert page.evaluate(QUEUED_BATCHES) == []
+    assert server_me(page)["score"] == 0
+
+
+def test_rename_changes_the_name_and_shows_the_servers_refusal(
+    server_process: ServerProcess, context: BrowserContext
+) -> None:
+    """Rename sends PATCH /api/me; the new name shows, and a refused one shows the reason."""
+    server_process.start(*FAST)
+    page = open_game(context, server_process)
+    page.click("#rename")
+    page.fill("#name-input", "  Ada Lovelace ")
+    page.click("#rename-form button[type=submit]")
+    expect(page.locator("#my-name")).to_have_text("Ada Lovelace")
+    expect(page.locator("#rename-form")).to_be_hidden()
+    assert server_me(page)["name"] == "Ada Lovelace"
+
+    page.click("#rename")
+    page.fill("#name-input", "no <tags> please")
+    page.press("#name-input", "Enter")
+    expect(page.locator("#rename-error")).to_contain_text("name must be")
+    expect(page.locator("#my-name")).to_have_text("Ada Lovelace")
+    expect(page.locator("#count")).to_have_attribute("data-value", "0")  # Enter in a form

@@ -1,0 +1,64 @@
+"""How the server serves the pages and their files (SPEC §9): types, caching, nothing else."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from email.message import Message
+
+import pytest
+
+from tests.e2e.conftest import ServerProcess
+from tests.e2e.test_game_page import LOG_HANDLE_WARNING
+
+pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings(f"{LOG_HANDLE_WARNING}:ResourceWarning")]
+
+
+def fetch(
+    url: str, method: str = "GET", headers: dict[str, str] | None = None
+) -> tuple[int, Message, bytes]:
+    request = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers, error.read()
+
+
+def test_pages_and_static_files_are_served_with_their_types(
+    server_process: ServerProcess,
+) -> None:
+    """Each page and file has its Content-Type and revalidates; unknown paths are JSON 404s."""
+    server_process.start()
+    base = server_process.url
+    expected = {
+        "/": "text/html; charset=utf-8",
+        "/admin": "text/html; charset=utf-8",
+        "/static/game.js": "text/javascript; charset=utf-8",
+        "/static/admin.js": "text/javascript; charset=utf-8",
+        "/static/queue.js": "text/javascript; charset=utf-8",
+        "/static/view.js": "text/javascript; charset=utf-8",
+        "/static/style.css": "text/css; charset=utf-8",
+        "/static/favicon.svg": "image/svg+xml",
+    }
+    for path, content_type in expected.items():
+        status, headers, body = fetch(base + path)
+        assert status == 200, path
+        assert headers["Content-Type"] == content_type, path
+        assert headers["Cache-Control"] == "no-cache", path
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert body, path
+        status, _, body = fetch(base + path, headers={"If-None-Match": headers["ETag"]})
+        assert (status, body) == (304, b""), path
+
+    _, headers, body = fetch(base + "/")
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert b'<button id="big-button"' in body
+    assert fetch(base + "/", method="HEAD")[0] == 200
+
+    for path in ("/static/", "/static/missing.js", "/static/..%2fpages.py", "/static/.hidden"):
+        status, headers, body = fetch(base + path)
+        assert status == 404, path
+        assert json.loads(body)["error"]["code"] == "not_found", path

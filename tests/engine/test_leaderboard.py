@@ -1,0 +1,162 @@
+"""Leaderboards (SPEC §3): score descending, ties by who reached it first; top, rank, around."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import commands
+from engine.errors import NotFound
+from engine.leaderboard import Leaderboard
+from engine.state import GameState
+from tests.conftest import T0, add_player, push
+
+
+def ids(entries: list[dict]) -> list[str]:
+    return [entry["id"] for entry in entries]
+
+
+def board_query(state: GameState, **fields: object) -> dict:
+    return commands.query(state, {"op": "leaderboard", **fields})
+
+
+@pytest.fixture
+def ranked(state: GameState) -> GameState:
+    """Six players with round and all-time scores 60, 50, 40, 30, 20, 10 (p0 best)."""
+    for i in range(6):
+        add_player(state, f"p{i}")
+    for i in reversed(range(6)):
+        push(state, f"p{i}", "b1", [60 - 10 * i], T0)
+    return state
+
+
+def test_top_n_lists_the_best_scores_first(ranked: GameState) -> None:
+    """The top 3 of the round are the three highest scores, ranked 1 to 3."""
+    result = board_query(ranked, scope="round", limit=3)
+    assert [(e["rank"], e["id"], e["score"]) for e in result["entries"]] == [
+        (1, "p0", 60),
+        (2, "p1", 50),
+        (3, "p2", 40),
+    ]
+    assert result["total"] == 6
+    assert result["entries"][0]["name"] == "player-p0"
+    assert result["entries"][0]["planet"] == "earth"
+
+
+def test_a_limit_beyond_the_board_returns_everyone(ranked: GameState) -> None:
+    """Asking for more entries than exist returns all of them and no padding."""
+    assert len(board_query(ranked, scope="all", limit=100)["entries"]) == 6
+
+
+def test_around_returns_the_neighbours_of_a_player(ranked: GameState) -> None:
+    """around=p3 with radius 1 gives p2, p3, p4 with their true ranks."""
+    result = board_query(ranked, scope="round", limit=1, around="p3")
+    assert [(e["rank"], e["id"]) for e in result["entries"]] == [(3, "p2"), (4, "p3"), (5, "p4")]
+
+
+def test_around_is_clipped_at_the_ends_of_the_board(ranked: GameState) -> None:
+    """Around the first or last player returns only the entries that exist."""
+    assert ids(board_query(ranked, limit=2, around="p0")["entries"]) == ["p0", "p1", "p2"]
+    assert ids(board_query(ranked, limit=2, around="p5")["entries"]) == ["p3", "p4", "p5"]
+
+
+def test_around_an_unknown_player_is_not_found(ranked: GameState) -> None:
+    """around= a player id that does not exist is not_found."""
+    with pytest.raises(NotFound):
+        board_query(ranked, around="ghost")
+
+
+def test_around_a_player_absent_from_the_round_board_is_empty(ranked: GameState) -> None:
+    """A player who has not clicked this round has no round entries around them."""
+    add_player(ranked, "idle")
+    assert board_query(ranked, scope="round", around="idle")["entries"] == []
+    assert ids(board_query(ranked, scope="all", limit=0, around="idle")["entries"]) == ["idle"]
+
+
+def test_equal_scores_rank_by_who_reached_the_score_first(state: GameState) -> None:
+    """Of two players with the same score, the one who reached it first ranks higher."""
+    add_player(state, "a")
+    add_player(state, "b")
+    push(state, "b", "b1", [10], T0)
+    push(state, "a", "b1", [10], T0 + 1)
+    assert ids(board_query(state, scope="all")["entries"]) == ["b", "a"]
+    push(state, "b", "b2", [5], T0 + 2)
+    push(state, "a", "b2", [5], T0 + 3)
+    assert ids(board_query(state, scope="round")["entries"]) == ["b", "a"]
+    push(state, "a", "b3", [5], T0 + 4)
+    push(state, "b", "b3", [5], T0 + 5)
+    assert ids(board_query(state, scope="round")["entries"]) == ["a", "b"]
+    assert (state.all_board.rank("a"), state.all_board.rank("b")) == (1, 2)
+
+
+def test_a_push_reports_the_new_ranks(ranked: GameState) -> None:
+    """The push result carries the player's new all-time and round ranks."""
+    result = push(ranked, "p5", "b2", [45], T0 + 1)
+    assert (result.score, result.rank, result.round_rank) == (55, 2, 2)
+
+
+def test_the_all_time_board_holds_every_player_from_creation(state: GameState) -> None:
+    """New players enter the all-time board at 0, in order of arrival; the round board is empty."""
+    for pid in ("x", "y", "z"):
+        add_player(state, pid)
+    assert [(e["id"], e["score"]) for e in board_query(state, scope="all")["entries"]] == [
+        ("x", 0),
+        ("y", 0),
+        ("z", 0),
+    ]
+    assert board_query(state, scope="round")["entries"] == []
+
+
+def test_the_round_board_starts_empty_in_each_round(ranked: GameState) -> None:
+    """A new round's board is empty while the all-time board keeps everyone."""
+    commands.apply(ranked, {"op": "end_round", "now": T0 + 1})
+    commands.apply(ranked, {"op": "tick", "now": T0 + 11})
+    assert board_query(ranked, scope="round")["total"] == 0
+    assert board_query(ranked, scope="all")["total"] == 6
+    push(ranked, "p5", "b2", [1], T0 + 12)
+    assert ids(board_query(ranked, scope="round")["entries"]) == ["p5"]
+
+
+def test_a_reset_player_drops_to_the_end_of_the_zero_scores(ranked: GameState) -> None:
+    """After reset_score the player is last on the all-time board and off the round board."""
+    commands.apply(ranked, {"op": "reset_score", "player_id": "p0", "now": T0 + 1})
+    assert ids(board_query(ranked, scope="all")["entries"])[-1] == "p0"
+    assert "p0" not in ids(board_query(ranked, scope="round")["entries"])
+    assert board_query(ranked, scope="round")["entries"][0]["rank"] == 1
+
+
+def test_leaderboard_set_returns_ranks_and_discard_removes() -> None:
+    """Leaderboard.set returns the 1-based rank; discard and clear remove entries."""
+    board = Leaderboard()
+    assert board.set("a", 5, 1) == 1
+    assert board.set("b", 7, 2) == 1
+    assert board.set("c", 5, 3) == 3
+    assert board.set("a", 9, 4) == 1
+    assert list(board) == [("a", 9, 4), ("b", 7, 2), ("c", 5, 3)]
+    assert board.top(2) == [(1, "a", 9), (2, "b", 7)]
+    board.discard("b")
+    board.discard("never-there")
+    assert ("b" in board, len(board), board.rank("b"), board.rank("c")) == (False, 2, None, 2)
+    assert board.around("c", 5) == [(1, "a", 9), (2, "c", 5)]
+    board.clear()
+    assert (len(board), board.top(5), board.rank("a")) == (0, [], None)
+
+
+def test_leaderboard_from_entries_equals_one_built_by_set() -> None:
+    """A board rebuilt from (id, score, seq) triples ranks exactly like one built step by step."""
+    triples = [("a", 3, 1), ("b", 10, 2), ("c", 3, 5), ("d", 0, 6), ("e", 10, 4)]
+    built = Leaderboard()
+    for pid, score, seq in triples:
+        built.set(pid, score, seq)
+    rebuilt = Leaderboard.from_entries(triples)
+    assert (
+        list(rebuilt)
+        == list(built)
+        == [
+            ("b", 10, 2),
+            ("e", 10, 4),
+            ("a", 3, 1),
+            ("c", 3, 5),
+            ("d", 0, 6),
+        ]
+    )
+    assert [rebuilt.rank(p) for p, _, _ in triples] == [built.rank(p) for p, _, _ in triples]

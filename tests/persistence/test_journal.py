@@ -1,0 +1,207 @@
+"""The journal: one framed write per turn, fsync policies, and how a damaged segment reads."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from persistence import journal as journal_mod
+from persistence.errors import JournalError
+from persistence.journal import Journal, SegmentReader, segment_path
+from tests.persistence.games import RULES
+
+RECORDS = [
+    {"op": "push", "player_id": "a", "batch_id": f"b{i}", "clicks": [i + 1], "now": 1.5}
+    for i in range(5)
+]
+
+
+def read(path: Path) -> tuple[SegmentReader, Any, list[dict[str, Any]]]:
+    reader = SegmentReader(path)
+    frames = list(reader.frames())
+    return reader, frames[0] if frames else None, frames[1:]
+
+
+def test_records_come_back_in_order_after_the_header_with_the_rules(tmp_path: Path) -> None:
+    """A segment holds a header with the rules, then each turn's records in order."""
+    journal = Journal(tmp_path, 1, "no", RULES)
+    journal.append(RECORDS[:2])
+    journal.append(RECORDS[2:])
+    journal.close()
+    reader, header, records = read(segment_path(tmp_path, 1))
+    assert header["segment"] == 1 and header["rules"]["max_cps"] == RULES.max_cps
+    assert records == RECORDS
+    assert reader.problem is None and reader.good_end == reader.size
+
+
+def test_a_turn_is_one_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Group commit: all of a turn's records reach the file in a single os.write."""
+    journal = Journal(tmp_path, 1, "no", RULES)
+    writes = []
+    real_write = os.write
+    monkeypatch.setattr(
+        os, "write", lambda fd, data: writes.append(len(data)) or real_write(fd, data)
+    )
+    journal.append(RECORDS)
+    assert len(writes) == 1
+
+
+@pytest.fixture
+def fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every descriptor os.fsync is called on, in order."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    return synced
+
+
+def test_fsync_always_syncs_in_every_append(tmp_path: Path, fsyncs: list[int]) -> None:
+    """FSYNC=always: each append returns only after an fsync of the segment."""
+    journal = Journal(tmp_path, 1, "always", RULES)
+    fd = journal._fd
+    for record in RECORDS:
+        journal.append([record])
+    assert fsyncs.count(fd) == len(RECORDS)
+    journal.close()
+
+
+def test_fsync_everysec_leaves_the_sync_to_the_thread(tmp_path: Path, fsyncs: list[int]) -> None:
+    """FSYNC=everysec: appends never fsync; what they wrote is handed to the sync thread."""
+    journal = Journal(tmp_path, 1, "everysec", RULES)
+    fd = journal._fd
+    for record in RECORDS:
+        journal.append([record])
+    assert fsyncs == []
+    pending = journal.take_pending()
+    assert pending is not None and pending.fd == fd and pending.directory
+    journal.sync_pending(pending)
+    assert fd in fsyncs
+    assert journal.take_pending() is None  # nothing new since
+    journal.close()
+
+
+def test_fsync_no_never_syncs(tmp_path: Path, fsyncs: list[int]) -> None:
+    """FSYNC=no: not in appends, not at rotation, not at close."""
+    journal = Journal(tmp_path, 1, "no", RULES)
+    journal.append(RECORDS[:2])
+    journal.rotate()
+    journal.append(RECORDS[2:])
+    journal.close()
+    assert fsyncs == []
+
+
+def test_everysec_keeps_a_rotated_segment_open_until_it_is_synced(tmp_path: Path) -> None:
+    """A segment left behind by rotation is synced and closed by the sync thread, not before."""
+    journal = Journal(tmp_path, 1, "everysec", RULES)
+    journal.append(RECORDS[:1])
+    old_fd = journal._fd
+    assert journal.rotate() == 2
+    os.fstat(old_fd)  # still open
+    pending = journal.take_pending()
+    assert pending is not None and pending.retired == [old_fd]
+    journal.sync_pending(pending)
+    with pytest.raises(OSError):
+        os.fstat(old_fd)
+    journal.close()
+    assert segment_path(tmp_path, 2).exists()
+
+
+def test_a_failed_write_is_cut_off_and_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails half-way leaves no partial record behind and raises JournalError."""
+    journal = Journal(tmp_path, 1, "no", RULES)
+    journal.append(RECORDS[:1])
+    real_write = os.write
+
+    def half_then_fail(fd: int, data: Any) -> int:
+        if len(data) > 20:
+            real_write(fd, bytes(data[: len(data) // 2]))
+            return len(data) // 2
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half_then_fail)
+    with pytest.raises(JournalError, match="No space"):
+        journal.append(RECORDS[1:])
+    monkeypatch.setattr(os, "write", real_write)
+    journal.append(RECORDS[4:])
+    journal.close()
+    reader, _, records = read(segment_path(tmp_path, 1))
+    assert reader.problem is None
+    assert records == [RECORDS[0], RECORDS[4]]
+
+
+def test_a_record_that_cannot_be_encoded_writes_nothing(tmp_path: Path) -> None:
+    """An unencodable record refuses the whole turn before anything is written."""
+    journal = Journal(tmp_path, 1, "no", RULES)
+    size = segment_path(tmp_path, 1).stat().st_size
+    with pytest.raises(JournalError, match="encoded"):
+        journal.append([RECORDS[0], {"op": "x", "now": 1.0, "bad": object()}])
+    assert segment_path(tmp_path, 1).stat().st_size == size
+
+
+def test_after_a_failed_fsync_appends_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once an fsync failed, durability is unknown: every later append raises JournalError."""
+    journal = Journal(tmp_path, 1, "always", RULES)
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(JournalError, match="fsync"):
+        journal.append(RECORDS[:1])
+    monkeypatch.undo()
+    with pytest.raises(JournalError, match="not writable"):
+        journal.append(RECORDS[1:2])
+    journal.close()
+
+
+def written(tmp_path: Path) -> Path:
+    journal = Journal(tmp_path, 1, "no", RULES)
+    for record in RECORDS:
+        journal.append([record])
+    journal.close()
+    return segment_path(tmp_path, 1)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[:-3],  # the last record cut short
+        lambda data: data[: -len(journal_mod.frame(b"x" * 40)) + 5],  # a frame head cut short
+        lambda data: data + b"\0" * 300,  # a power loss leaves zeros after the last write
+        lambda data: data[:-2] + b"\xff\xff",  # the last record's bytes went bad
+    ],
+    ids=["cut-record", "cut-head", "zeros", "bad-last"],
+)
+def test_a_torn_tail_is_told_apart_from_damage(tmp_path: Path, damage) -> None:
+    """What a crash leaves at the end reads as torn, with every record before it intact."""
+    path = written(tmp_path)
+    path.write_bytes(damage(path.read_bytes()))
+    reader, _, records = read(path)
+    assert reader.problem == "torn"
+    assert records == RECORDS[: len(records)] and len(records) >= 3
+
+
+def test_damage_in_the_middle_is_corrupt(tmp_path: Path) -> None:
+    """A bad record with good records after it is corruption, not a torn tail."""
+    path = written(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[60] ^= 0xFF
+    path.write_bytes(bytes(data))
+    reader, _, records = read(path)
+    assert reader.problem == "corrupt"
+    assert records == RECORDS[: len(records)]
+
+
+def test_a_file_that_is_no_segment_is_corrupt(tmp_path: Path) -> None:
+    """A segment without the journal's magic is refused as corrupt."""
+    path = segment_path(tmp_path, 1)
+    path.write_bytes(b"this is not a journal segment at all")
+    reader, header, _ = read(path)
+    assert (reader.problem, header) == ("corrupt", None)

@@ -1,0 +1,256 @@
+"""Start-up: the newest valid snapshot plus the journal after it, and what damage does (SPEC §7)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import commands
+from engine.rules import Rules
+from engine.state import GameState
+from persistence import journal as journal_mod
+from persistence import snapshot
+from persistence.errors import StartupError
+from persistence.journal import Journal, segment_path
+from persistence.recovery import recover
+from tests.persistence.games import PLANETS, RULES, full_print, games, play
+
+
+def pushes(first: int, count: int) -> list[tuple[float, dict[str, Any]]]:
+    return [
+        (0.6, {"op": "push", "player_id": f"p{i % 3}", "batch_id": f"b{first + i}", "clicks": [2]})
+        for i in range(count)
+    ]
+
+
+JOINS = [(0.0, {"op": "create_player", "player_id": f"p{i}", "name": None}) for i in range(3)]
+
+
+class Scenario:
+    """A data directory written the way the store writes it: three segments, two snapshots."""
+
+    def __init__(self, data_dir: Path, delete_covered: bool = True) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(exist_ok=True)
+        journal = Journal(data_dir, 1, "no", RULES)
+        state, records, now = play(JOINS + pushes(0, 6))
+        journal.append(records)
+        snapshot.save(data_dir, state, journal.rotate())  # covers segment 1
+        state, records, now = play(pushes(100, 6), state, now)
+        journal.append(records)
+        snapshot.save(data_dir, state, journal.rotate())  # covers segments 1 and 2
+        if delete_covered:  # both snapshots contain segment 1: the saver deletes it
+            segment_path(data_dir, 1).unlink()
+        state, records, now = play(pushes(200, 6), state, now)
+        journal.append(records)
+        journal.close()
+        self.state, self.last_records, self.now = state, records, now
+
+    def files(self) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in sorted(self.data_dir.iterdir())}
+
+
+def load(data_dir: Path, start_empty: bool = False, rules: Rules = RULES) -> GameState:
+    return recover(data_dir, rules, PLANETS, start_empty).state
+
+
+def flip(path: Path, at: int = 40) -> None:
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def aside(data_dir: Path, kind: str) -> list[str]:
+    return sorted(p.name for p in data_dir.iterdir() if f".{kind}-" in p.name)
+
+
+def test_an_empty_directory_is_a_first_start(tmp_path: Path) -> None:
+    """No files at all: a new game, nothing to replay, nothing refused."""
+    result = recover(tmp_path, RULES, PLANETS, False)
+    assert result.state.players == {} and result.next_segment == 1
+
+
+def test_the_snapshot_and_the_journal_after_it_rebuild_the_last_state(tmp_path: Path) -> None:
+    """The current snapshot plus the last segment give the state as it was at the crash."""
+    scenario = Scenario(tmp_path)
+    result = recover(tmp_path, RULES, PLANETS, False)
+    assert full_print(result.state) == full_print(scenario.state)
+    assert result.replayed == len(scenario.last_records)
+    assert result.next_segment == 4
+
+
+def test_a_corrupt_snapshot_is_moved_aside_and_the_previous_one_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A flipped byte in snapshot.bin: it is renamed aside, named in the log, and the previous
+    snapshot with the two segments after it gives the same final state."""
+    scenario = Scenario(tmp_path)
+    flip(tmp_path / snapshot.CURRENT)
+    damaged = (tmp_path / snapshot.CURRENT).read_bytes()
+    with caplog.at_level(logging.ERROR, "ctb.persistence"):
+        state = load(tmp_path)
+    assert full_print(state) == full_print(scenario.state)
+    [moved] = aside(tmp_path, "corrupt")
+    assert moved.startswith("snapshot.bin.corrupt-")
+    assert (tmp_path / moved).read_bytes() == damaged
+    assert any(getattr(r, "to", None) == moved for r in caplog.records)
+
+
+@pytest.mark.parametrize("name", [snapshot.CURRENT, snapshot.PREVIOUS])
+def test_a_truncated_snapshot_falls_back_without_losing_a_change(tmp_path: Path, name: str) -> None:
+    """Either snapshot cut in half still leaves a complete state from the other and the journal."""
+    scenario = Scenario(tmp_path)
+    path = tmp_path / name
+    path.write_bytes(path.read_bytes()[:100])
+    assert full_print(load(tmp_path)) == full_print(scenario.state)
+
+
+def test_a_missing_snapshot_falls_back_to_the_previous_one(tmp_path: Path) -> None:
+    """With snapshot.bin gone, the previous snapshot and the journal give the same state."""
+    scenario = Scenario(tmp_path)
+    (tmp_path / snapshot.CURRENT).unlink()
+    assert full_print(load(tmp_path)) == full_print(scenario.state)
+
+
+def test_without_snapshots_a_journal_from_its_first_segment_is_replayed(tmp_path: Path) -> None:
+    """Both snapshots gone but every segment kept: the whole journal rebuilds the state."""
+    scenario = Scenario(tmp_path, delete_covered=False)
+    (tmp_path / snapshot.CURRENT).unlink()
+    (tmp_path / snapshot.PREVIOUS).unlink()
+    assert full_print(load(tmp_path)) == full_print(scenario.state)
+
+
+def test_no_valid_state_refuses_to_start_and_keeps_every_file(tmp_path: Path) -> None:
+    """Both snapshots corrupt and the journal not reaching back: start-up refuses with a
+    message naming the files and the flag, every byte is kept, and a second start refuses too."""
+    scenario = Scenario(tmp_path)
+    flip(tmp_path / snapshot.CURRENT)
+    flip(tmp_path / snapshot.PREVIOUS)
+    before = sorted(scenario.files().values())
+    with pytest.raises(StartupError, match="--start-empty") as refused:
+        load(tmp_path)
+    assert "snapshot.bin" in str(refused.value) and "checksum" in str(refused.value)
+    assert sorted(scenario.files().values()) == before
+    assert len(aside(tmp_path, "corrupt")) == 2
+    with pytest.raises(StartupError, match="moved aside by an earlier start: snapshot"):
+        load(tmp_path)
+
+
+def test_start_empty_begins_a_new_game_and_keeps_the_old_files_aside(tmp_path: Path) -> None:
+    """--start-empty with no valid state: an empty game; snapshots and segments moved aside."""
+    scenario = Scenario(tmp_path)
+    flip(tmp_path / snapshot.CURRENT)
+    flip(tmp_path / snapshot.PREVIOUS)
+    before = sorted(scenario.files().values())
+    result = recover(tmp_path, RULES, PLANETS, True)
+    assert result.state.players == {}
+    assert result.next_segment == 1 and journal_mod.list_segments(tmp_path) == []
+    assert sorted(scenario.files().values()) == before
+    assert len(aside(tmp_path, "unused")) == 2
+
+
+def test_a_torn_last_record_is_cut_off_with_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A crash in the middle of the last write: that record is dropped, the file truncated to
+    the last good record, the cut bytes kept aside, and the log says so."""
+    scenario = Scenario(tmp_path)
+    path = segment_path(tmp_path, 3)
+    data = path.read_bytes()
+    path.write_bytes(data[:-5])
+    with caplog.at_level(logging.WARNING, "ctb.persistence"):
+        result = recover(tmp_path, RULES, PLANETS, False)
+    assert result.replayed == len(scenario.last_records) - 1
+    expected, _ = snapshot.read(tmp_path / snapshot.CURRENT, RULES)
+    for record in scenario.last_records[:-1]:
+        commands.apply(expected, record)
+    assert full_print(result.state) == full_print(expected)
+    [cut] = [r for r in caplog.records if getattr(r, "event", None) == "journal_torn"]
+    assert cut.file == path.name and cut.bytes > 0
+    [kept] = aside(tmp_path, "torn")
+    assert data.startswith(path.read_bytes() + (tmp_path / kept).read_bytes())
+    assert recover(tmp_path, RULES, PLANETS, False).replayed == result.replayed  # stays cut
+
+
+def test_corruption_in_the_middle_of_a_segment_keeps_the_good_part_and_moves_the_rest(
+    tmp_path: Path,
+) -> None:
+    """A bad record followed by good ones: the records before it are replayed, that segment
+    and every later one are moved aside whole, and the journal goes on right after the snapshot."""
+    scenario = Scenario(tmp_path)
+    later = Journal(tmp_path, 4, "no", RULES)
+    later.append([{"op": "tick", "now": scenario.now + 1}])
+    later.close()
+    path = segment_path(tmp_path, 3)
+    flip(path, at=len(path.read_bytes()) // 2)
+    result = recover(tmp_path, RULES, PLANETS, False)
+    assert 0 < result.replayed < len(scenario.last_records)
+    assert sorted(p.name for p in result.moved_aside) == sorted(aside(tmp_path, "corrupt"))
+    assert len(result.moved_aside) == 2
+    assert journal_mod.list_segments(tmp_path) == [(2, segment_path(tmp_path, 2))]
+    assert result.next_segment == 3  # the number is free again: the old files were renamed
+
+
+def test_a_missing_segment_stops_replay_before_the_gap(tmp_path: Path) -> None:
+    """Segments after a missing one are not applied to a state that lacks it: moved aside."""
+    scenario = Scenario(tmp_path)
+    later = Journal(tmp_path, 4, "no", RULES)
+    later.append([{"op": "tick", "now": scenario.now + 1}])
+    later.close()
+    segment_path(tmp_path, 3).unlink()
+    result = recover(tmp_path, RULES, PLANETS, False)
+    assert result.replayed == 0
+    assert [p.name for p in result.moved_aside] == aside(tmp_path, "corrupt")
+    assert aside(tmp_path, "corrupt")[0].startswith(segment_path(tmp_path, 4).name)
+
+
+def test_replay_uses_the_rules_the_segment_was_written_under(tmp_path: Path) -> None:
+    """Restarting with a lower MAX_CPS does not throttle clicks that were acknowledged before."""
+    scenario = Scenario(tmp_path)
+    stricter = dataclasses.replace(RULES, max_cps=1, burst_seconds=1.0)
+    state = load(tmp_path, rules=stricter)
+    assert state.rules == stricter
+    expected = full_print(scenario.state)
+    expected["rules"] = dataclasses.asdict(stricter)
+    assert full_print(state) == expected
+
+
+def test_a_stale_temporary_snapshot_is_removed(tmp_path: Path) -> None:
+    """A temporary file left by a write that never finished is deleted; nothing else is."""
+    scenario = Scenario(tmp_path)
+    snapshot.temp_path(tmp_path, 12345).write_bytes(b"half a snapshot")
+    before = scenario.files()
+    load(tmp_path)
+    assert scenario.files() == {k: v for k, v in before.items() if ".tmp-" not in k}
+
+
+@settings(max_examples=40, deadline=None)
+@given(games, games, st.integers(0, 3))
+def test_journal_replay_rebuilds_any_game(first, second, torn_bytes) -> None:
+    """Records journaled turn by turn around a snapshot rebuild the very same state, and a torn
+    last record loses only that record."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        journal = Journal(data_dir, 1, "no", RULES)
+        state, records, now = play(first)
+        for record in records:
+            journal.append([record])
+        snapshot.save(data_dir, state, journal.rotate())
+        state, records, now = play(second, state, now)
+        for record in records:
+            journal.append([record])
+        journal.close()
+        assert full_print(load(data_dir)) == full_print(state)
+        if torn_bytes and records:
+            path = segment_path(data_dir, 2)
+            os.truncate(path, path.stat().st_size - torn_bytes)
+            result = recover(data_dir, RULES, PLANETS, False)
+            assert result.replayed == len(records) - 1

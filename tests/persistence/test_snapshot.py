@@ -1,0 +1,110 @@
+"""The snapshot file: magic, format, checksum, atomic replacement (SPEC §7)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from engine.state import GameState
+from persistence import snapshot
+from persistence.errors import CorruptFile, IncompatibleFile
+from tests.persistence.games import RULES, play
+
+
+@pytest.fixture
+def game() -> GameState:
+    moves = [(1.0, {"op": "create_player", "player_id": f"p{i}", "name": None}) for i in range(3)]
+    moves += [(0.6, {"op": "push", "player_id": "p1", "batch_id": "b1", "clicks": [4]})]
+    return play(moves)[0]
+
+
+def test_a_snapshot_starts_with_magic_and_format_and_ends_with_its_tail(
+    tmp_path: Path, game: GameState
+) -> None:
+    """The file opens with the magic and format version and closes with length, crc, END."""
+    size = snapshot.save(tmp_path, game, 3)
+    data = (tmp_path / snapshot.CURRENT).read_bytes()
+    assert len(data) == size
+    assert snapshot.HEAD.unpack_from(data) == (snapshot.MAGIC, snapshot.FORMAT)
+    length, _, end = snapshot.TAIL.unpack_from(data, size - snapshot.TAIL.size)
+    assert (length, end) == (size - snapshot.HEAD.size - snapshot.TAIL.size, snapshot.END)
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda data: data[: len(data) // 2], "truncated"),
+        (lambda data: data[:10], "truncated"),
+        (lambda data: data + b"x", "truncated"),
+        (lambda data: b"XXXXXXXX" + data[8:], "bad magic"),
+        (lambda data: data[:40] + bytes([data[40] ^ 0xFF]) + data[41:], "checksum"),
+        (lambda data: data[:-30] + bytes([data[-30] ^ 0x01]) + data[-29:], "checksum"),
+    ],
+    ids=["half", "head-only", "extended", "magic", "flipped-early", "flipped-late"],
+)
+def test_a_damaged_snapshot_is_refused_as_corrupt(
+    tmp_path: Path, game: GameState, damage, reason: str
+) -> None:
+    """A truncated, extended, re-labelled or bit-flipped file fails its checks before decoding."""
+    snapshot.save(tmp_path, game, 1)
+    path = tmp_path / snapshot.CURRENT
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(CorruptFile, match=reason):
+        snapshot.read(path, RULES)
+
+
+def test_a_file_of_a_newer_format_is_incompatible_not_corrupt(
+    tmp_path: Path, game: GameState
+) -> None:
+    """A snapshot from a newer version is refused with a message and is not called corrupt."""
+    snapshot.save(tmp_path, game, 1)
+    path = tmp_path / snapshot.CURRENT
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, 8, snapshot.FORMAT + 1)
+    body_end = len(data) - snapshot.TAIL.size
+    struct.pack_into("<I", data, body_end + 8, zlib.crc32(bytes(data[:body_end])))
+    path.write_bytes(bytes(data))
+    with pytest.raises(IncompatibleFile, match="format 2"):
+        snapshot.read(path, RULES)
+
+
+def test_a_flipped_format_field_is_damage_not_a_newer_format(
+    tmp_path: Path, game: GameState
+) -> None:
+    """The checksum covers the head: a bit flipped in the format number reads as corrupt."""
+    snapshot.save(tmp_path, game, 1)
+    path = tmp_path / snapshot.CURRENT
+    data = bytearray(path.read_bytes())
+    data[9] ^= 0x40
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptFile, match="checksum"):
+        snapshot.read(path, RULES)
+
+
+def test_saving_again_keeps_the_previous_snapshot(tmp_path: Path, game: GameState) -> None:
+    """The second save renames the first to snapshot.prev.bin; both load."""
+    snapshot.save(tmp_path, game, 1)
+    first = game.version
+    play([(1.0, {"op": "create_player", "player_id": "late", "name": None})], game)
+    snapshot.save(tmp_path, game, 2)
+    current, meta = snapshot.read(tmp_path / snapshot.CURRENT, RULES)
+    previous, prev_meta = snapshot.read(tmp_path / snapshot.PREVIOUS, RULES)
+    assert (meta.version, meta.journal_next) == (game.version, 2)
+    assert (prev_meta.version, prev_meta.journal_next) == (first, 1)
+    assert "late" in current.players and "late" not in previous.players
+
+
+def test_a_failed_save_leaves_the_old_snapshots_and_no_temporary_file(
+    tmp_path: Path, game: GameState
+) -> None:
+    """A state that cannot be encoded raises; both old files stay byte for byte, no temp left."""
+    snapshot.save(tmp_path, game, 1)
+    snapshot.save(tmp_path, game, 2)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    game.audit.append({"what": {1, 2}})  # a set has no msgpack form
+    with pytest.raises(TypeError):
+        snapshot.save(tmp_path, game, 3)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

@@ -1,0 +1,215 @@
+"""The broadcaster through real sockets: boards and round events to many clients (SPEC §6).
+
+The game clock is a FakeClock; the broadcaster runs on real time at the test interval (0.05 s),
+so every wait here is a receive with a deadline, never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import ClientWebSocketResponse
+from aiohttp.test_utils import TestClient
+
+from actor.clock import FakeClock
+from server import ws_protocol
+from server.keys import ACTOR, METRICS
+from server.ws_protocol import MSGPACK_PROTOCOL
+from tests.server.conftest import ws_player
+from tests.server.wsclient import WAIT, RawSocket, board_where, recv, recv_reply, recv_type, send
+
+INTERVAL = 0.05
+
+
+def metric(client: TestClient, name: str, **labels: str) -> float:
+    value = client.server.app[METRICS].registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
+
+
+async def open_socket(client: TestClient, protocol: str | None = None) -> ClientWebSocketResponse:
+    token, _ = await ws_player(client)
+    protocols = (protocol,) if protocol else ()
+    sock = await client.ws_connect(f"/ws?token={token}", protocols=protocols)
+    assert (await recv(sock))["type"] == "snapshot"
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def changing_state(client: TestClient, clock: FakeClock) -> AsyncIterator[None]:
+    """Keep the board moving: ten players with long names push in turn every few milliseconds.
+
+    Ten long names fill both top-10 lists, so each board is a few KiB, as in a real game.
+    """
+    actor = client.server.app[ACTOR]
+    players = [(await ws_player(client, name=f"{i:02d}" + "x" * 22))[1] for i in range(10)]
+
+    async def push_forever() -> None:
+        n = 0
+        while True:
+            clock.jump(0.1)  # ten players in turn: each one's pushes are 1 s apart
+            cmd = {"op": "push", "player_id": players[n % 10], "batch_id": f"k{n}", "clicks": [1]}
+            await actor.call(cmd)
+            n += 1
+            await asyncio.sleep(0.005)
+
+    task = asyncio.create_task(push_forever())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_each_clients_clicks_appear_in_every_other_clients_next_board(
+    client: TestClient, app_clock: FakeClock
+) -> None:
+    """Clicks acknowledged to one client show up in the boards all clients receive next."""
+    socks = [await open_socket(client), await open_socket(client, MSGPACK_PROTOCOL)]
+    socks.append(await open_socket(client))
+    for n, sock in enumerate(socks):
+        app_clock.jump(1.0)
+        await send(sock, {"type": "clicks", "batch_id": f"b{n}", "clicks": [n + 1]})
+        ack = await recv_reply(sock)
+        me = await sock_me(client, sock)
+        for other in socks:
+            board = await board_where(other, me["planet"], ack["planet_total"])
+            assert board["v"] >= 1
+    for sock in socks:
+        await sock.close()
+
+
+async def sock_me(client: TestClient, sock: ClientWebSocketResponse) -> dict[str, Any]:
+    await send(sock, {"type": "resync"})
+    return (await recv_reply(sock))["data"]["me"]
+
+
+async def test_a_board_goes_out_only_when_something_changed(client: TestClient) -> None:
+    """Once the state is still, no more boards are sent."""
+    sock = await open_socket(client)
+    await client.server.app[ACTOR].call({"op": "end_round"})  # the last change for a while
+    await recv_type(sock, "round")
+    with pytest.raises(TimeoutError):
+        while True:
+            await recv_type(sock, "board", timeout=10 * INTERVAL)
+    await sock.close()
+
+
+async def test_boards_come_at_most_once_per_interval(
+    client: TestClient, app_clock: FakeClock
+) -> None:
+    """While the state changes every few milliseconds, boards still come one per interval."""
+    sock = await open_socket(client)
+    loop = asyncio.get_running_loop()
+    async with changing_state(client, app_clock):
+        arrivals = []
+        while len(arrivals) < 20:
+            await recv_type(sock, "board")
+            arrivals.append(loop.time())
+    # Ticks keep a fixed cadence, so arrival jitter may bring two boards close together; what
+    # must hold is the rate: no more boards in a stretch of time than ticks in it.
+    span = arrivals[-1] - arrivals[0]
+    assert len(arrivals) - 1 <= span / INTERVAL + 1
+    assert span / (len(arrivals) - 1) == pytest.approx(INTERVAL, rel=0.3)
+    await sock.close()
+
+
+async def test_round_events_reach_every_client(client: TestClient, app_clock: FakeClock) -> None:
+    """A round's finish and the next round's start go to every client as round messages."""
+    socks = [await open_socket(client), await open_socket(client, MSGPACK_PROTOCOL)]
+    for sock in socks:  # the first board comes after the first round's start event
+        await recv_type(sock, "board")
+    await client.server.app[ACTOR].call({"op": "end_round"})
+    for sock in socks:
+        finished = await recv_type(sock, "round")
+        assert finished["event"] == "finished"
+        assert finished["data"]["id"] == 1
+        assert finished["data"]["reason"] == "admin"
+    app_clock.jump(10.0)  # the break is over; the actor's ticker starts the next round
+    for sock in socks:
+        started = await recv_type(sock, "round")
+        assert (started["event"], started["data"]["id"]) == ("started", 2)
+        board = await recv_type(sock, "board")
+        assert board["data"]["round"]["id"] == 2
+        await sock.close()
+
+
+async def test_a_board_is_encoded_once_per_subprotocol(
+    client: TestClient, app_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However many clients, each board is encoded once for JSON and once for msgpack."""
+    socks = [await open_socket(client) for _ in range(3)]
+    socks += [await open_socket(client, MSGPACK_PROTOCOL) for _ in range(2)]
+    encoded: list[tuple[str, int]] = []
+    real = ws_protocol.encode_frame
+
+    def counting(codec: ws_protocol.Codec, message: dict[str, Any]) -> bytes:
+        if message["type"] == "board":
+            encoded.append((codec.name, message["v"]))
+        return real(codec, message)
+
+    monkeypatch.setattr(ws_protocol, "encode_frame", counting)
+    app_clock.jump(1.0)
+    await socks[0].send_json({"type": "clicks", "batch_id": "b1", "clicks": [3]})
+    await recv_reply(socks[0])
+    target = client.server.app[ACTOR].board.version
+    seen = set()
+    for sock in socks:
+        board = await recv_type(sock, "board")
+        while board["v"] < target:
+            board = await recv_type(sock, "board")
+        seen.add(board["v"])
+    assert len(seen) == 1  # one tick, one version for everyone
+    assert sorted(name for name, v in encoded if v in seen) == sorted(
+        [ws_protocol.JSON_PROTOCOL, ws_protocol.MSGPACK_PROTOCOL]
+    )
+    assert metric(client, "ws_broadcast_total") >= 5
+    for sock in socks:
+        await sock.close()
+
+
+async def test_a_client_that_stops_reading_is_dropped_without_delaying_the_others(
+    make_ws_client: Any, app_clock: FakeClock
+) -> None:
+    """A socket that never reads is closed with 1013 while the others get boards on time."""
+    client = await make_ws_client(
+        ws={"buffer_limit": 16 * 1024, "send_buffer": 4096}, round_seconds=86400.0
+    )
+    readers = [await open_socket(client), await open_socket(client, MSGPACK_PROTOCOL)]
+    token, _ = await ws_player(client)
+    slow = await RawSocket.connect(client.host, client.port, f"/ws?token={token}")
+    loop = asyncio.get_running_loop()
+    arrivals: list[list[float]] = [[], []]
+
+    async def read_boards(sock: ClientWebSocketResponse, times: list[float]) -> None:
+        while True:
+            await recv_type(sock, "board")
+            times.append(loop.time())
+
+    tasks = [asyncio.create_task(read_boards(s, t)) for s, t in zip(readers, arrivals, strict=True)]
+    async with changing_state(client, app_clock):
+        deadline = loop.time() + 15.0
+        while metric(client, "ws_disconnect_total", reason="slow") < 1:
+            assert loop.time() < deadline, "the slow client was never dropped"
+            await asyncio.sleep(INTERVAL)
+        dropped_at = loop.time()
+        while loop.time() < dropped_at + 10 * INTERVAL:  # and the others go on as before
+            await asyncio.sleep(INTERVAL)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+    for times in arrivals:
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert len(times) > 20
+        assert max(gaps) < 5 * INTERVAL
+        assert sum(gaps) / len(gaps) == pytest.approx(INTERVAL, rel=0.3)
+    assert metric(client, "ws_broadcast_fail_total") >= 3
+    assert await slow.close_code(timeout=WAIT) == 1013
+    slow.close()
+    for sock in readers:
+        await sock.close()

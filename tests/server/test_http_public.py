@@ -1,0 +1,115 @@
+"""The public reads: /api/snapshot with its ETag, /api/leaderboard and /api/rounds (SPEC §5)."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from actor.clock import FakeClock
+from server.keys import ACTOR
+from tests.server.conftest import auth, new_player
+
+
+async def test_snapshot_carries_state_and_client_settings(client: TestClient) -> None:
+    """The snapshot holds round, planets, leaderboard, online and the client's settings."""
+    await client.app[ACTOR].call({"op": "tick"})  # the first tick starts round 1
+    response = await client.get("/api/snapshot")
+    assert response.status == 200
+    body = await response.json()
+    assert {"round", "planets", "leaderboard", "online", "settings", "version"} <= set(body)
+    assert body["round"]["status"] == "active"
+    assert [p["name"] for p in body["planets"]] == ["earth", "mars"]
+    assert body["settings"] == {
+        "click_push_rate": 1.0,
+        "max_cps": 20,
+        "burst_seconds": 10.0,
+        "broadcast_interval": 0.05,
+    }
+
+
+async def test_snapshot_etag_gives_304_until_the_state_changes(client: TestClient) -> None:
+    """If-None-Match with the current ETag gets 304; a change makes a new ETag and a 200."""
+    first = await client.get("/api/snapshot")
+    tag = first.headers["ETag"]
+    unchanged = await client.get("/api/snapshot", headers={"If-None-Match": tag})
+    assert unchanged.status == 304
+    assert unchanged.headers["ETag"] == tag
+    assert await unchanged.read() == b""
+    await new_player(client)
+    changed = await client.get("/api/snapshot", headers={"If-None-Match": tag})
+    assert changed.status == 200
+    assert changed.headers["ETag"] != tag
+    assert (await changed.json())["players_total"] == 1
+
+
+@pytest.mark.parametrize("header", ["W/{tag}", '"nope", {tag}', "*"])
+async def test_snapshot_if_none_match_forms(client: TestClient, header: str) -> None:
+    """A weak tag, a list holding the tag, or * all count as a match (RFC 9110 §13.1.2)."""
+    tag = (await client.get("/api/snapshot")).headers["ETag"]
+    response = await client.get("/api/snapshot", headers={"If-None-Match": header.format(tag=tag)})
+    assert response.status == 304
+
+
+async def test_leaderboard_lists_the_top_by_scope(client: TestClient, app_clock: FakeClock) -> None:
+    """The round board holds only players who clicked; the all-time board holds everyone."""
+    tokens = [(await new_player(client, f"p{i}"))[0] for i in range(3)]
+    for i, token in enumerate(tokens[:2]):
+        clicks = {"batch_id": "b", "clicks": [i + 1]}
+        assert (await client.post("/api/push_clicks", json=clicks, headers=auth(token))).ok
+    round_board = await (await client.get("/api/leaderboard")).json()
+    assert round_board["scope"] == "round"
+    assert [(e["rank"], e["name"], e["score"]) for e in round_board["entries"]] == [
+        (1, "p1", 2),
+        (2, "p0", 1),
+    ]
+    all_board = await (await client.get("/api/leaderboard?scope=all&limit=2")).json()
+    assert (all_board["total"], len(all_board["entries"])) == (3, 2)
+
+
+async def test_leaderboard_around_me(client: TestClient) -> None:
+    """around=me returns the entries either side of the caller's own."""
+    tokens = [(await new_player(client, f"p{i}"))[0] for i in range(5)]
+    response = await client.get(
+        "/api/leaderboard?scope=all&around=me&limit=1", headers=auth(tokens[2])
+    )
+    assert response.status == 200
+    entries = (await response.json())["entries"]
+    assert [e["name"] for e in entries] == ["p1", "p2", "p3"]
+
+
+async def test_leaderboard_around_me_needs_a_token(client: TestClient) -> None:
+    """around=me without a bearer token is refused with 401."""
+    response = await client.get("/api/leaderboard?around=me")
+    assert response.status == 401
+
+
+@pytest.mark.parametrize(
+    "query", ["scope=week", "limit=0", "limit=101", "limit=ten", "limit=+5", "around=you"]
+)
+async def test_leaderboard_refuses_bad_parameters(client: TestClient, query: str) -> None:
+    """A scope, limit or around outside the allowed values is refused with invalid_request."""
+    response = await client.get(f"/api/leaderboard?{query}")
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "invalid_request"
+
+
+async def test_rounds_lists_finished_rounds_newest_first(
+    client: TestClient, app_clock: FakeClock
+) -> None:
+    """Finished rounds come newest first, each with its summary."""
+    assert (await (await client.get("/api/rounds")).json()) == {"rounds": []}
+    token, _ = await new_player(client)
+    await client.post(
+        "/api/push_clicks", json={"batch_id": "b", "clicks": [9]}, headers=auth(token)
+    )
+    await client.app[ACTOR].call({"op": "end_round"})
+    app_clock.jump(10)
+    await client.app[ACTOR].call({"op": "end_round"})
+    rounds = (await (await client.get("/api/rounds")).json())["rounds"]
+    assert [r["id"] for r in rounds] == [2, 1]
+    assert rounds[1]["reason"] == "admin"
+    assert rounds[1]["top"][0]["score"] == 9
+    assert sum(rounds[1]["totals"].values()) == 9
+    limited = (await (await client.get("/api/rounds?limit=1")).json())["rounds"]
+    assert [r["id"] for r in limited] == [2]
+    assert (await client.get("/api/rounds?limit=0")).status == 400
