@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ROOT, ServerProcess
-from tests.e2e.test_game_page import LOG_HANDLE_WARNING
 
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings(f"{LOG_HANDLE_WARNING}:ResourceWarning")]
+pytestmark = pytest.mark.e2e
 
 ARGS = ("--snapshot-interval", "3600", "--click-push-rate", "0.1", "--round-target", "1000000")
 GAP = 0.06  # more than CLICK_PUSH_RATE x 0.5

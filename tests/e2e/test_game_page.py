@@ -10,7 +10,6 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,43 +20,15 @@ from playwright.sync_api import (
     Request,
     Route,
     expect,
-    sync_playwright,
 )
 
 from tests.e2e.conftest import ServerProcess
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 # Pushes every 0.2 s and boards every 0.05 s keep each test to a couple of seconds.
 FAST = ("--click-push-rate", "0.2", "--broadcast-interval", "0.05")
 SLOW = 15_000  # ms: long enough for a reconnect after a restart (backoff 1, 2, 4 s)
 
-# ServerProcess.start leaves its handle on the server's log file to the garbage collector; with
-# warnings as errors that unclosed-file warning would fail the test that started the server.
-LOG_HANDLE_WARNING = r"ignore:unclosed file <_io.BufferedWriter name='.*server-.*\.log'>"
-
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings(f"{LOG_HANDLE_WARNING}:ResourceWarning")]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"the browser tests need Debian's chromium at {CHROMIUM} (apt install chromium)"
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

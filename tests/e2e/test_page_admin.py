@@ -6,28 +6,13 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import ServerProcess
-from tests.e2e.test_game_page import CHROMIUM, CHROMIUM_ARGS, LOG_HANDLE_WARNING
 
 ADMIN_TOKEN = "e2e-admin-token-0123456789"  # what ServerProcess gives the server
 
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings(f"{LOG_HANDLE_WARNING}:ResourceWarning")]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"the browser tests need Debian's chromium at {CHROMIUM} (apt install chromium)"
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

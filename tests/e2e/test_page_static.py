@@ -10,9 +10,8 @@ from email.message import Message
 import pytest
 
 from tests.e2e.conftest import ServerProcess
-from tests.e2e.test_game_page import LOG_HANDLE_WARNING
 
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings(f"{LOG_HANDLE_WARNING}:ResourceWarning")]
+pytestmark = pytest.mark.e2e
 
 
 def fetch(
