@@ -18,8 +18,6 @@ import asyncio
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,8 +26,8 @@ import urllib.request
 from pathlib import Path
 
 import aiohttp
+import server_process
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATE, TARGET_P99_MS = 5_000, 50.0
 
 LUA = r"""
@@ -64,27 +62,6 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(99), latency.max))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("server not ready in time")
 
 
 async def create_players(url: str, count: int, concurrency: int = 32) -> list[str]:
@@ -136,32 +113,15 @@ def main() -> int:
         print("wrk not found: install the Debian package wrk", file=sys.stderr)
         return 2
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="ctb-bench-") as tmp:
         work = Path(tmp)
         env = {
-            **os.environ,
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "DATA_DIR": str(work / "data"),
             "CLICK_PUSH_RATE": "0.2",  # minimum gap 0.1 s per player
             "MAX_CPS": "1000",  # 5 clicks a push is never throttled
-            "ROUND_TARGET": str(10**12),
-            "ROUND_SECONDS": "604800",
-            "SESSIONS_PER_MINUTE": "100000",
-            "LOG_LEVEL": "WARNING",
         }
-        log = (work / "server.log").open("wb")
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "run.py")],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        server = server_process.start(work / "data", work / "server.log", env)
+        url = server.url
         try:
-            wait_ready(url, server)
             started = time.perf_counter()
             tokens = asyncio.run(create_players(url, args.players))
             print(
@@ -199,12 +159,7 @@ def main() -> int:
             if profiler is not None:
                 profiler.wait(timeout=60)
         finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-            log.close()
+            server.stop()
 
     match = re.search(r"RESULT (.*)", output)
     if match is None:

@@ -31,13 +31,10 @@ import os
 import random
 import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,9 +45,9 @@ from typing import Any
 import aiohttp
 import orjson
 import psutil
+import server_process
 import uvloop
 
-ROOT = Path(__file__).resolve().parents[1]
 BOARD_PREFIX = b'{"type":"board","v":'
 ACK_PREFIX = b'{"type":"ack"'
 ERROR_PREFIX = b'{"type":"error"'
@@ -340,47 +337,12 @@ def result(stats: Stats) -> dict[str, Any]:
 # -- the server ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(
-    port: int, data_dir: Path, args: argparse.Namespace, log: Path
-) -> subprocess.Popen:
+def start_server(data_dir: Path, args: argparse.Namespace, log: Path) -> server_process.Server:
     env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "DATA_DIR": str(data_dir),
-        "SECRET_KEY": "bench-secret-key-0123456789-abcdef",
-        "ADMIN_TOKEN": "bench-admin-token-0123456789",
-        "SESSIONS_PER_MINUTE": "100000",
-        "ROUND_TARGET": str(10**12),  # the round must not end during the run
-        "ROUND_SECONDS": "604800",
         "CLICK_PUSH_RATE": str(args.push_rate),
         "BROADCAST_INTERVAL": str(args.broadcast_interval),
-        "LOG_LEVEL": "WARNING",
     }
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"server not ready:\n{log.read_text()}")
+    return server_process.start(data_dir, log, env)
 
 
 async def create_players(port: int, count: int, parallel: int = 64) -> list[str]:
@@ -419,18 +381,13 @@ def percentiles(values: list[float] | array) -> dict[str, float]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     raise_nofile()
-    port = free_port()
     with tempfile.TemporaryDirectory(prefix="ws-load-") as tmp:
         log = Path(tmp) / "server.log"
-        server = start_server(port, Path(tmp) / "data", args, log)
+        server = start_server(Path(tmp) / "data", args, log)
         try:
-            return await drive(args, port, server)
+            return await drive(args, server.port, server.proc)
         finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server.stop()
             if args.server_log:
                 print(log.read_text()[-4000:], file=sys.stderr)
 

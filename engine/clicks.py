@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from engine import rounds, throttle
+from engine import batch_memory, rounds, throttle
 from engine.errors import Banned, InvalidRequest, NotFound, RoundNotActive
-from engine.players import BANNED, BatchResult, Player
+from engine.players import BANNED, BatchResult
 from engine.rules import Rules
 from engine.state import ACTIVE, GameState
 
@@ -78,8 +78,9 @@ def push(
         raise NotFound("no such player")
     if player.status == BANNED:
         raise Banned("this player is banned")
-    if player.batches is not None and batch_id in player.batches:
-        return _result(batch_id, player.batches[batch_id], True, rules)
+    recalled = batch_memory.recall(player, batch_id)
+    if recalled is not None:
+        return _result(batch_id, recalled, True, rules)
     current = state.current
     if current is None or current.status != ACTIVE:
         raise RoundNotActive("no round is active", {"next_round_at": state.next_round_at})
@@ -128,20 +129,11 @@ def push(
         round_rank,
         planet_total,
     )
-    _remember(player, batch_id, stored, rules.batch_memory)
+    batch_memory.remember(player, batch_id, stored, rules.batch_memory)
     state.version += 1
     if planet_total >= current.target:
         rounds.finish(state, current, "target", now)
     return _result(batch_id, stored, False, rules)
-
-
-def _remember(player: Player, batch_id: str, stored: BatchResult, keep: int) -> None:
-    batches = player.batches
-    if batches is None:
-        batches = player.batches = {}
-    batches[batch_id] = stored
-    if len(batches) > keep:
-        del batches[next(iter(batches))]
 
 
 def _result(batch_id: str, stored: BatchResult, duplicate: bool, rules: Rules) -> PushResult:

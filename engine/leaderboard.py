@@ -131,13 +131,26 @@ class Leaderboard:
         cls, entries: Iterable[tuple[str, int, int]], slots: PlayerSlots | None = None
     ) -> Leaderboard:
         """Rebuild from ``(player_id, score, seq)`` triples in one sort (start-up, not per push)."""
+        slots = slots if slots is not None else PlayerSlots()
+        slot = slots.slot
+        by_slot = ((slot(pid), score, seq) for pid, score, seq in entries)
+        return cls.from_slot_entries(by_slot, slots)
+
+    @classmethod
+    def from_slot_entries(
+        cls, entries: Iterable[tuple[int, int, int]], slots: PlayerSlots
+    ) -> Leaderboard:
+        """Rebuild from ``(slot, score, seq)`` triples on slots that already name every player.
+
+        A snapshot stores boards this way: no id is looked up again, which at a million entries
+        is most of the time a rebuild by id takes.
+        """
         board = cls(slots)
-        keys = []
-        for player_id, score, seq in entries:
-            slot = board._slots.slot(player_id)
-            key = (-score << SCORE_SHIFT) | ((seq & SEQ_MASK) << SLOT_BITS) | slot
-            keys.append(key)
-        board._keys = [0] * len(board._slots.ids)
+        keys = [
+            (-score << SCORE_SHIFT) | ((seq & SEQ_MASK) << SLOT_BITS) | slot
+            for slot, score, seq in entries
+        ]
+        board._keys = [0] * len(slots.ids)
         for key in keys:
             board._keys[key & SLOT_MASK] = key
         board._count = len(keys)

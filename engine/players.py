@@ -30,7 +30,9 @@ class Player:
     last_push_at: float | None = None
     status: str = ACTIVE
     violations: int = 0
-    batches: dict[str, BatchResult] | None = None  # recent batch ids, oldest first
+    # recent batch ids and their replies, oldest first: see engine/batch_memory.py
+    batch_ids: tuple[str, ...] = ()
+    batch_results: bytes = b""
 
 
 def clean_name(raw: object) -> str:

@@ -40,7 +40,19 @@ from persistence.errors import IncompatibleFile
 PLAYER_FIELDS = tuple(f.name for f in dataclasses.fields(Player))
 ID = PLAYER_FIELDS.index("id")
 CHUNK = 10_000
-SECTIONS = ("players", "slots", "all_board", "round_board", "queue", "history", "audit")
+TIMES = ("created_at", "tokens_at", "last_push_at", "last_click_at")
+TIME_COLUMNS = tuple(PLAYER_FIELDS.index(name) for name in TIMES)
+FLOAT_KINDS = {float, type(None)}
+SECTIONS = (
+    "players",
+    "slots",
+    "all_board",
+    "round_board",
+    "contributions",
+    "queue",
+    "history",
+    "audit",
+)
 
 
 @dataclasses.dataclass(slots=True, frozen=True)
@@ -59,22 +71,22 @@ def encode(state: GameState, journal_next: int, saved_at: float) -> Iterator[Any
     slots_follow_players = len(slots.ids) == len(players) and all(
         a == b for a, b in zip(slots.ids, players, strict=True)
     )
+    current = None
+    contributions: dict[str, dict[str, list[int]]] = {}
+    if state.current is not None:
+        current = _fields(state.current)
+        contributions = state.current.contributions
+        current["contributions"] = list(contributions)  # the planets; the pairs follow in chunks
     counts = {
         "players": len(players),
         "slots": 0 if slots_follow_players else len(slots.ids),
         "all_board": len(state.all_board),
         "round_board": len(state.round_board),
+        "contributions": sum(map(len, contributions.values())),
         "queue": len(state.queue),
         "history": len(state.history),
         "audit": len(state.audit),
     }
-    current = None
-    if state.current is not None:
-        current = _fields(state.current)
-        current["contributions"] = {
-            planet: [[slots.slot_of.get(pid, pid), batches] for pid, batches in by_player.items()]
-            for planet, by_player in state.current.contributions.items()
-        }
     yield {
         "journal_next": journal_next,
         "saved_at": saved_at,
@@ -100,6 +112,10 @@ def encode(state: GameState, journal_next: int, saved_at: float) -> Iterator[Any
         for chunk in _chunks(board, CHUNK):
             ids, scores, seqs = zip(*chunk, strict=True)
             yield [[slot_of[pid] for pid in ids], scores, seqs]
+    for planet, by_player in contributions.items():
+        for chunk in _chunks(by_player.items(), CHUNK):
+            ids, batches = zip(*chunk, strict=True)
+            yield [planet, [slot_of[pid] for pid in ids], batches]
     yield from _chunks(map(_fields, state.queue), 100)
     # One summary a chunk: a summary keeps every player's total of its round.
     yield from _chunks(map(_fields, state.history), 1)
@@ -118,12 +134,13 @@ def decode(objects: Iterator[Any], rules: Rules) -> tuple[GameState, Meta]:
     slots = PlayerSlots(ids, dict(zip(ids, range(len(ids)), strict=True)))
     all_board = _board(objects, counts["all_board"], slots)
     round_board = _board(objects, counts["round_board"], slots)
+    current = _current(header["current"], objects, counts["contributions"], ids)
     state = GameState(
         rules=rules,
         planets={p["name"]: _build(Planet, p) for p in header["planets"]},
         players=players,
         slots=slots,
-        current=_current(header["current"], ids),
+        current=current,
         queue=deque(_build(Round, r) for r in _items(objects, counts["queue"])),
         history=[_build(RoundSummary, s) for s in _items(objects, counts["history"])],
         next_round_id=header["next_round_id"],
@@ -167,16 +184,34 @@ def _items(objects: Iterator[Any], count: int) -> Iterator[Any]:
 
 
 def _players(saved_fields: list[str], objects: Iterator[Any], count: int) -> dict[str, Player]:
-    """Players back from column chunks; batch results come back as the tuples the engine keeps."""
+    """Players back from column chunks, numbers shared as in the live game (``_share``)."""
     columns_of = _reorder(saved_fields)
     players: dict[str, Player] = {}
     while len(players) < count:
         saved = msgpack.unpackb(next(objects), use_list=False, strict_map_key=False)
-        columns = columns_of(tuple(_expand(column) for column in saved))
+        columns = _share(columns_of(tuple(_expand(column) for column in saved)))
         players.update(zip(columns[ID], map(Player, *columns), strict=True))
     if len(players) != count:
         raise ValueError(f"{len(players)} players where the header says {count}")
     return players
+
+
+def _share(columns: tuple[tuple[Any, ...], ...]) -> tuple[tuple[Any, ...], ...]:
+    """The time columns with one object for each distinct time in the chunk.
+
+    In the live game a push stamps one ``now`` object into the player's refill time, last push
+    and last click, and every push of one actor turn shares it; msgpack gives each row and column
+    a copy of its own. Interning by value within a chunk puts them back together, about 50 bytes
+    a player at a million. Only columns of floats and None are touched, so an int time (a test's
+    clock) never comes back as a float.
+    """
+    table: dict[float | None, float | None] = {}
+    shared = list(columns)
+    for i in TIME_COLUMNS:
+        column = shared[i]
+        if set(map(type, column)) <= FLOAT_KINDS:
+            shared[i] = tuple(map(table.setdefault, column, column))
+    return tuple(shared)
 
 
 def _compact(column: tuple[Any, ...]) -> Any:
@@ -230,26 +265,47 @@ def _reorder(saved_fields: list[str]) -> Callable[[tuple[Any, ...]], tuple[Any, 
 
 def _board(objects: Iterator[Any], count: int, slots: PlayerSlots) -> Leaderboard:
     """Rebuild a board from column chunks of ``slot, score, seq`` on the restored slots."""
-    slot_id = slots.ids.__getitem__
+    players = len(slots.ids)
 
-    def chunks() -> Iterator[list[tuple[str, int, int]]]:
+    def chunks() -> Iterator[Iterator[tuple[int, int, int]]]:
         seen = 0
         while seen < count:
             slot_column, scores, seqs = next(objects)
+            _check_slots(slot_column, players)
             seen += len(slot_column)
-            yield list(zip(map(slot_id, slot_column), scores, seqs, strict=True))
+            yield zip(slot_column, scores, seqs, strict=True)
         if seen != count:
             raise ValueError(f"a board holds {seen} entries where the header says {count}")
 
     # One chunk of entries in memory at a time, and no Python step per entry on this side.
-    return Leaderboard.from_entries(itertools.chain.from_iterable(chunks()), slots)
+    return Leaderboard.from_slot_entries(itertools.chain.from_iterable(chunks()), slots)
 
 
-def _current(saved: dict[str, Any] | None, ids: list[str]) -> Round | None:
+def _current(
+    saved: dict[str, Any] | None, objects: Iterator[Any], count: int, ids: list[str]
+) -> Round | None:
+    """The active round, its contributions read from chunks of ``planet, slots, batches``.
+
+    Read in chunks rather than with the header so that the slot numbers, needed only for a
+    moment, are freed a chunk at a time and their memory goes straight to the next chunk.
+    """
+    contributions: dict[str, dict[str, list[int]]] = (
+        {} if saved is None else {planet: {} for planet in saved["contributions"]}
+    )
+    seen = 0
+    while seen < count:
+        planet, slot_column, batches = next(objects)
+        _check_slots(slot_column, len(ids))
+        contributions[planet].update(zip(map(ids.__getitem__, slot_column), batches, strict=True))
+        seen += len(slot_column)
+    if seen != count:
+        raise ValueError(f"contributions hold {seen} entries where the header says {count}")
     if saved is None:
         return None
-    saved["contributions"] = {
-        planet: {(ids[k] if type(k) is int else k): batches for k, batches in pairs}
-        for planet, pairs in saved["contributions"].items()
-    }
+    saved["contributions"] = contributions
     return _build(Round, saved)
+
+
+def _check_slots(slot_column: list[int], players: int) -> None:
+    if slot_column and not 0 <= min(slot_column) <= max(slot_column) < players:
+        raise ValueError("a section names a slot no player has")

@@ -33,7 +33,7 @@ from persistence import codec
 from persistence.errors import CorruptFile, IncompatibleFile
 
 MAGIC = b"CTBSNAP\x00"
-FORMAT = 1
+FORMAT = 2  # 2: a player's batch memory is ids and packed replies
 HEAD = struct.Struct("<8sI")
 TAIL = struct.Struct("<QI4s")
 END = b"END\n"
@@ -114,9 +114,9 @@ def read(path: Path, rules: Rules) -> tuple[GameState, codec.Meta]:
         f.seek(HEAD.size)
         if _crc(f, length, zlib.crc32(head)) != crc:
             raise CorruptFile(path, "checksum mismatch")
-        if version > FORMAT:  # checked after the checksum: a flipped bit is damage, not news
+        if version != FORMAT:  # checked after the checksum: a flipped bit is damage, not news
             raise IncompatibleFile(
-                f"{path} has snapshot format {version}; this version reads up to {FORMAT}"
+                f"{path} has snapshot format {version}; this version reads format {FORMAT}"
             )
         f.seek(HEAD.size)
         body = _Bounded(f, length)

@@ -6,7 +6,7 @@ import pytest
 
 from engine import commands
 from engine.errors import NotFound
-from engine.leaderboard import Leaderboard
+from engine.leaderboard import Leaderboard, PlayerSlots
 from engine.state import GameState
 from tests.conftest import T0, add_player, push
 
@@ -160,3 +160,15 @@ def test_leaderboard_from_entries_equals_one_built_by_set() -> None:
         ]
     )
     assert [rebuilt.rank(p) for p, _, _ in triples] == [built.rank(p) for p, _, _ in triples]
+
+
+def test_leaderboard_from_slot_entries_equals_one_rebuilt_by_id() -> None:
+    """A board rebuilt from slots (as a snapshot stores it) equals one rebuilt from ids."""
+    triples = [("a", 3, 1), ("b", 10, 2), ("c", 3, 5), ("d", 0, 6), ("e", 10, 4)]
+    by_id = Leaderboard.from_entries(triples)
+    slots = PlayerSlots(["e", "d", "c", "b", "a"], {pid: i for i, pid in enumerate("edcba")})
+    by_slot = Leaderboard.from_slot_entries(
+        [(slots.slot_of[pid], score, seq) for pid, score, seq in triples], slots
+    )
+    assert list(by_slot) == list(by_id)
+    assert [by_slot.rank(pid) for pid in "abcde"] == [by_id.rank(pid) for pid in "abcde"]

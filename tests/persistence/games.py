@@ -112,7 +112,7 @@ def full_print(state: GameState) -> dict[str, Any]:
     """``fingerprint`` plus every order a dict comparison would ignore, and the ranks."""
     printed = fingerprint(state)
     printed["players_order"] = list(state.players)
-    printed["batch_order"] = {pid: list(p.batches or {}) for pid, p in state.players.items()}
+    printed["batch_order"] = {pid: p.batch_ids for pid, p in state.players.items()}
     printed["slots"] = (list(state.slots.ids), list(state.slots.slot_of.items()))
     current = state.current
     printed["contribution_order"] = (

@@ -6,6 +6,7 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -92,3 +93,39 @@ def test_a_file_from_a_player_with_fewer_fields_loads_with_defaults(monkeypatch)
         )
         loaded, _ = snapshot.read(Path(tmp) / snapshot.CURRENT, RULES)
     assert loaded.players["a"] == state.players["a"]
+
+
+def test_equal_times_of_a_player_come_back_as_one_object() -> None:
+    """A push stamps one time into refill, last push and last click; the load keeps it one."""
+    moves = [
+        (1.0, {"op": "create_player", "player_id": "a", "name": None}),
+        (1.0, {"op": "push", "player_id": "a", "batch_id": "b1", "clicks": [3]}),
+    ]
+    state, _, _ = play(moves)
+    player = save_and_load(state).players["a"]
+    assert player.tokens_at is player.last_push_at is player.last_click_at
+    assert player.created_at is not player.last_push_at
+
+
+def test_int_times_stay_ints() -> None:
+    """Equal times are shared only among floats, so an int time is never read back as a float."""
+    moves = [(1.0, {"op": "create_player", "player_id": pid, "name": None}) for pid in "ab"]
+    state, _, _ = play(moves)
+    state.players["a"].created_at = state.players["a"].tokens_at = 6.0
+    state.players["b"].tokens_at = 6
+    loaded = save_and_load(state).players
+    assert (type(loaded["a"].tokens_at), type(loaded["b"].tokens_at)) == (float, int)
+
+
+def test_a_contribution_that_names_no_player_does_not_decode() -> None:
+    """A slot beyond the players is refused, not read as someone else's clicks."""
+    moves = [
+        (1.0, {"op": "create_player", "player_id": "a", "name": None}),
+        (1.0, {"op": "push", "player_id": "a", "batch_id": "b1", "clicks": [3]}),
+    ]
+    state, _, _ = play(moves)
+    stream = list(codec.encode(state, 1, 0.0))
+    chunk = next(o for o in stream if isinstance(o, list) and o and isinstance(o[0], str))
+    chunk[1] = [len(state.players)]
+    with pytest.raises(ValueError, match="slot no player has"):
+        codec.decode(iter(stream), RULES)

@@ -67,7 +67,7 @@ def test_a_file_of_a_newer_format_is_incompatible_not_corrupt(
     body_end = len(data) - snapshot.TAIL.size
     struct.pack_into("<I", data, body_end + 8, zlib.crc32(bytes(data[:body_end])))
     path.write_bytes(bytes(data))
-    with pytest.raises(IncompatibleFile, match="format 2"):
+    with pytest.raises(IncompatibleFile, match=f"format {snapshot.FORMAT + 1}"):
         snapshot.read(path, RULES)
 
 

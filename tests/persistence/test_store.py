@@ -7,6 +7,8 @@ import asyncio
 import dataclasses
 import logging
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +27,8 @@ from persistence.store import Store, open_store, release_lock
 from settings import Settings
 from tests.conftest import T0
 from tests.persistence.games import PLANETS, full_print
+
+NOBODY = 65534  # the unprivileged user and group of Debian and most Linux systems
 
 
 def settings_for(data_dir: Path, **overrides: Any) -> Settings:
@@ -257,33 +261,56 @@ def test_a_data_dir_that_is_not_a_directory_is_a_clear_error(tmp_path: Path) -> 
         open_store(settings_for(tmp_path / "file" / "data"), PLANETS)
 
 
-def test_an_unreadable_data_dir_is_a_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A directory the server may not list stops start-up with the reason."""
-    real_listdir = os.listdir
+def start_unprivileged(data_dir: Path) -> str:
+    """``open_store`` on ``data_dir`` in a child process; the StartupError's text, or "started".
 
-    def denied(path: Any = ".") -> list[str]:
-        if Path(path) == tmp_path:
-            raise PermissionError(13, "Permission denied")
-        return real_listdir(path)
-
-    monkeypatch.setattr(os, "listdir", denied)
-    with pytest.raises(StartupError, match="Permission denied"):
-        open_store(settings_for(tmp_path), PLANETS)
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any directory")
-def test_a_directory_without_read_permission_is_a_clear_error(tmp_path: Path) -> None:
-    """chmod 000 on DATA_DIR stops start-up with the reason, and changes nothing in it."""
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    data_dir.chmod(0)
-    try:
-        with pytest.raises(StartupError, match="Permission denied"):
+    Root reads and writes any directory, so when the tests run as root (as CI does) the child
+    first drops to the unprivileged ``nobody`` user: the permission check is then the kernel's.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the pipe, never return into pytest
+        outcome = "started"
+        try:
+            if os.geteuid() == 0:
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
             open_store(settings_for(data_dir), PLANETS)
+        except StartupError as error:
+            outcome = str(error)
+        except BaseException as error:
+            outcome = f"unexpected {type(error).__name__}: {error}"
+        finally:
+            os.write(write_end, outcome.encode())
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        outcome = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return outcome
+
+
+@pytest.mark.parametrize("mode", [0o000, 0o300, 0o500], ids=["no-access", "no-read", "no-write"])
+def test_a_data_dir_without_permission_is_a_clear_error(mode: int) -> None:
+    """A DATA_DIR the server may not list or write stops start-up with the reason and is left
+    exactly as it was: its files are neither read, moved nor replaced."""
+    parent = Path(tempfile.mkdtemp())
+    data_dir = parent / "data"
+    try:
+        parent.chmod(0o755)  # only DATA_DIR itself is out of reach, not the way to it
+        data_dir.mkdir()
+        (data_dir / snapshot.CURRENT).write_bytes(b"the operator's snapshot")
+        if os.geteuid() == 0:
+            os.chown(data_dir, NOBODY, NOBODY)  # the mode is then about the child's own user
+        data_dir.chmod(mode)
+        outcome = start_unprivileged(data_dir)
+        data_dir.chmod(0o700)
+        assert f"DATA_DIR {data_dir} cannot be" in outcome
+        assert os.listdir(data_dir) == [snapshot.CURRENT]
+        assert (data_dir / snapshot.CURRENT).read_bytes() == b"the operator's snapshot"
     finally:
         data_dir.chmod(0o700)
+        shutil.rmtree(parent)
 
 
 async def test_wait_child_reports_the_exit_code() -> None:
