@@ -31,7 +31,7 @@ class Player:
     status: str = ACTIVE
     violations: int = 0
     # recent batch ids and their replies, oldest first: see engine/batch_memory.py
-    batch_ids: tuple[str, ...] = ()
+    batch_ids: str = ""
     batch_results: bytes = b""
 
 

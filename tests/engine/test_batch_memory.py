@@ -34,7 +34,7 @@ def test_the_oldest_ids_are_forgotten_beyond_the_limit() -> None:
     player = blank()
     for i in range(5):
         batch_memory.remember(player, f"b{i}", (i, 0, i, i, i + 1, i + 1, i), 3)
-    assert player.batch_ids == ("b2", "b3", "b4")
+    assert batch_memory.remembered(player) == ["b2", "b3", "b4"]
     assert [batch_memory.recall(player, f"b{i}") for i in range(2)] == [None, None]
     assert batch_memory.recall(player, "b3") == (3, 0, 3, 3, 4, 4, 3)
 
@@ -45,6 +45,18 @@ def test_a_smaller_limit_drops_several_at_once() -> None:
     for i in range(6):
         batch_memory.remember(player, f"b{i}", (1, 0, 1, 1, 1, 1, 1), 64)
     batch_memory.remember(player, "new", (2, 0, 2, 2, 2, 2, 2), 2)
-    assert player.batch_ids == ("b5", "new")
+    assert batch_memory.remembered(player) == ["b5", "new"]
     assert batch_memory.recall(player, "b5") == (1, 0, 1, 1, 1, 1, 1)
     assert len(player.batch_results) == 2 * batch_memory.RECORD.size
+
+
+def test_an_id_inside_another_id_is_not_taken_for_it() -> None:
+    """``b1`` is neither ``b12`` nor ``xb1``: only a whole remembered id matches."""
+    player = blank()
+    batch_memory.remember(player, "xb1", (1, 0, 1, 1, 1, 1, 1), 64)
+    batch_memory.remember(player, "b12", (2, 0, 3, 3, 1, 1, 3), 64)
+    assert batch_memory.recall(player, "b1") is None
+    assert batch_memory.recall(player, "b12") == (2, 0, 3, 3, 1, 1, 3)
+    batch_memory.remember(player, "b1", (4, 0, 7, 7, 1, 1, 7), 64)
+    assert batch_memory.recall(player, "b1") == (4, 0, 7, 7, 1, 1, 7)
+    assert batch_memory.remembered(player) == ["xb1", "b12", "b1"]
