@@ -50,20 +50,20 @@ class Leaderboard:
     def __init__(self, slots: PlayerSlots | None = None) -> None:
         self._index = RankIndex()
         self._slots = slots if slots is not None else PlayerSlots()
-        self._keys: list[int] = []  # current key by slot; 0 when absent (no real key is 0)
+        self._keys: list[int | None] = []  # current key by slot; None when absent
         self._count = 0
 
     def __len__(self) -> int:
         return self._count
 
-    def _key(self, player_id: str) -> int:
+    def _key(self, player_id: str) -> int | None:
         slot = self._slots.slot_of.get(player_id)
         if slot is None or slot >= len(self._keys):
-            return 0
+            return None
         return self._keys[slot]
 
     def __contains__(self, player_id: str) -> bool:
-        return self._key(player_id) != 0
+        return self._key(player_id) is not None
 
     def set(self, player_id: str, score: int, seq: int) -> int:
         """Place the player at ``score`` reached at ``seq``; return the new 1-based rank."""
@@ -73,10 +73,10 @@ class Leaderboard:
         """``set`` for a caller that already knows the player's slot (the push path)."""
         keys = self._keys
         if slot >= len(keys):
-            keys.extend([0] * (slot + 1 - len(keys)))
+            keys.extend([None] * (slot + 1 - len(keys)))
         key = (-score << SCORE_SHIFT) | ((seq & SEQ_MASK) << SLOT_BITS) | slot
         old = keys[slot]
-        if old == 0:
+        if old is None:
             position = self._index.insert(key)
             self._count += 1
         else:
@@ -86,9 +86,9 @@ class Leaderboard:
 
     def discard(self, player_id: str) -> None:
         key = self._key(player_id)
-        if key != 0:
+        if key is not None:
             self._index.remove(key)
-            self._keys[key & SLOT_MASK] = 0
+            self._keys[key & SLOT_MASK] = None
             self._count -= 1
 
     def clear(self) -> None:
@@ -99,7 +99,7 @@ class Leaderboard:
     def rank(self, player_id: str) -> int | None:
         """1-based rank, or None when the player has no entry."""
         key = self._key(player_id)
-        return None if key == 0 else self._index.position(key) + 1
+        return None if key is None else self._index.position(key) + 1
 
     def top(self, n: int) -> list[Entry]:
         return self._entries(0, n)
@@ -107,7 +107,7 @@ class Leaderboard:
     def around(self, player_id: str, radius: int) -> list[Entry]:
         """Up to ``radius`` entries either side of the player, the player included."""
         key = self._key(player_id)
-        if key == 0:
+        if key is None:
             return []
         position = self._index.position(key)
         start = max(0, position - radius)
@@ -150,7 +150,7 @@ class Leaderboard:
             (-score << SCORE_SHIFT) | ((seq & SEQ_MASK) << SLOT_BITS) | slot
             for slot, score, seq in entries
         ]
-        board._keys = [0] * len(slots.ids)
+        board._keys = [None] * len(slots.ids)
         for key in keys:
             board._keys[key & SLOT_MASK] = key
         board._count = len(keys)

@@ -172,3 +172,14 @@ def test_leaderboard_from_slot_entries_equals_one_rebuilt_by_id() -> None:
     )
     assert list(by_slot) == list(by_id)
     assert [by_slot.rank(pid) for pid in "abcde"] == [by_id.rank(pid) for pid in "abcde"]
+
+
+def test_the_first_player_at_zero_with_seq_zero_is_on_the_board() -> None:
+    """Slot 0, score 0 and seq 0 make the key 0, which is a real entry like any other."""
+    board = Leaderboard()
+    assert board.set("a", 0, 0) == 1
+    assert ("a" in board, board.rank("a"), len(board)) == (True, 1, 1)
+    assert board.set("b", 5, 1) == 1
+    assert board.rank("a") == 2
+    board.discard("a")
+    assert ("a" in board, board.rank("a"), len(board)) == (False, None, 1)
