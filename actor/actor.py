@@ -141,7 +141,9 @@ class Actor:
                 replies.append((future, False, error))
             else:
                 replies.append((future, True, result))
-        if records and self._on_commit is not None:
+        # A turn without records commits too when it has replies: while the journal is behind
+        # on a failed write, even a duplicate answered from memory must not be acknowledged.
+        if self._on_commit is not None and (records or any(f is not None for f, _, _ in replies)):
             try:
                 self._on_commit(records)
             except Exception:

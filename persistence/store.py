@@ -90,7 +90,7 @@ class Store:
         """A failed fork or rotation costs this snapshot only, never the turn's replies."""
         try:
             return self.saver.capture(state)
-        except OSError as error:
+        except (OSError, JournalError) as error:
             self.saver.status.failures += 1
             self.saver.status.last_status = f"failed: {error}"
             log.error(

@@ -8,6 +8,7 @@ into comparable plain values (for "nothing changed" and "replay rebuilds the sam
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,30 @@ from engine.state import GameState, new_state
 T0 = 1_700_000_000.0
 
 StateFactory = Callable[..., GameState]
+
+
+def run_in_child(scenario: Callable[[], str]) -> str:
+    """Run ``scenario`` in a forked child; return what it returned, or the error it raised.
+
+    For steps that must not touch the test process itself: dropping to another user, or a
+    file-size limit that would also stop pytest writing its own files.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the pipe and never return into pytest
+        outcome = "the scenario did not finish"
+        try:
+            outcome = scenario()
+        except BaseException as error:
+            outcome = f"raised {type(error).__name__}: {error}"
+        finally:
+            os.write(write_end, outcome.encode())
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        outcome = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return outcome
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from engine.errors import GameError, InvalidRequest, RateLimited, RoundNotActive
 from engine.rules import Rules
 from engine.state import GameState, new_state
 from engine.view import Board, build_board
+from persistence.errors import JournalError
 from tests.conftest import T0, fingerprint
 
 Command = dict[str, Any]
@@ -235,7 +236,7 @@ async def test_refused_commands_write_no_record_and_change_no_version(running: R
     for cmd, error in refused:
         with pytest.raises(error):
             await actor.call(cmd)
-    assert running.journal == []
+    assert running.records() == []
     assert running.state.version == version
     assert actor.board is board
 
@@ -249,7 +250,7 @@ async def test_a_no_op_mutation_is_not_journaled(running: Running) -> None:
     again = await actor.call(push_cmd("a", "b1", [5]))
     await actor.call({"op": "move_player", "player_id": "a", "planet": "earth"})
     assert again.duplicate and again.accepted == first.accepted
-    assert running.journal == []
+    assert running.records() == []
 
 
 async def test_queries_are_not_journaled(running: Running) -> None:
@@ -262,7 +263,7 @@ async def test_queries_are_not_journaled(running: Running) -> None:
     top = await actor.call({"op": "leaderboard", "scope": "all"})
     history = await actor.call({"op": "rounds"})
     assert (me["id"], top["total"], history) == ("a", 1, [])
-    assert running.journal == []
+    assert running.records() == []
     assert actor.board is board
 
 
@@ -271,7 +272,7 @@ async def test_exclusive_runs_on_the_live_state_without_a_record(running: Runnin
     await create_players(running.actor, ["a"])
     running.journal.clear()
     count = await running.actor.exclusive(lambda state: len(state.players))
-    assert count == 1 and running.journal == []
+    assert count == 1 and running.records() == []
 
 
 async def test_online_count_changes_publish_a_new_board(running: Running) -> None:
@@ -286,7 +287,7 @@ async def test_online_count_changes_publish_a_new_board(running: Running) -> Non
     zero = actor.board
     assert await actor.call({"op": "online", "delta": -5}) == 0  # never below zero
     assert actor.board is zero
-    assert running.journal == []
+    assert running.records() == []
 
 
 async def test_a_tick_past_ends_at_finishes_then_the_break_starts_the_next(
@@ -364,6 +365,33 @@ async def test_a_failing_journal_makes_the_turns_mutations_unavailable(
     assert isinstance(replies[1], InvalidRequest)
     assert isinstance(replies[2], Unavailable)
     assert "journal write failed" in caplog.text
+
+
+async def test_no_reply_is_acknowledged_until_a_failed_write_succeeds(clock: FakeClock) -> None:
+    """After a failed journal write the push is in memory but not on disk: its retry, answered
+    from memory as a duplicate and with no record of its own, is refused too until the journal
+    takes a write again; then the retry is acknowledged with the first push's result."""
+    failing = False
+    commits: list[list[Command]] = []
+
+    def on_commit(records: list[Command]) -> None:
+        commits.append(list(records))
+        if failing:
+            raise JournalError("the journal write failed: disk full")
+
+    actor = Actor(started_game(), clock, on_commit=on_commit, tick_interval=None)
+    actor.start()
+    await create_players(actor, ["a"])
+    failing = True
+    with pytest.raises(Unavailable):
+        await actor.call(push_cmd("a", "b1", [5]))
+    with pytest.raises(Unavailable):
+        await actor.call(push_cmd("a", "b1", [5]))
+    failing = False
+    retry = await actor.call(push_cmd("a", "b1", [5]))
+    await actor.stop()
+    assert (retry.duplicate, retry.accepted, retry.score) == (True, 5, 5)
+    assert [[r["op"] for r in turn] for turn in commits[-3:]] == [["push"], [], []]
 
 
 async def test_a_bug_in_a_command_reaches_its_caller_and_the_actor_lives_on(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import resource
+import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import pytest
 from persistence import journal as journal_mod
 from persistence.errors import JournalError
 from persistence.journal import Journal, SegmentReader, segment_path
+from tests.conftest import run_in_child
 from tests.persistence.games import RULES
 
 RECORDS = [
@@ -109,29 +113,88 @@ def test_everysec_keeps_a_rotated_segment_open_until_it_is_synced(tmp_path: Path
     assert segment_path(tmp_path, 2).exists()
 
 
-def test_a_failed_write_is_cut_off_and_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A write that fails half-way leaves no partial record behind and raises JournalError."""
-    journal = Journal(tmp_path, 1, "no", RULES)
-    journal.append(RECORDS[:1])
-    real_write = os.write
+def limited_writes(tmp_path: Path, steps: Callable[[Journal, Callable[[], None]], str]) -> str:
+    """Run ``steps`` in a child process whose files may not grow past the first record.
 
-    def half_then_fail(fd: int, data: Any) -> int:
-        if len(data) > 20:
-            real_write(fd, bytes(data[: len(data) // 2]))
-            return len(data) // 2
-        raise OSError(28, "No space left on device")
+    The limit is the kernel's (RLIMIT_FSIZE): a write that crosses it is cut short and the next
+    one fails with EFBIG, as a full disk cuts a write short and then fails with ENOSPC. The
+    child gets a function that lifts the limit.
+    """
 
-    monkeypatch.setattr(os, "write", half_then_fail)
-    with pytest.raises(JournalError, match="No space"):
-        journal.append(RECORDS[1:])
-    monkeypatch.setattr(os, "write", real_write)
-    journal.append(RECORDS[4:])
-    journal.close()
+    def scenario() -> str:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the failed write is the report we want
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        journal = Journal(tmp_path, 1, "no", RULES)
+        journal.append(RECORDS[:1])
+        size = segment_path(tmp_path, 1).stat().st_size
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size + 20, hard))  # room for part of a frame
+        return steps(journal, lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard)))
+
+    return run_in_child(scenario)
+
+
+def attempt(journal: Journal, records: list[dict[str, Any]]) -> str:
+    try:
+        journal.append(records)
+    except JournalError as error:
+        return f"refused ({'behind' if journal.behind else 'not behind'}): {error}"
+    return f"written ({'behind' if journal.behind else 'not behind'})"
+
+
+def test_a_failed_write_is_cut_off_and_goes_first_in_the_next(tmp_path: Path) -> None:
+    """A write the kernel cuts short leaves no partial record behind; its records wait and go
+    first in the next write that succeeds, so the journal keeps every change the memory holds,
+    in order. Until then every append is refused, an empty one included."""
+
+    def steps(journal: Journal, lift: Callable[[], None]) -> str:
+        size = segment_path(tmp_path, 1).stat().st_size
+        outcomes = [attempt(journal, RECORDS[1:4]), attempt(journal, [])]
+        kept = segment_path(tmp_path, 1).stat().st_size == size
+        outcomes.append(f"size {'kept' if kept else 'changed'}")
+        lift()
+        outcomes.append(attempt(journal, RECORDS[4:]))
+        journal.close()
+        return " | ".join(outcomes)
+
+    outcomes = limited_writes(tmp_path, steps).split(" | ")
+    assert outcomes[0].startswith("refused (behind): the journal write failed")
+    assert "File too large" in outcomes[0]
+    assert outcomes[1].startswith("refused (behind)")
+    assert outcomes[2:] == ["size kept", "written (not behind)"]
     reader, _, records = read(segment_path(tmp_path, 1))
     assert reader.problem is None
-    assert records == [RECORDS[0], RECORDS[4]]
+    assert records == RECORDS
+
+
+def test_a_rotation_writes_the_waiting_records_to_the_old_segment_first(tmp_path: Path) -> None:
+    """A snapshot holds the waiting changes, so they may not land in a segment after it: while
+    they cannot be written there is no rotation, and once they can they go to the old one."""
+
+    def steps(journal: Journal, lift: Callable[[], None]) -> str:
+        outcomes = [attempt(journal, RECORDS[1:3])]
+        try:
+            journal.rotate()
+        except JournalError:
+            outcomes.append("rotation refused")
+        outcomes.append(f"segment 2 {'exists' if segment_path(tmp_path, 2).exists() else 'absent'}")
+        lift()
+        outcomes.append(f"rotated to {journal.rotate()}")
+        journal.append(RECORDS[3:])
+        journal.close()
+        return " | ".join(outcomes[1:])
+
+    assert limited_writes(tmp_path, steps) == "rotation refused | segment 2 absent | rotated to 2"
+    assert read(segment_path(tmp_path, 1))[2] == RECORDS[:3]
+    assert read(segment_path(tmp_path, 2))[2] == RECORDS[3:]
+
+
+def test_an_empty_turn_writes_nothing(tmp_path: Path) -> None:
+    """The actor commits every turn with replies; one without records costs no write."""
+    journal = Journal(tmp_path, 1, "always", RULES)
+    size = segment_path(tmp_path, 1).stat().st_size
+    journal.append([])
+    assert (segment_path(tmp_path, 1).stat().st_size, journal.appends) == (size, 0)
+    journal.close()
 
 
 def test_a_record_that_cannot_be_encoded_writes_nothing(tmp_path: Path) -> None:

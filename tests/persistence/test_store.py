@@ -25,7 +25,7 @@ from persistence import snapshot
 from persistence.errors import StartupError
 from persistence.store import Store, open_store, release_lock
 from settings import Settings
-from tests.conftest import T0
+from tests.conftest import T0, run_in_child
 from tests.persistence.games import PLANETS, full_print
 
 NOBODY = 65534  # the unprivileged user and group of Debian and most Linux systems
@@ -267,27 +267,18 @@ def start_unprivileged(data_dir: Path) -> str:
     Root reads and writes any directory, so when the tests run as root (as CI does) the child
     first drops to the unprivileged ``nobody`` user: the permission check is then the kernel's.
     """
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report through the pipe, never return into pytest
-        outcome = "started"
+
+    def scenario() -> str:
+        if os.geteuid() == 0:
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
         try:
-            if os.geteuid() == 0:
-                os.setgid(NOBODY)
-                os.setuid(NOBODY)
             open_store(settings_for(data_dir), PLANETS)
         except StartupError as error:
-            outcome = str(error)
-        except BaseException as error:
-            outcome = f"unexpected {type(error).__name__}: {error}"
-        finally:
-            os.write(write_end, outcome.encode())
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        outcome = pipe.read().decode()
-    os.waitpid(pid, 0)
-    return outcome
+            return str(error)
+        return "started"
+
+    return run_in_child(scenario)
 
 
 @pytest.mark.parametrize("mode", [0o000, 0o300, 0o500], ids=["no-access", "no-read", "no-write"])
