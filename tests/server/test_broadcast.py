@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,7 +20,16 @@ from server import ws_protocol
 from server.keys import ACTOR, METRICS
 from server.ws_protocol import MSGPACK_PROTOCOL
 from tests.server.conftest import ws_player
-from tests.server.wsclient import WAIT, RawSocket, board_where, recv, recv_reply, recv_type, send
+from tests.server.wsclient import (
+    WAIT,
+    RawSocket,
+    board_where,
+    recv,
+    recv_reply,
+    recv_type,
+    send,
+    until,
+)
 
 INTERVAL = 0.05
 
@@ -111,10 +119,10 @@ async def test_boards_come_at_most_once_per_interval(
             await recv_type(sock, "board")
             arrivals.append(loop.time())
     # Ticks keep a fixed cadence, so arrival jitter may bring two boards close together; what
-    # must hold is the rate: no more boards in a stretch of time than ticks in it.
+    # must hold is the rate: no more boards in a stretch of time than ticks in it. (How close to
+    # one per interval they come is speed, measured by bench/ws_load.py, not asserted here.)
     span = arrivals[-1] - arrivals[0]
     assert len(arrivals) - 1 <= span / INTERVAL + 1
-    assert span / (len(arrivals) - 1) == pytest.approx(INTERVAL, rel=0.3)
     await sock.close()
 
 
@@ -175,39 +183,39 @@ async def test_a_board_is_encoded_once_per_subprotocol(
 async def test_a_client_that_stops_reading_is_dropped_without_delaying_the_others(
     make_ws_client: Any, app_clock: FakeClock
 ) -> None:
-    """A socket that never reads is closed with 1013 while the others get boards on time."""
+    """A socket that never reads is closed with 1013 while the others get every board."""
     client = await make_ws_client(
         ws={"buffer_limit": 16 * 1024, "send_buffer": 4096}, round_seconds=86400.0
     )
     readers = [await open_socket(client), await open_socket(client, MSGPACK_PROTOCOL)]
     token, _ = await ws_player(client)
     slow = await RawSocket.connect(client.host, client.port, f"/ws?token={token}")
-    loop = asyncio.get_running_loop()
-    arrivals: list[list[float]] = [[], []]
+    received: list[list[int]] = [[], []]
 
-    async def read_boards(sock: ClientWebSocketResponse, times: list[float]) -> None:
+    async def read_boards(sock: ClientWebSocketResponse, versions: list[int]) -> None:
         while True:
-            await recv_type(sock, "board")
-            times.append(loop.time())
+            versions.append((await recv_type(sock, "board"))["v"])
 
-    tasks = [asyncio.create_task(read_boards(s, t)) for s, t in zip(readers, arrivals, strict=True)]
+    def fanouts() -> float:
+        return metric(client, "ws_fanout_seconds_count")
+
+    tasks = [asyncio.create_task(read_boards(s, v)) for s, v in zip(readers, received, strict=True)]
     async with changing_state(client, app_clock):
-        deadline = loop.time() + 15.0
-        while metric(client, "ws_disconnect_total", reason="slow") < 1:
-            assert loop.time() < deadline, "the slow client was never dropped"
-            await asyncio.sleep(INTERVAL)
-        dropped_at = loop.time()
-        while loop.time() < dropped_at + 10 * INTERVAL:  # and the others go on as before
-            await asyncio.sleep(INTERVAL)
+        await until(lambda: all(received))  # both readers have their first board
+        first, base = fanouts(), [len(v) for v in received]
+        await until(lambda: metric(client, "ws_disconnect_total", reason="slow") >= 1, 15.0)
+        dropped = fanouts()
+        await until(lambda: fanouts() >= dropped + 10)  # and the broadcasts go on
+    last = fanouts()
+    # Every fan-out since ``first`` reached both readers: the slow socket cost them no board.
+    await until(
+        lambda: all(len(v) - b >= last - first for v, b in zip(received, base, strict=True))
+    )
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-    for times in arrivals:
-        gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert len(times) > 20
-        assert max(gaps) < 5 * INTERVAL
-        assert sum(gaps) / len(gaps) == pytest.approx(INTERVAL, rel=0.3)
+    for versions in received:
+        assert versions == sorted(set(versions))  # in order, none twice
     assert metric(client, "ws_broadcast_fail_total") >= 3
     assert await slow.close_code(timeout=WAIT) == 1013
     slow.close()

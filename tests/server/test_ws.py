@@ -18,21 +18,12 @@ from server.keys import ACTOR, AUTH, METRICS
 from server.ws_protocol import MSGPACK_PROTOCOL
 from tests.server.conftest import auth as auth_header
 from tests.server.conftest import new_player, ws_player
-from tests.server.wsclient import WAIT, recv, recv_close, recv_reply, recv_type
+from tests.server.wsclient import WAIT, recv, recv_close, recv_reply, recv_type, until
 
 
 def metric(client: TestClient, name: str, **labels: str) -> float:
     value = client.server.app[METRICS].registry.get_sample_value(name, labels)
     return 0.0 if value is None else value
-
-
-async def until(check: Any, timeout: float = WAIT) -> None:
-    """Poll a condition the server reaches on its own (metrics after a disconnect)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
 
 
 async def connect(client: TestClient, **kwargs: Any) -> tuple[Any, str, dict[str, Any]]:

@@ -15,6 +15,15 @@ from aiohttp import ClientWebSocketResponse, WSMsgType
 WAIT = 3.0  # seconds a test waits for a message before failing (never a fixed sleep)
 
 
+async def until(check: Any, timeout: float = WAIT) -> None:
+    """Poll a condition the server reaches on its own (metrics after a disconnect)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
 def decode(msg: Any) -> dict[str, Any]:
     if msg.type is WSMsgType.TEXT:
         return orjson.loads(msg.data)
