@@ -94,9 +94,13 @@ export class ClickQueue {
     this.maxCount = maxCount;
     this.state = emptyState(0);
     this.written = false;
+    this.gone = false; // closed: the stored queue is the next page's to adopt, not ours to write
   }
 
   save() {
+    // A timer or a late answer can still run in a tab that has closed. Its stored queue may
+    // already be adopted, so writing it again would hand the same batches out a second time.
+    if (this.gone) return;
     this.state.at = Date.now();
     this.written = storage.set(this.key, JSON.stringify(this.state)) || this.written;
   }
@@ -191,6 +195,7 @@ export class ClickQueue {
   // The batch to send now: the oldest sealed one, or a new one sealed from the closed interval
   // counts, oldest first (what does not fit waits, still one count per interval).
   next() {
+    if (this.gone) return null; // a closed tab seals and sends nothing more
     const s = this.state;
     if (s.batches.length) return s.batches[0];
     if (!s.open.length) return null;
@@ -256,11 +261,13 @@ export class ClickQueue {
     const first = this.next();
     this.state.closed = true;
     this.save();
+    this.gone = true;
     return first;
   }
 
   // The tab came back from the back/forward cache.
   reopen() {
+    this.gone = false;
     this.wasAdopted();
     this.state.closed = false;
     this.save();
