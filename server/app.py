@@ -53,8 +53,14 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
     await store.start(actor)
     log.info("game ready", extra={"event": "ready", "players": len(store.state.players)})
     yield
+    log.info("stopping: finishing the actor's turn and saving", extra={"event": "stopping"})
     await actor.stop()
     await store.close(actor)
+    saved = store.saver.status.saved_version == store.state.version
+    log.info(
+        "stopped" if saved else "stopped without saving the last changes: see the errors above",
+        extra={"event": "stopped", "version": store.state.version, "saved": saved},
+    )
 
 
 def init_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:

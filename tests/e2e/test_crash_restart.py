@@ -103,6 +103,8 @@ def test_sigterm_writes_a_final_snapshot_and_exits_0(server_process: ServerProce
     before = play(server_process)
     assert server_process.kill(signal.SIGTERM) == 0
     assert (server_process.data_dir / "snapshot.bin").exists()
+    stopped = [json.loads(line) for line in server_process.log().splitlines() if "stopped" in line]
+    assert [(s["event"], s["saved"]) for s in stopped] == [("stopped", True)]
     server_process.start(*ARGS)
     check_restored(server_process, before)
     replays = [
