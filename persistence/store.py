@@ -61,6 +61,15 @@ class Store:
         self._captured: list[Job | None] = []
 
     @property
+    def write_problem(self) -> str | None:
+        """Why changes cannot be made durable right now, or None when they can (/readyz)."""
+        if self.journal.failure is not None:
+            return self.journal.failure
+        if self.journal.behind:
+            return "a journal write failed; the changes wait to be written"
+        return None
+
+    @property
     def dirty(self) -> bool:
         """Whether the state changed since the last snapshot (an int read, safe from any task)."""
         return self.saver.is_dirty(self.state.version)

@@ -18,7 +18,7 @@ from actor.clock import Clock, SystemClock
 from persistence.store import open_store
 from server import http_api, pages, ws
 from server.auth import load_auth
-from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS
+from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
 from server.metrics import Metrics
 from server.request_body import BODY_LIMIT
 from settings import Settings
@@ -38,8 +38,9 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = open_store(settings, load_planet_names(settings.planets_file))
     actor = Actor(store.state, app[CLOCK], on_commit=store.append)
-    app[ACTOR] = actor
+    app[ACTOR], app[STORE] = actor, store
     metrics = app[METRICS]
+    metrics.journal_writable.set_function(lambda: store.write_problem is None)
     actor.turn_observers.append(lambda seconds, _n: metrics.actor_turn_seconds.observe(seconds))
     metrics.actor_queue_depth.set_function(lambda: actor.queue_depth)
     metrics.players_total.set_function(lambda: actor.board.players_total)

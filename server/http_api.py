@@ -26,7 +26,7 @@ from engine.view import Board
 from server import auth, middleware
 from server.client_address import client_address, limit_key
 from server.errors import Unauthorized
-from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS
+from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
 from server.middleware import MIDDLEWARES
 from server.openapi import document
 from server.public_view import etag, snapshot_data
@@ -254,10 +254,16 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready once the saved state is loaded and the actor runs (``game_ctx`` sets both)."""
+    """Ready once the saved state is loaded and the actor runs (``game_ctx`` sets both), and
+    while changes can be made durable: a server whose journal cannot write refuses every
+    change, and its operator and load balancer should see that here."""
     actor = request.app.get(ACTOR)
     if actor is None or not actor.running:
         raise Unavailable("the game is not ready")
+    store = request.app.get(STORE)
+    problem = None if store is None else store.write_problem
+    if problem is not None:
+        raise Unavailable(f"changes cannot be saved: {problem}")
     return json_response({"status": "ready"})
 
 

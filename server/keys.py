@@ -6,6 +6,7 @@ from aiohttp import web
 
 from actor.actor import Actor
 from actor.clock import Clock
+from persistence.store import Store
 from server.auth import Auth
 from server.metrics import Metrics
 from settings import Settings
@@ -14,5 +15,6 @@ SETTINGS = web.AppKey("settings", Settings)
 ACTOR = web.AppKey("actor", Actor)
 AUTH = web.AppKey("auth", Auth)
 METRICS = web.AppKey("metrics", Metrics)
+STORE = web.AppKey("store", Store)
 # The game clock: the wall clock in production, a FakeClock in tests.
 CLOCK = web.AppKey("clock", Clock)  # type: ignore[type-abstract]

@@ -26,6 +26,7 @@ class Metrics:
     snapshot_write_seconds: Histogram = field(init=False)
     snapshot_bytes: Gauge = field(init=False)
     players_total: Gauge = field(init=False)
+    journal_writable: Gauge = field(init=False)
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -80,3 +81,8 @@ class Metrics:
         )
         self.snapshot_bytes = Gauge("snapshot_bytes", "Size of the last snapshot", registry=r)
         self.players_total = Gauge("players_total", "Players in the game", registry=r)
+        self.journal_writable = Gauge(
+            "journal_writable",
+            "1 while changes can be journaled, 0 after a failed write",
+            registry=r,
+        )

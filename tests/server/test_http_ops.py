@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ from actor.clock import FakeClock
 from engine.errors import Unavailable
 from engine.rules import Rules
 from engine.state import new_state
+from persistence import journal as journal_mod
 from server import http_api
 from server.app import init_app
+from server.keys import METRICS, STORE
 from server.logs import JsonFormatter
 from server.middleware import errors
 from tests.server.conftest import auth, make_settings, new_player
@@ -31,6 +34,7 @@ async def test_readyz_answers_once_the_game_runs(client: TestClient) -> None:
     """/readyz answers 200 once the state is loaded and the actor runs."""
     response = await client.get("/readyz")
     assert (response.status, await response.json()) == (200, {"status": "ready"})
+    assert client.app[METRICS].registry.get_sample_value("journal_writable") == 1
 
 
 async def test_readyz_is_503_before_the_state_is_loaded(tmp_path: Path) -> None:
@@ -51,6 +55,26 @@ async def test_readyz_is_503_when_the_actor_is_not_running(tmp_path: Path) -> No
     request = make_mocked_request("GET", "/readyz", app=app)
     response = await errors(request, http_api.readyz)
     assert response.status == 503
+
+
+async def test_readyz_is_503_while_changes_cannot_be_saved(client: TestClient) -> None:
+    """When the journal's file stops taking writes (here its descriptor turns read-only, as a
+    file system remounted read-only would), pushes are refused, /readyz says why, and the
+    journal_writable gauge drops to 0."""
+    store = client.app[STORE]
+    token, _ = await new_player(client)
+    read_only = os.open(journal_mod.segment_path(store.journal.data_dir, store.journal.segment), 0)
+    os.dup2(read_only, store.journal._fd)
+    os.close(read_only)
+    pushed = await client.post(
+        "/api/push_clicks", json={"batch_id": "b1", "clicks": [3]}, headers=auth(token)
+    )
+    assert (pushed.status, (await pushed.json())["error"]["code"]) == (503, "unavailable")
+    ready = await client.get("/readyz")
+    assert ready.status == 503
+    assert "changes cannot be saved" in (await ready.json())["error"]["message"]
+    gauge = client.app[METRICS].registry.get_sample_value("journal_writable")
+    assert gauge == 0
 
 
 async def test_round_events_are_logged_as_json(
