@@ -42,11 +42,11 @@ def build(players: int, seed: int) -> tuple[GameState, list[str]]:
         player = state.players[player_id]
         player.score = rng.randint(0, 50_000)
         state.seq += 1
-        all_entries.append((player_id, player.score, state.seq))
+        all_entries.append((player.slot, player.score, state.seq))
         if rng.random() < 0.5:
             player.round_id = state.current.id
             player.round_score = rng.randint(1, min(player.score, 5_000) or 1)
-            round_entries.append((player_id, player.round_score, state.seq))
+            round_entries.append((player.slot, player.round_score, state.seq))
     state.all_board = Leaderboard.from_entries(all_entries, state.slots)
     state.round_board = Leaderboard.from_entries(round_entries, state.slots)
     return state, ids

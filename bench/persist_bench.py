@@ -81,14 +81,15 @@ def build(players: int, batches: int, seed: int) -> GameState:
         for _ in range(batches):
             result = (20, 0, score, 0, None, None, 1000)
             batch_memory.remember(player, f"b{rng.getrandbits(40):010x}", result, batches)
+        player.slot = state.slots.add(player_id)
         state.players[player_id] = player
         state.planets[planet].players += 1
         state.seq += 1
-        all_entries.append((player_id, score, state.seq))
+        all_entries.append((player.slot, score, state.seq))
         if i % 2 == 0:
             player.round_id = current.id
             player.round_score = rng.randint(1, 400)
-            round_entries.append((player_id, player.round_score, state.seq))
+            round_entries.append((player.slot, player.round_score, state.seq))
             current.contributions[planet][player_id] = [20] * (player.round_score // 20 or 1)
             current.totals[planet] += player.round_score
     state.all_board = Leaderboard.from_entries(all_entries, state.slots)

@@ -103,9 +103,9 @@ def push(
         player.round_score += accepted
         player.last_click_at = now
         state.seq += 1
-        slot = state.slots.slot(player_id)
-        rank = state.all_board.set_slot(slot, player.score, state.seq)
-        round_rank = state.round_board.set_slot(slot, player.round_score, state.seq)
+        slot = player.slot
+        rank = state.all_board.set(slot, player.score, state.seq)
+        round_rank = state.round_board.set(slot, player.round_score, state.seq)
         by_player = current.contributions[planet]
         batches = by_player.get(player_id)
         if batches is None:
@@ -117,8 +117,8 @@ def push(
         current.totals[planet] += accepted
         state.planets[planet].all_time += accepted
     else:
-        rank = state.all_board.rank(player_id)
-        round_rank = state.round_board.rank(player_id)
+        rank = state.all_board.rank(player.slot)
+        round_rank = state.round_board.rank(player.slot)
     planet_total = current.totals[planet]
     stored: BatchResult = (
         accepted,

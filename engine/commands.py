@@ -98,8 +98,7 @@ def _leaderboard(state: GameState, cmd: Command) -> dict[str, Any]:
     limit = cmd.get("limit", 10)
     around = cmd.get("around")
     if around is not None:
-        roster.get_player(state, around)
-        entries = board.around(around, limit)
+        entries = board.around(roster.get_player(state, around).slot, limit)
     else:
         entries = board.top(limit)
     return {

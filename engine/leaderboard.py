@@ -2,8 +2,10 @@
 
 Each entry is one integer key, ``-score << 64 | seq << 24 | slot``, in a ``RankIndex``:
 - ``seq`` is a game-wide counter bumped on every score change, so equal scores order by arrival;
-- ``slot`` is the player's small integer number in ``PlayerSlots``, so a key names its owner
-  without a dict from keys to players, and a player's current key sits in a list by slot.
+- ``slot`` is the player's small integer number (``Player.slot``, given at creation), so a key
+  names its owner without a dict from keys to players, and a player's current key sits in a
+  list by slot. The board is addressed by slot: the caller holds the player and so the slot,
+  and no dict from ids to slots is kept (it was 40 MiB at a million players).
 Integer keys compare in C, where tuples compare element by element in Python, and the lists by
 slot avoid hashing on the hot path; at 1,000,000 entries both matter (bench/engine_bench.py).
 Top N, rank and the entries around a player are O(log n).
@@ -27,19 +29,19 @@ Entry = tuple[int, str, int]  # (rank, player_id, score)
 
 @dataclass(slots=True)
 class PlayerSlots:
-    """Player ids numbered in order of arrival; shared by the boards of one game."""
+    """Player ids by slot, in order of arrival: the way back from a key to its player's id.
+
+    Shared by the boards of one game; a player's own slot is ``Player.slot``.
+    """
 
     ids: list[str] = field(default_factory=list)
-    slot_of: dict[str, int] = field(default_factory=dict)
 
-    def slot(self, player_id: str) -> int:
-        slot = self.slot_of.get(player_id)
-        if slot is None:
-            if len(self.ids) > SLOT_MASK:
-                raise OverflowError("too many players for the leaderboard's key")
-            slot = self.slot_of[player_id] = len(self.ids)
-            self.ids.append(player_id)
-        return slot
+    def add(self, player_id: str) -> int:
+        """Number a new player: the next slot."""
+        if len(self.ids) > SLOT_MASK:
+            raise OverflowError("too many players for the leaderboard's key")
+        self.ids.append(player_id)
+        return len(self.ids) - 1
 
 
 class Leaderboard:
@@ -56,21 +58,17 @@ class Leaderboard:
     def __len__(self) -> int:
         return self._count
 
-    def _key(self, player_id: str) -> int | None:
-        slot = self._slots.slot_of.get(player_id)
-        if slot is None or slot >= len(self._keys):
-            return None
-        return self._keys[slot]
+    def _key(self, slot: int) -> int | None:
+        keys = self._keys
+        return keys[slot] if 0 <= slot < len(keys) else None
 
-    def __contains__(self, player_id: str) -> bool:
-        return self._key(player_id) is not None
+    def __contains__(self, slot: int) -> bool:
+        return self._key(slot) is not None
 
-    def set(self, player_id: str, score: int, seq: int) -> int:
-        """Place the player at ``score`` reached at ``seq``; return the new 1-based rank."""
-        return self.set_slot(self._slots.slot(player_id), score, seq)
-
-    def set_slot(self, slot: int, score: int, seq: int) -> int:
-        """``set`` for a caller that already knows the player's slot (the push path)."""
+    def set(self, slot: int, score: int, seq: int) -> int:
+        """Place the player of ``slot`` at ``score`` reached at ``seq``; return the 1-based rank."""
+        if slot < 0:
+            raise ValueError(f"a player without a slot cannot be ranked ({slot})")
         keys = self._keys
         if slot >= len(keys):
             keys.extend([None] * (slot + 1 - len(keys)))
@@ -84,11 +82,11 @@ class Leaderboard:
         keys[slot] = key
         return position + 1
 
-    def discard(self, player_id: str) -> None:
-        key = self._key(player_id)
+    def discard(self, slot: int) -> None:
+        key = self._key(slot)
         if key is not None:
             self._index.remove(key)
-            self._keys[key & SLOT_MASK] = None
+            self._keys[slot] = None
             self._count -= 1
 
     def clear(self) -> None:
@@ -96,17 +94,17 @@ class Leaderboard:
         self._keys = []
         self._count = 0
 
-    def rank(self, player_id: str) -> int | None:
+    def rank(self, slot: int) -> int | None:
         """1-based rank, or None when the player has no entry."""
-        key = self._key(player_id)
+        key = self._key(slot)
         return None if key is None else self._index.position(key) + 1
 
     def top(self, n: int) -> list[Entry]:
         return self._entries(0, n)
 
-    def around(self, player_id: str, radius: int) -> list[Entry]:
+    def around(self, slot: int, radius: int) -> list[Entry]:
         """Up to ``radius`` entries either side of the player, the player included."""
-        key = self._key(player_id)
+        key = self._key(slot)
         if key is None:
             return []
         position = self._index.position(key)
@@ -120,6 +118,11 @@ class Leaderboard:
             (start + i + 1, ids[k & SLOT_MASK], -(k >> SCORE_SHIFT)) for i, k in enumerate(keys)
         ]
 
+    def slot_entries(self) -> Iterator[tuple[int, int, int]]:
+        """Every entry as ``(slot, score, seq)``, best first: what a snapshot stores."""
+        for k in self._index:
+            yield k & SLOT_MASK, -(k >> SCORE_SHIFT), (k >> SLOT_BITS) & SEQ_MASK
+
     def __iter__(self) -> Iterator[tuple[str, int, int]]:
         """Every entry as ``(player_id, score, seq)``, best first."""
         ids = self._slots.ids
@@ -128,23 +131,9 @@ class Leaderboard:
 
     @classmethod
     def from_entries(
-        cls, entries: Iterable[tuple[str, int, int]], slots: PlayerSlots | None = None
-    ) -> Leaderboard:
-        """Rebuild from ``(player_id, score, seq)`` triples in one sort (start-up, not per push)."""
-        slots = slots if slots is not None else PlayerSlots()
-        slot = slots.slot
-        by_slot = ((slot(pid), score, seq) for pid, score, seq in entries)
-        return cls.from_slot_entries(by_slot, slots)
-
-    @classmethod
-    def from_slot_entries(
         cls, entries: Iterable[tuple[int, int, int]], slots: PlayerSlots
     ) -> Leaderboard:
-        """Rebuild from ``(slot, score, seq)`` triples on slots that already name every player.
-
-        A snapshot stores boards this way: no id is looked up again, which at a million entries
-        is most of the time a rebuild by id takes.
-        """
+        """Rebuild from ``(slot, score, seq)`` triples in one sort (start-up, not per push)."""
         board = cls(slots)
         keys = [
             (-score << SCORE_SHIFT) | ((seq & SEQ_MASK) << SLOT_BITS) | slot

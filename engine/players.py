@@ -33,6 +33,7 @@ class Player:
     # recent batch ids and their replies, oldest first: see engine/batch_memory.py
     batch_ids: str = ""
     batch_results: bytes = b""
+    slot: int = -1  # the player's number on the leaderboards, given at creation
 
 
 def clean_name(raw: object) -> str:

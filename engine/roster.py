@@ -28,10 +28,11 @@ def create_player(state: GameState, player_id: str, name: str | None, now: float
         tokens=state.rules.burst,
         tokens_at=now,
     )
+    player.slot = state.slots.add(player_id)
     state.players[player_id] = player
     state.planets[planet].players += 1
     state.seq += 1
-    state.all_board.set(player_id, 0, state.seq)
+    state.all_board.set(player.slot, 0, state.seq)
     state.version += 1
     return player
 
@@ -101,9 +102,9 @@ def revoke_round(state: GameState, player_id: str) -> int:
         # A reset earlier in this round already took these clicks out of the score.
         player.score = max(0, player.score - revoked)
         player.round_score = 0
-        state.round_board.discard(player_id)
+        state.round_board.discard(player.slot)
         state.seq += 1
-        state.all_board.set(player_id, player.score, state.seq)
+        state.all_board.set(player.slot, player.score, state.seq)
         state.version += 1
     return revoked
 
@@ -113,8 +114,8 @@ def reset_score(state: GameState, player_id: str) -> Player:
     player = get_player(state, player_id)
     player.score = 0
     player.round_score = 0
-    state.round_board.discard(player_id)
+    state.round_board.discard(player.slot)
     state.seq += 1
-    state.all_board.set(player_id, 0, state.seq)
+    state.all_board.set(player.slot, 0, state.seq)
     state.version += 1
     return player

@@ -6,8 +6,8 @@ columns unpacks in one C call and ``map(Player, *columns)`` builds the players w
 step per field. Everything that points at a player by id in bulk — both leaderboards, the active
 round's contributions — points by its slot (``state.slots``) instead: a small integer is a tenth
 of the bytes of a UUID, and at start-up it leads straight to the id object the players already
-hold, so the million copies of each id a decode by string would make never exist. The slots
-themselves are the players' order in nearly every game and are then not written at all.
+hold, so the million copies of each id a decode by string would make never exist. A player's
+slot is one of its columns; the list of ids by slot is rebuilt from it.
 Everything else is small and goes as maps keyed by field name, so a field added with a default
 to one of the dataclasses does not make older files unreadable.
 
@@ -20,6 +20,7 @@ it holds events for connected pages, and none are connected to a process that is
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import sys
@@ -45,7 +46,6 @@ TIME_COLUMNS = tuple(PLAYER_FIELDS.index(name) for name in TIMES)
 FLOAT_KINDS = {float, type(None)}
 SECTIONS = (
     "players",
-    "slots",
     "all_board",
     "round_board",
     "contributions",
@@ -67,10 +67,6 @@ class Meta:
 def encode(state: GameState, journal_next: int, saved_at: float) -> Iterator[Any]:
     """Yield the header, then every section's chunks; the caller packs and writes each one."""
     players = state.players
-    slots = state.slots
-    slots_follow_players = len(slots.ids) == len(players) and all(
-        a == b for a, b in zip(slots.ids, players, strict=True)
-    )
     current = None
     contributions: dict[str, dict[str, list[int]]] = {}
     if state.current is not None:
@@ -79,7 +75,6 @@ def encode(state: GameState, journal_next: int, saved_at: float) -> Iterator[Any
         current["contributions"] = list(contributions)  # the planets; the pairs follow in chunks
     counts = {
         "players": len(players),
-        "slots": 0 if slots_follow_players else len(slots.ids),
         "all_board": len(state.all_board),
         "round_board": len(state.round_board),
         "contributions": sum(map(len, contributions.values())),
@@ -105,17 +100,13 @@ def encode(state: GameState, journal_next: int, saved_at: float) -> Iterator[Any
         # Columns, packed on their own: the reader unpacks them as tuples in one C call and
         # builds the players with ``map(Player, *columns)``, no Python loop over fields.
         yield packer.pack([_compact(column) for column in zip(*chunk, strict=True)])
-    if not slots_follow_players:
-        yield from _chunks(slots.ids, CHUNK)
-    slot_of = slots.slot_of
     for board in (state.all_board, state.round_board):
-        for chunk in _chunks(board, CHUNK):
-            ids, scores, seqs = zip(*chunk, strict=True)
-            yield [[slot_of[pid] for pid in ids], scores, seqs]
+        for chunk in _chunks(board.slot_entries(), CHUNK):
+            yield list(zip(*chunk, strict=True))
     for planet, by_player in contributions.items():
         for chunk in _chunks(by_player.items(), CHUNK):
             ids, batches = zip(*chunk, strict=True)
-            yield [planet, [slot_of[pid] for pid in ids], batches]
+            yield [planet, [players[pid].slot for pid in ids], batches]
     yield from _chunks(map(_fields, state.queue), 100)
     # One summary a chunk: a summary keeps every player's total of its round.
     yield from _chunks(map(_fields, state.history), 1)
@@ -130,8 +121,8 @@ def decode(objects: Iterator[Any], rules: Rules) -> tuple[GameState, Meta]:
         if not isinstance(counts.get(name), int):
             raise ValueError(f"the header lacks the size of section {name!r}")
     players = _players(header["player_fields"], objects, counts["players"])
-    ids = list(_items(objects, counts["slots"])) if counts["slots"] else list(players)
-    slots = PlayerSlots(ids, dict(zip(ids, range(len(ids)), strict=True)))
+    ids = _ids_by_slot(players)
+    slots = PlayerSlots(ids)
     all_board = _board(objects, counts["all_board"], slots)
     round_board = _board(objects, counts["round_board"], slots)
     current = _current(header["current"], objects, counts["contributions"], ids)
@@ -278,7 +269,7 @@ def _board(objects: Iterator[Any], count: int, slots: PlayerSlots) -> Leaderboar
             raise ValueError(f"a board holds {seen} entries where the header says {count}")
 
     # One chunk of entries in memory at a time, and no Python step per entry on this side.
-    return Leaderboard.from_slot_entries(itertools.chain.from_iterable(chunks()), slots)
+    return Leaderboard.from_entries(itertools.chain.from_iterable(chunks()), slots)
 
 
 def _current(
@@ -304,6 +295,17 @@ def _current(
         return None
     saved["contributions"] = contributions
     return _build(Round, saved)
+
+
+def _ids_by_slot(players: dict[str, Player]) -> list[str]:
+    """Player ids by slot, from each player's own: the slots must number the players 0 to n-1."""
+    slot_of = list(map(attrgetter("slot"), players.values()))
+    ids: list[Any] = [None] * len(slot_of)
+    _check_slots(slot_of, len(slot_of))
+    collections.deque(map(ids.__setitem__, slot_of, players), maxlen=0)  # no Python step a player
+    if None in ids:
+        raise ValueError("two players share a slot")
+    return ids
 
 
 def _check_slots(slot_column: list[int], players: int) -> None:

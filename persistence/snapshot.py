@@ -33,7 +33,7 @@ from persistence import codec
 from persistence.errors import CorruptFile, IncompatibleFile
 
 MAGIC = b"CTBSNAP\x00"
-FORMAT = 2  # 2: a player's batch memory is ids and packed replies
+FORMAT = 3  # 2: batch memory as ids and packed replies; 3: the slot on the player
 HEAD = struct.Struct("<8sI")
 TAIL = struct.Struct("<QI4s")
 END = b"END\n"

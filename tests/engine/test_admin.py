@@ -95,7 +95,7 @@ def test_a_ban_with_revoke_takes_out_exactly_the_players_batches(game: GameState
     assert game.planets["earth"].all_time == 20
     player = result["player"]
     assert (player["score"], player["round_score"], player["round_rank"]) == (0, 0, None)
-    assert "e1" not in game.round_board
+    assert game.players["e1"].slot not in game.round_board
 
 
 def test_a_revoke_follows_the_player_across_a_move(game: GameState) -> None:
@@ -182,7 +182,7 @@ def test_reset_score_zeroes_the_player_but_not_the_planet(game: GameState) -> No
     assert (player["score"], player["round_score"], player["round_rank"]) == (0, 0, None)
     assert totals(game) == {"earth": 30, "mars": 5}
     assert contributions(game)["earth"]["e2"] == [20]
-    assert game.all_board.rank("e2") == 3
+    assert game.all_board.rank(game.players["e2"].slot) == 3
 
 
 def test_after_a_reset_new_clicks_count_from_zero(game: GameState) -> None:

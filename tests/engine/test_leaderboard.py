@@ -85,7 +85,8 @@ def test_equal_scores_rank_by_who_reached_the_score_first(state: GameState) -> N
     push(state, "a", "b3", [5], T0 + 4)
     push(state, "b", "b3", [5], T0 + 5)
     assert ids(board_query(state, scope="round")["entries"]) == ["a", "b"]
-    assert (state.all_board.rank("a"), state.all_board.rank("b")) == (1, 2)
+    slot = {pid: state.players[pid].slot for pid in "ab"}
+    assert (state.all_board.rank(slot["a"]), state.all_board.rank(slot["b"])) == (1, 2)
 
 
 def test_a_push_reports_the_new_ranks(ranked: GameState) -> None:
@@ -124,30 +125,51 @@ def test_a_reset_player_drops_to_the_end_of_the_zero_scores(ranked: GameState) -
     assert board_query(ranked, scope="round")["entries"][0]["rank"] == 1
 
 
+def numbered(*player_ids: str) -> tuple[PlayerSlots, dict[str, int]]:
+    """Slots for the given ids, as create_player gives them, and each id's slot."""
+    slots = PlayerSlots()
+    return slots, {pid: slots.add(pid) for pid in player_ids}
+
+
 def test_leaderboard_set_returns_ranks_and_discard_removes() -> None:
     """Leaderboard.set returns the 1-based rank; discard and clear remove entries."""
-    board = Leaderboard()
-    assert board.set("a", 5, 1) == 1
-    assert board.set("b", 7, 2) == 1
-    assert board.set("c", 5, 3) == 3
-    assert board.set("a", 9, 4) == 1
+    slots, slot = numbered("a", "b", "c", "never-there")
+    board = Leaderboard(slots)
+    assert board.set(slot["a"], 5, 1) == 1
+    assert board.set(slot["b"], 7, 2) == 1
+    assert board.set(slot["c"], 5, 3) == 3
+    assert board.set(slot["a"], 9, 4) == 1
     assert list(board) == [("a", 9, 4), ("b", 7, 2), ("c", 5, 3)]
+    assert list(board.slot_entries()) == [(slot["a"], 9, 4), (slot["b"], 7, 2), (slot["c"], 5, 3)]
     assert board.top(2) == [(1, "a", 9), (2, "b", 7)]
-    board.discard("b")
-    board.discard("never-there")
-    assert ("b" in board, len(board), board.rank("b"), board.rank("c")) == (False, 2, None, 2)
-    assert board.around("c", 5) == [(1, "a", 9), (2, "c", 5)]
+    board.discard(slot["b"])
+    board.discard(slot["never-there"])
+    board.discard(99)
+    assert (slot["b"] in board, len(board), board.rank(slot["b"])) == (False, 2, None)
+    assert board.rank(slot["c"]) == 2
+    assert board.around(slot["c"], 5) == [(1, "a", 9), (2, "c", 5)]
     board.clear()
-    assert (len(board), board.top(5), board.rank("a")) == (0, [], None)
+    assert (len(board), board.top(5), board.rank(slot["a"])) == (0, [], None)
+
+
+def test_a_player_without_a_slot_cannot_be_ranked() -> None:
+    """Slot -1 (a Player made without create_player) is refused, not taken as the last one."""
+    board = Leaderboard(numbered("a")[0])
+    with pytest.raises(ValueError, match="without a slot"):
+        board.set(-1, 5, 1)
+    assert (len(board), board.rank(-1), -1 in board) == (0, None, False)
 
 
 def test_leaderboard_from_entries_equals_one_built_by_set() -> None:
-    """A board rebuilt from (id, score, seq) triples ranks exactly like one built step by step."""
+    """A board rebuilt from (slot, score, seq) triples ranks exactly like one built step by step."""
+    slots, slot = numbered("e", "d", "c", "b", "a")  # slots in another order than the ids
     triples = [("a", 3, 1), ("b", 10, 2), ("c", 3, 5), ("d", 0, 6), ("e", 10, 4)]
-    built = Leaderboard()
+    built = Leaderboard(slots)
     for pid, score, seq in triples:
-        built.set(pid, score, seq)
-    rebuilt = Leaderboard.from_entries(triples)
+        built.set(slot[pid], score, seq)
+    rebuilt = Leaderboard.from_entries(
+        [(slot[pid], score, seq) for pid, score, seq in triples], slots
+    )
     assert (
         list(rebuilt)
         == list(built)
@@ -159,27 +181,16 @@ def test_leaderboard_from_entries_equals_one_built_by_set() -> None:
             ("d", 0, 6),
         ]
     )
-    assert [rebuilt.rank(p) for p, _, _ in triples] == [built.rank(p) for p, _, _ in triples]
-
-
-def test_leaderboard_from_slot_entries_equals_one_rebuilt_by_id() -> None:
-    """A board rebuilt from slots (as a snapshot stores it) equals one rebuilt from ids."""
-    triples = [("a", 3, 1), ("b", 10, 2), ("c", 3, 5), ("d", 0, 6), ("e", 10, 4)]
-    by_id = Leaderboard.from_entries(triples)
-    slots = PlayerSlots(["e", "d", "c", "b", "a"], {pid: i for i, pid in enumerate("edcba")})
-    by_slot = Leaderboard.from_slot_entries(
-        [(slots.slot_of[pid], score, seq) for pid, score, seq in triples], slots
-    )
-    assert list(by_slot) == list(by_id)
-    assert [by_slot.rank(pid) for pid in "abcde"] == [by_id.rank(pid) for pid in "abcde"]
+    assert [rebuilt.rank(slot[p]) for p in "abcde"] == [built.rank(slot[p]) for p in "abcde"]
 
 
 def test_the_first_player_at_zero_with_seq_zero_is_on_the_board() -> None:
     """Slot 0, score 0 and seq 0 make the key 0, which is a real entry like any other."""
-    board = Leaderboard()
-    assert board.set("a", 0, 0) == 1
-    assert ("a" in board, board.rank("a"), len(board)) == (True, 1, 1)
-    assert board.set("b", 5, 1) == 1
-    assert board.rank("a") == 2
-    board.discard("a")
-    assert ("a" in board, board.rank("a"), len(board)) == (False, None, 1)
+    slots, slot = numbered("a", "b")
+    board = Leaderboard(slots)
+    assert board.set(slot["a"], 0, 0) == 1
+    assert (slot["a"] in board, board.rank(slot["a"]), len(board)) == (True, 1, 1)
+    assert board.set(slot["b"], 5, 1) == 1
+    assert board.rank(slot["a"]) == 2
+    board.discard(slot["a"])
+    assert (slot["a"] in board, board.rank(slot["a"]), len(board)) == (False, None, 1)

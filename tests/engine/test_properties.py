@@ -371,14 +371,14 @@ class Game:
             assert [pid for pid, _, _ in board] == expected
             assert len(board) == len(expected)
             for rank, pid in enumerate(expected, start=1):
-                assert board.rank(pid) == rank
+                assert board.rank(state.players[pid].slot) == rank
             top = board.top(3)
             assert [(r, p) for r, p, _ in top] == list(enumerate(expected[:3], start=1))
             if expected:
                 middle = expected[len(expected) // 2]
                 position = expected.index(middle)
                 start = max(0, position - 1)
-                around = [p for _, p, _ in board.around(middle, 1)]
+                around = [p for _, p, _ in board.around(state.players[middle].slot, 1)]
                 assert around == expected[start : position + 2]
         for pid, score, _ in state.all_board:
             assert score == self.model[pid].score

@@ -113,7 +113,7 @@ def full_print(state: GameState) -> dict[str, Any]:
     printed = fingerprint(state)
     printed["players_order"] = list(state.players)
     printed["batch_order"] = {pid: p.batch_ids for pid, p in state.players.items()}
-    printed["slots"] = (list(state.slots.ids), list(state.slots.slot_of.items()))
+    printed["slots"] = list(state.slots.ids)
     current = state.current
     printed["contribution_order"] = (
         None
@@ -121,6 +121,7 @@ def full_print(state: GameState) -> dict[str, Any]:
         else {planet: list(by_player) for planet, by_player in current.contributions.items()}
     )
     printed["ranks"] = {
-        pid: (state.all_board.rank(pid), state.round_board.rank(pid)) for pid in state.players
+        pid: (state.all_board.rank(p.slot), state.round_board.rank(p.slot))
+        for pid, p in state.players.items()
     }
     return printed
