@@ -17,9 +17,10 @@ WAIT = 3.0  # seconds a test waits for a message before failing (never a fixed s
 
 async def until(check: Any, timeout: float = WAIT) -> None:
     """Poll a condition the server reaches on its own (metrics after a disconnect)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     while not check():
-        if asyncio.get_running_loop().time() > deadline:
+        if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
 
