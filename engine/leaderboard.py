@@ -49,9 +49,9 @@ class Leaderboard:
 
     __slots__ = ("_count", "_index", "_keys", "_slots")
 
-    def __init__(self, slots: PlayerSlots | None = None) -> None:
+    def __init__(self, slots: PlayerSlots) -> None:
         self._index = RankIndex()
-        self._slots = slots if slots is not None else PlayerSlots()
+        self._slots = slots
         self._keys: list[int | None] = []  # current key by slot; None when absent
         self._count = 0
 
