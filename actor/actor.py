@@ -1,11 +1,17 @@
 """The one asyncio task that owns the game state (SPEC §2), in the manner of a GenServer.
 
 Callers ``call`` (and await a reply) or ``cast`` (fire and forget) command dicts into the mailbox.
-Each turn drains up to ``max_batch`` messages, stamps them with one ``now``, applies them in
-order, hands the turn's journal records to ``on_commit`` in one piece (group commit) *before* any
-reply is released, and then publishes a new immutable ``Board`` if anything changed. Readers use
-``actor.board`` and never enter the mailbox. The round timer is a ``tick`` message the actor's own
-ticker sends, so every change to the state happens in this one place.
+Each turn drains up to ``max_batch`` messages and stamps them with one ``now``. Its mutations are
+written ahead: they go to ``on_commit`` in one piece (group commit) *before* any of them touches
+the state, and only once that write succeeded are they applied, in order, and their replies
+released. A turn whose write fails applies nothing, publishes nothing and answers every mutation
+``unavailable``: what the server holds in memory is always exactly what the journal replays.
+
+Readers use ``actor.board`` and never enter the mailbox. The round timer is a ``tick`` the actor's
+own ticker sends; at the start of a turn whose ``now`` is past a deadline the actor journals a
+tick record of its own before the turn's mutations, so a replay finishes and starts rounds at the
+same points. Work that needs the state between two turns (a snapshot's fork) is a message too:
+``between_turns`` runs it after the turn's commands are applied and its board is published.
 
 The actor lives beside ``engine/`` rather than in it because it is the part that knows asyncio;
 ``engine/`` stays free of I/O and event loops.
@@ -17,7 +23,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from actor.clock import Clock
 from engine import commands, rounds
@@ -30,9 +36,11 @@ log = logging.getLogger("ctb.actor")
 Command = dict[str, Any]
 CommitHook = Callable[[list[Command]], None]
 Listener = Callable[[Board, list[dict[str, Any]]], None]
-Exclusive = Callable[[GameState], Any]
+T = TypeVar("T")
+Boundary = Callable[[GameState], Any]
 
 _STOP = object()
+_BETWEEN = "_between_turns"
 
 
 class Actor:
@@ -58,6 +66,8 @@ class Actor:
         self._board_version = 0
         self._task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._write_failures = 0  # failed commits in a row: logged once, then counted
         self.turns = 0
         self.last_turn_seconds = 0.0
         self.turn_observers: list[Callable[[float, int], None]] = []
@@ -67,16 +77,24 @@ class Actor:
 
     async def call(self, cmd: Command) -> Any:
         """Apply a mutation or run a query in the actor's turn; raises its GameError."""
+        if self._stopping:
+            raise Unavailable("the game is stopping")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._mailbox.put_nowait((cmd, future))
         return await future
 
     def cast(self, cmd: Command) -> None:
-        self._mailbox.put_nowait((cmd, None))
+        if not self._stopping:
+            self._mailbox.put_nowait((cmd, None))
 
-    async def exclusive(self, fn: Exclusive) -> Any:
-        """Run ``fn(state)`` inside a turn: for readers that need the live state (snapshots)."""
-        return await self.call({"op": "_exclusive", "fn": fn})
+    async def between_turns(self, fn: Callable[[GameState], T]) -> T:
+        """Run ``fn(state)`` after a turn's commands are applied and published, before the next.
+
+        At that point the state holds exactly what the journal holds, which is what a snapshot
+        taken there needs. Never journaled.
+        """
+        result: T = await self.call({"op": _BETWEEN, "fn": fn})
+        return result
 
     def subscribe(self, listener: Listener) -> None:
         """``listener(board, events)`` runs after every turn that published; it must not block."""
@@ -98,10 +116,11 @@ class Actor:
             )
 
     async def stop(self) -> None:
-        """Finish the messages already queued, then end the task."""
+        """Finish the messages already queued, then end the task; later calls are refused."""
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
+        self._stopping = True
         if self._task is not None and not self._task.done():
             self._mailbox.put_nowait(_STOP)
             await self._task
@@ -122,7 +141,15 @@ class Actor:
             stop = _STOP in batch
             self._turn([m for m in batch if m is not _STOP])
             if stop:
+                self._refuse_the_rest()
                 return
+
+    def _refuse_the_rest(self) -> None:
+        """Answer whatever came in after stop, so no caller waits for a turn that never comes."""
+        while not self._mailbox.empty():
+            message = self._mailbox.get_nowait()
+            if message is not _STOP and message[1] is not None and not message[1].done():
+                message[1].set_exception(Unavailable("the game is stopping"))
 
     def _turn(self, batch: list[tuple[Command, asyncio.Future[Any] | None]]) -> None:
         started = time.perf_counter()
@@ -130,26 +157,36 @@ class Actor:
         version_before, online_before = state.version, self._online
         now = self._clock.now()
         records: list[Command] = []
+        if rounds.is_due(state, now):
+            records.append({"op": "tick", "now": now})
+        for cmd, _ in batch:
+            if cmd.get("op") in commands.MUTATIONS and cmd.get("op") != "tick":
+                records.append({**cmd, "now": now})
+        committed = self._commit(records)
         replies: list[tuple[asyncio.Future[Any] | None, bool, Any]] = []
+        boundary: list[tuple[Command, asyncio.Future[Any] | None]] = []
+        journaled = iter(records)
+        if committed and records and records[0]["op"] == "tick":
+            commands.apply(state, next(journaled))
         for cmd, future in batch:
+            op = cmd.get("op")
+            if op == _BETWEEN:
+                boundary.append((cmd, future))
+                continue
+            if op == "tick":  # a wake-up: the turn's own tick record did what was due
+                replies.append((future, True, None))
+                continue
+            if op in commands.MUTATIONS and not committed:
+                replies.append((future, False, Unavailable("the change could not be saved")))
+                continue
+            record = next(journaled) if op in commands.MUTATIONS else cmd
             try:
-                result = self._handle(cmd, now, records)
+                replies.append((future, True, self._handle(record)))
             except GameError as error:
                 replies.append((future, False, error))
-            except Exception as error:  # a bug: the caller must hear of it, the actor lives on
-                log.exception("command %r failed", cmd.get("op"))
+            except Exception as error:  # a bug: see ``_handle``
+                log.exception("command %r failed", op)
                 replies.append((future, False, error))
-            else:
-                replies.append((future, True, result))
-        # A turn without records commits too when it has replies: while the journal is behind
-        # on a failed write, even a duplicate answered from memory must not be acknowledged.
-        if self._on_commit is not None and (records or any(f is not None for f, _, _ in replies)):
-            try:
-                self._on_commit(records)
-            except Exception:
-                log.exception("journal write failed; refusing this turn's acknowledgements")
-                failure = Unavailable("the change could not be made durable")
-                replies = [(f, False, failure) if ok else (f, ok, r) for f, ok, r in replies]
         for future, ok, value in replies:
             if future is None or future.done():
                 continue
@@ -159,34 +196,65 @@ class Actor:
                 future.set_exception(value)
         if state.version != version_before or self._online != online_before or state.outbox:
             self._publish()
+        for cmd, future in boundary:
+            self._run_boundary(cmd, future)
         self.turns += 1
         self.last_turn_seconds = time.perf_counter() - started
         for observe in self.turn_observers:
             observe(self.last_turn_seconds, len(batch))
 
-    def _handle(self, cmd: Command, now: float, records: list[Command]) -> Any:
+    def _commit(self, records: list[Command]) -> bool:
+        """Write the turn's records before any is applied; False when they could not be."""
+        if self._on_commit is None or not records:
+            return True
+        try:
+            self._on_commit(records)
+        except Exception as error:
+            self._write_failures += 1
+            if self._write_failures == 1:
+                log.exception(
+                    "journal write failed; refusing changes until a write succeeds",
+                    extra={"event": "journal_write_failed"},
+                )
+            else:
+                log.debug("journal write failed again: %s", error)
+            return False
+        if self._write_failures:
+            log.warning(
+                "journal writable again",
+                extra={"event": "journal_recovered", "failed_turns": self._write_failures},
+            )
+            self._write_failures = 0
+        return True
+
+    def _handle(self, cmd: Command) -> Any:
+        """Apply one journaled mutation or answer a query.
+
+        A mutation that raises something other than a GameError is a bug. Its record is in the
+        journal already, and the engine is deterministic (time is in the record, the rules in
+        the segment's header), so a replay runs the same code to the same half-way point: what
+        stays in memory is what a restart rebuilds.
+        """
         op = cmd.get("op")
         if op in commands.QUERIES:
             return commands.query(self._state, cmd)
-        if op == "_exclusive":
-            return cmd["fn"](self._state)
         if op == "online":
             self._online = max(0, self._online + cmd["delta"])
             return self._online
-        if rounds.is_due(self._state, now):
-            tick = {"op": "tick", "now": now}
-            commands.apply(self._state, tick)
-            records.append(tick)
-        if op == "tick":
-            return None
         if op not in commands.MUTATIONS:
             raise InvalidRequest(f"unknown command {op!r}")
-        stamped = {**cmd, "now": now}
-        before = self._state.version
-        result = commands.apply(self._state, stamped)
-        if self._state.version != before:
-            records.append(stamped)
-        return result
+        return commands.apply(self._state, cmd)
+
+    def _run_boundary(self, cmd: Command, future: asyncio.Future[Any] | None) -> None:
+        try:
+            result = cmd["fn"](self._state)
+        except Exception as error:
+            log.exception("between-turns work failed")
+            if future is not None and not future.done():
+                future.set_exception(error)
+            return
+        if future is not None and not future.done():
+            future.set_result(result)
 
     def _publish(self) -> None:
         events = self._state.outbox

@@ -121,13 +121,13 @@ async def background_save(state: GameState, data_dir: Path) -> dict[str, float]:
     await asyncio.sleep(0.05)
     worst = 0.0
     started = time.perf_counter()
-    assert await store.save(actor)
+    assert await store.save(actor.between_turns)
     total = time.perf_counter() - started
     running = False
     await tick
     await actor.stop()
     status = store.saver.status
-    await store.close(actor)  # nothing changed since the save: writes nothing more
+    await store.close()  # nothing changed since the save: writes nothing more
     return {
         "bytes": status.last_bytes,
         "save_s": total,
@@ -249,7 +249,7 @@ def main() -> None:
         loaded = store.state
         assert (len(loaded.players), loaded.version, list(loaded.all_board.top(3))) == fingerprint
         print(f"load in this process   {load_s:.2f} s (checks, decode, both leaderboards)")
-        asyncio.run(store.close(Actor(loaded, SystemClock(), tick_interval=None)))
+        asyncio.run(store.close())
         del store, loaded
         gc.collect()
 

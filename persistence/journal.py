@@ -43,7 +43,6 @@ FORMAT = 1
 FRAME = struct.Struct("<II")
 SEGMENT_NAME = re.compile(r"journal-(\d{1,20})\.log")
 ALWAYS, EVERYSEC, NO = "always", "everysec", "no"
-BACKLOG_LIMIT = 64 << 20  # beyond this, a failing disk stops the journal until a restart
 
 
 def segment_path(data_dir: Path, segment: int) -> Path:
@@ -92,10 +91,9 @@ class Journal:
         self._dir_unsynced = False
         self._retired: list[int] = []  # old segments' descriptors waiting for their last fsync
         self.failure: str | None = None  # set when durability is in doubt; appends then refuse
-        # Frames of turns whose write failed: their changes are in memory, so they go first in
-        # the next write, or the journal would replay later turns on a state that lacks them.
-        self._backlog = b""
-        self._backlog_records = 0
+        self.last_error: str | None = (
+            None  # the last write failed (disk full): cleared by a good one
+        )
         self.appends = 0
         self.records = 0
         self._open(segment)
@@ -114,17 +112,12 @@ class Journal:
         self._fd, self.segment, self._size = fd, segment, len(data)
         self._dir_unsynced = True
 
-    @property
-    def behind(self) -> bool:
-        """True while changes already applied in memory wait for a write that failed."""
-        return bool(self._backlog)
-
     def append(self, records: list[dict[str, Any]]) -> None:
         """Write one turn's records in one ``os.write``; raise JournalError if they are not safe.
 
-        After a failed write the turn's frames stay in a backlog that goes first in every later
-        append, an empty one included, until a write succeeds: until then every call raises, so
-        the actor acknowledges nothing, not even a retried batch answered from memory.
+        The actor writes ahead: it applies none of the records unless this returns. A failed
+        write is cut off again, so the segment ends with the last good turn and the next write
+        starts clean; nothing waits in memory for a later write.
         """
         if self.failure is not None:
             raise JournalError(f"the journal is not writable: {self.failure}")
@@ -133,9 +126,6 @@ class Journal:
             data = b"".join([frame(pack(record)) for record in records])
         except (TypeError, ValueError, OverflowError) as error:
             raise JournalError(f"a record cannot be encoded: {error}") from error
-        count = len(records)
-        if self._backlog:
-            data, count = self._backlog + data, self._backlog_records + count
         if not data:
             return
         view = memoryview(data)
@@ -144,14 +134,12 @@ class Journal:
                 view = view[os.write(self._fd, view) :]
         except OSError as error:
             self._rollback()
-            self._backlog, self._backlog_records = data, count
-            if len(data) > BACKLOG_LIMIT:
-                self.failure = f"{len(data)} bytes of changes could not be written: {error}"
+            self.last_error = str(error)
             raise JournalError(f"the journal write failed: {error}") from error
-        self._backlog, self._backlog_records = b"", 0
+        self.last_error = None
         self._size += len(data)
         self.appends += 1
-        self.records += count
+        self.records += len(records)
         if self.fsync == ALWAYS:
             self._sync_now()
         else:
@@ -177,13 +165,7 @@ class Journal:
             raise JournalError(self.failure) from error
 
     def rotate(self) -> int:
-        """Start the next segment; return its number, the first one a snapshot now would lack.
-
-        A backlog is written to the old segment first: a snapshot holds those changes, so they
-        must not land in a segment after it. If it cannot be written, neither can the rotation.
-        """
-        if self._backlog:
-            self.append([])
+        """Start the next segment; return its number, the first one a snapshot now would lack."""
         old = self._fd
         self._open(self.segment + 1)
         if self.fsync == EVERYSEC:
@@ -221,14 +203,6 @@ class Journal:
 
     def close(self) -> None:
         """Make everything durable (unless FSYNC=no) and close; call with no sync in flight."""
-        if self._backlog and self.failure is None:
-            try:
-                self.append([])
-            except JournalError as error:
-                log.error(
-                    "journal backlog lost at close; none of it was acknowledged",
-                    extra={"event": "journal_backlog_lost", "error": str(error)},
-                )
         pending = self.take_pending()
         if pending is not None and self.fsync != NO:
             self.sync_pending(pending)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import commands
+from engine.errors import GameError
 from engine.rules import Rules
 from engine.state import GameState, new_state
 from persistence import journal, snapshot
@@ -48,7 +49,8 @@ class Recovered:
     previous_covers: int | None  # journal_next of snapshot.prev.bin, when it was read
     next_segment: int  # the segment the journal writes next
     replayed: int = 0
-    refused: int = 0
+    refused: int = 0  # records the game refused (a push too soon, a duplicate): normal
+    failed: int = 0  # records that raised a bug: replayed to the same point as live
     moved_aside: list[Path] = dataclasses.field(default_factory=list)
 
 
@@ -165,13 +167,15 @@ def _replay(data_dir: Path, result: Recovered, rules: Rules) -> None:
             count += 1
             try:
                 commands.apply(state, record)
-            except Exception as error:
-                result.refused += 1
-                if result.refused <= 5:
+            except GameError:
+                result.refused += 1  # refused live too: the journal is written ahead of applying
+            except Exception as error:  # a bug, replayed to the same point as it happened live
+                result.failed += 1
+                if result.failed <= 5:
                     log.warning(
-                        "a journal record was refused on replay",
+                        "a journal record failed on replay as it did live",
                         extra={
-                            "event": "replay_refused",
+                            "event": "replay_failed",
                             "op": record.get("op"),
                             "error": str(error),
                         },
@@ -192,6 +196,7 @@ def _replay(data_dir: Path, result: Recovered, rules: Rules) -> None:
             "event": "journal_replay",
             "records": count,
             "refused": result.refused,
+            "failed": result.failed,
             "segments": len(live),
             "ms": round(seconds * 1000, 1),
         },

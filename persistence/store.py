@@ -1,7 +1,7 @@
 """The saved game as the server sees it: open at start-up, journal each turn, save in background.
 
 ``open_store`` rebuilds the state (``recovery.py``) and opens a new journal segment; the actor
-calls ``append`` once per turn before it acknowledges anything; ``start`` runs the snapshot
+calls ``append`` once per turn before it applies anything; ``start`` runs the snapshot
 saver and, with ``FSYNC=everysec``, a once-a-second fsync in a thread of its own; ``close`` runs
 after the actor stopped, writes a final snapshot and makes the journal durable.
 
@@ -18,10 +18,11 @@ import fcntl
 import gc
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from actor.actor import Actor
+from engine.errors import Unavailable
 from engine.state import GameState
 from persistence import journal as journal_mod
 from persistence.errors import JournalError, StartupError
@@ -36,8 +37,16 @@ SYNC_INTERVAL = 1.0
 FREEZE_AT = 100_000  # players
 
 
+BetweenTurns = Callable[[Callable[[GameState], Any]], Awaitable[Any]]
+
+
 class Store:
-    """Owns the journal, the saver and the lock of one data directory."""
+    """Owns the journal, the saver and the lock of one data directory.
+
+    The store never sees the actor: the app factory hands ``start`` a ``between_turns``
+    function that runs a callable on the state at a turn boundary (``Actor.between_turns``),
+    where the state holds exactly what the journal holds. The snapshot is forked there.
+    """
 
     def __init__(
         self,
@@ -56,17 +65,14 @@ class Store:
         self._tasks: list[asyncio.Task[None]] = []
         self._sync_pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._sync_future: asyncio.Future[None] | None = None
-        self._journaled_version = state.version  # the state the journal holds up to
-        self._capture_after_append = False
-        self._captured: list[Job | None] = []
 
     @property
     def write_problem(self) -> str | None:
         """Why changes cannot be made durable right now, or None when they can (/readyz)."""
         if self.journal.failure is not None:
             return self.journal.failure
-        if self.journal.behind:
-            return "a journal write failed; the changes wait to be written"
+        if self.journal.last_error is not None:
+            return f"the last journal write failed: {self.journal.last_error}"
         return None
 
     @property
@@ -75,28 +81,14 @@ class Store:
         return self.saver.is_dirty(self.state.version)
 
     def append(self, records: list[dict[str, Any]]) -> None:
-        """The actor's commit hook: one write for the turn's records, before any reply."""
+        """The actor's commit hook: one write for the turn's records, before any is applied."""
         self.journal.append(records)
-        self._journaled_version = self.state.version
-        if self._capture_after_append:
-            self._capture_after_append = False
-            self._captured.append(self._try_capture(self.state))
 
-    def _capture(self, state: GameState) -> None:
-        """In the actor's turn: fork the snapshot now, or right after this turn's append.
+    def _capture(self, state: GameState) -> Job | None:
+        """Between two turns: rotate the journal and fork the snapshot child.
 
-        The actor journals a turn's records once the whole turn is applied, so commands that
-        came before this message in the same turn are in the state but not yet in the journal.
-        A snapshot forked now would hold them while the journal wrote them after the rotation,
-        and a replay would apply them twice; so the fork then waits for the turn's append.
+        A failed fork or rotation costs this snapshot only; the game goes on.
         """
-        if state.version == self._journaled_version:
-            self._captured.append(self._try_capture(state))
-        else:
-            self._capture_after_append = True
-
-    def _try_capture(self, state: GameState) -> Job | None:
-        """A failed fork or rotation costs this snapshot only, never the turn's replies."""
         try:
             return self.saver.capture(state)
         except (OSError, JournalError) as error:
@@ -107,37 +99,20 @@ class Store:
             )
             return None
 
-    async def start(self, actor: Actor) -> None:
-        self._tasks.append(asyncio.create_task(self._save_forever(actor), name="snapshot-saver"))
+    async def start(self, between_turns: BetweenTurns) -> None:
+        self._tasks.append(
+            asyncio.create_task(self._save_forever(between_turns), name="snapshot-saver")
+        )
         if self.journal.fsync == journal_mod.EVERYSEC:
             self._sync_pool = concurrent.futures.ThreadPoolExecutor(1, "journal-fsync")
             self._tasks.append(asyncio.create_task(self._sync_forever(), name="journal-fsync"))
 
-    async def save(self, actor: Actor) -> bool:
+    async def save(self, between_turns: BetweenTurns) -> bool:
         """Write a snapshot now if the state changed since the last one; True if written."""
-        self._captured = []
-        # The job comes from ``_capture`` or ``append`` in the actor's turn, not in the reply:
-        # a failed append fails the reply even when a child was already forked, and a save that
-        # raced with the actor's stop must neither wait for a turn that never comes nor lose one.
-        reply = asyncio.ensure_future(actor.exclusive(self._capture))
-        try:
-            while not reply.done():
-                await asyncio.wait({reply}, timeout=0.1)
-                if not reply.done() and not self._captured and not actor.running:
-                    reply.cancel()
-                    break
-        finally:
-            self._capture_after_append = False
-        if reply.done() and not reply.cancelled() and reply.exception() is not None:
-            log.error(
-                "snapshot turn failed",
-                extra={"event": "snapshot_failed", "error": str(reply.exception())},
-            )
-        job = self._captured[0] if self._captured else None
-        self._captured = []
+        job = await between_turns(self._capture)
         return job is not None and await self.saver.finish(job)
 
-    async def close(self, actor: Actor) -> None:
+    async def close(self) -> None:
         """After the actor stopped: finish a running save, write the last one, release all."""
         self._stopping.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -145,7 +120,7 @@ class Store:
             await asyncio.gather(self._sync_future, return_exceptions=True)
         try:
             # The actor has stopped, so no turn can run: the store may touch the state itself.
-            job = self._try_capture(self.state)
+            job = self._capture(self.state)
             if job is not None:
                 await self.saver.finish(job)
         finally:
@@ -154,14 +129,16 @@ class Store:
                 self._sync_pool.shutdown(wait=True)
             release_lock(self._lock_fd)
 
-    async def _save_forever(self, actor: Actor) -> None:
+    async def _save_forever(self, between_turns: BetweenTurns) -> None:
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._interval)
-            if self._stopping.is_set() or not actor.running:
+            if self._stopping.is_set():
                 return
             try:
-                await self.save(actor)
+                await self.save(between_turns)
+            except Unavailable:
+                return  # the actor is stopping: ``close`` writes the last snapshot
             except Exception:  # a failed save keeps the old files; the next one tries again
                 log.exception("snapshot attempt failed", extra={"event": "snapshot_failed"})
 

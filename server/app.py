@@ -51,12 +51,12 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
 
     store.saver.observers.append(snapshot_written)
     actor.start()
-    await store.start(actor)
+    await store.start(actor.between_turns)
     log.info("game ready", extra={"event": "ready", "players": len(store.state.players)})
     yield
     log.info("stopping: finishing the actor's turn and saving", extra={"event": "stopping"})
     await actor.stop()
-    await store.close(actor)
+    await store.close()
     saved = store.saver.status.saved_version == store.state.version
     log.info(
         "stopped" if saved else "stopped without saving the last changes: see the errors above",

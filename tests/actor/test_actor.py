@@ -7,6 +7,7 @@ Every test runs a real ``Actor`` on the test's event loop with a ``FakeClock`` a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
 import logging
@@ -20,7 +21,7 @@ import pytest
 from actor.actor import Actor
 from actor.clock import FakeClock
 from engine import commands
-from engine.errors import GameError, InvalidRequest, RateLimited, RoundNotActive, Unavailable
+from engine.errors import GameError, InvalidRequest, RoundNotActive, Unavailable
 from engine.rules import Rules
 from engine.state import GameState, new_state
 from engine.view import Board, build_board
@@ -184,7 +185,8 @@ async def test_replaying_the_journal_rebuilds_an_equal_state(clock: FakeClock) -
     assert revoked["revoked"] > 0
     replayed = new_state(Rules(), PLANETS)
     for record in records:
-        commands.apply(replayed, record)
+        with contextlib.suppress(GameError):  # refused live too: written ahead of applying
+            commands.apply(replayed, record)
     assert fingerprint(replayed) == fingerprint(game)
     assert [(s.id, s.reason, s.winner) for s in game.history] == [
         (1, "time", "mars"),  # c's clicks were revoked; b's stay on mars after the move
@@ -218,8 +220,11 @@ async def test_a_published_board_never_changes(running: Running) -> None:
     assert held.round.status == "active" and held.online == 0
 
 
-async def test_refused_commands_write_no_record_and_change_no_version(running: Running) -> None:
-    """A refused push or admin move is not journaled, bumps no version and publishes nothing."""
+async def test_refused_commands_change_nothing_and_replay_to_the_same_refusal(
+    running: Running,
+) -> None:
+    """A refused push or admin move is written ahead like any mutation, bumps no version,
+    publishes nothing, and is refused again when its record is replayed."""
     actor = running.actor
     await create_players(actor, ["a"])
     await actor.call(push_cmd("a", "b1", [5]))
@@ -228,7 +233,6 @@ async def test_refused_commands_write_no_record_and_change_no_version(running: R
     refused: list[tuple[Command, type[GameError]]] = [
         (push_cmd("a", "bad id", [5]), InvalidRequest),
         (push_cmd("a", "b2", [0]), InvalidRequest),
-        (push_cmd("a", "b3", [5]), RateLimited),
         ({"op": "move_player", "player_id": "a", "planet": "pluto"}, InvalidRequest),
         ({"op": "rename", "player_id": "a", "name": ""}, InvalidRequest),
         ({"op": "no_such_op"}, InvalidRequest),
@@ -236,21 +240,26 @@ async def test_refused_commands_write_no_record_and_change_no_version(running: R
     for cmd, error in refused:
         with pytest.raises(error):
             await actor.call(cmd)
-    assert running.records() == []
+    assert [r["op"] for r in running.records()] == ["push", "push", "move_player", "rename"]
+    for record in running.records():
+        with pytest.raises(GameError):
+            commands.apply(running.state, record)
     assert running.state.version == version
     assert actor.board is board
 
 
-async def test_a_no_op_mutation_is_not_journaled(running: Running) -> None:
-    """A command that changes nothing (a duplicate, a move to the same planet) writes no record."""
+async def test_a_no_op_mutation_changes_no_version_and_publishes_nothing(
+    running: Running,
+) -> None:
+    """A duplicate push or a move to the same planet leaves the version and the board alone."""
     actor = running.actor
     await create_players(actor, ["a"])
     first = await actor.call(push_cmd("a", "b1", [5]))
-    running.journal.clear()
+    version, board = running.state.version, actor.board
     again = await actor.call(push_cmd("a", "b1", [5]))
     await actor.call({"op": "move_player", "player_id": "a", "planet": "earth"})
     assert again.duplicate and again.accepted == first.accepted
-    assert running.records() == []
+    assert running.state.version == version and actor.board is board
 
 
 async def test_queries_are_not_journaled(running: Running) -> None:
@@ -267,12 +276,17 @@ async def test_queries_are_not_journaled(running: Running) -> None:
     assert actor.board is board
 
 
-async def test_exclusive_runs_on_the_live_state_without_a_record(running: Running) -> None:
-    """exclusive(fn) gets the live state inside a turn and is not journaled."""
-    await create_players(running.actor, ["a"])
-    running.journal.clear()
-    count = await running.actor.exclusive(lambda state: len(state.players))
-    assert count == 1 and running.records() == []
+async def test_between_turns_runs_after_the_turns_commands_without_a_record(
+    running: Running,
+) -> None:
+    """between_turns(fn) sees every command of its turn applied, even those queued after it,
+    and is not journaled."""
+    actor = running.actor
+    counted = asyncio.ensure_future(actor.between_turns(lambda state: len(state.players)))
+    created = asyncio.ensure_future(actor.call({"op": "create_player", "player_id": "a"}))
+    await asyncio.gather(counted, created)
+    assert counted.result() == 1
+    assert [r["op"] for r in running.records()] == ["create_player"]
 
 
 async def test_online_count_changes_publish_a_new_board(running: Running) -> None:
@@ -334,64 +348,100 @@ async def test_a_mutation_after_ends_at_ticks_first(running: Running) -> None:
     running.clock.jump(600)
     with pytest.raises(RoundNotActive):
         await actor.call(push_cmd("a", "b1", [5]))
-    assert [r["op"] for r in running.records()] == ["tick"]
+    assert [r["op"] for r in running.records()] == ["tick", "push"]
     assert running.records()[0]["now"] == T0 + 600
     assert actor.board.round.status == "finished"
 
 
-async def test_a_failing_journal_makes_the_turns_mutations_unavailable(
+async def test_a_failing_journal_applies_nothing_and_publishes_nothing(
     clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """When on_commit raises, each accepted mutation of the turn is answered with unavailable."""
+    """When on_commit raises, every mutation of the turn is answered unavailable, none of them
+    reaches the state, no round finishes and no board is published; queries still answer."""
     fail = False
 
     def on_commit(records: list[Command]) -> None:
         if fail:
             raise OSError("disk full")
 
-    actor = Actor(started_game(), clock, on_commit=on_commit, tick_interval=None)
+    game = started_game()
+    actor = Actor(game, clock, on_commit=on_commit, tick_interval=None)
     actor.start()
     await create_players(actor, ["a", "b"])
+    await actor.call(push_cmd("a", "b0", [5]))
+    version, board = game.version, actor.board
     fail = True
+    clock.jump(600)  # the round's time is up: the tick that would finish it is refused too
     with caplog.at_level(logging.ERROR, logger="ctb.actor"):
         replies = await asyncio.gather(
             actor.call(push_cmd("a", "b1", [5])),
-            actor.call(push_cmd("b", "bad id", [5])),
             actor.call({"op": "create_player", "player_id": "c"}),
+            actor.call({"op": "me", "player_id": "a"}),
             return_exceptions=True,
         )
-    await actor.stop()
     assert isinstance(replies[0], Unavailable) and replies[0].code == "unavailable"
-    assert isinstance(replies[1], InvalidRequest)
-    assert isinstance(replies[2], Unavailable)
+    assert isinstance(replies[1], Unavailable)
+    assert replies[2]["score"] == 5
+    assert game.version == version and actor.board is board
+    assert sorted(game.players) == ["a", "b"] and game.current.status == "active"
+    fail = False
+    await actor.call({"op": "tick"})
+    await actor.stop()
+    assert game.current.status == "finished"
     assert "journal write failed" in caplog.text
 
 
-async def test_no_reply_is_acknowledged_until_a_failed_write_succeeds(clock: FakeClock) -> None:
-    """After a failed journal write the push is in memory but not on disk: its retry, answered
-    from memory as a duplicate and with no record of its own, is refused too until the journal
-    takes a write again; then the retry is acknowledged with the first push's result."""
+async def test_a_push_refused_for_a_failed_write_counts_once_when_retried(
+    clock: FakeClock,
+) -> None:
+    """A push whose write failed left nothing behind: its retry, once the journal writes again,
+    is applied as new (not a duplicate), and the journal holds it once."""
     failing = False
     commits: list[list[Command]] = []
 
     def on_commit(records: list[Command]) -> None:
-        commits.append(list(records))
         if failing:
             raise JournalError("the journal write failed: disk full")
+        commits.append(list(records))
 
     actor = Actor(started_game(), clock, on_commit=on_commit, tick_interval=None)
     actor.start()
     await create_players(actor, ["a"])
     failing = True
-    with pytest.raises(Unavailable):
-        await actor.call(push_cmd("a", "b1", [5]))
-    with pytest.raises(Unavailable):
-        await actor.call(push_cmd("a", "b1", [5]))
+    for _ in range(2):
+        with pytest.raises(Unavailable):
+            await actor.call(push_cmd("a", "b1", [5]))
     failing = False
     retry = await actor.call(push_cmd("a", "b1", [5]))
     await actor.stop()
-    assert (retry.duplicate, retry.accepted, retry.score) == (True, 5, 5)
-    assert [[r["op"] for r in turn] for turn in commits[-3:]] == [["push"], [], []]
+    assert (retry.duplicate, retry.accepted, retry.score) == (False, 5, 5)
+    assert [r["op"] for turn in commits for r in turn].count("push") == 1
+
+
+async def test_a_long_journal_outage_logs_one_traceback_then_a_count(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Many failed turns in a row log the first failure with its traceback, then one line when
+    the journal writes again, with how many turns failed."""
+    failing = True
+
+    def on_commit(records: list[Command]) -> None:
+        if failing:
+            raise JournalError("the journal write failed: disk full")
+
+    actor = Actor(started_game(), clock, on_commit=on_commit, tick_interval=None)
+    actor.start()
+    with caplog.at_level(logging.DEBUG, logger="ctb.actor"):
+        for i in range(30):
+            with pytest.raises(Unavailable):
+                await actor.call({"op": "create_player", "player_id": f"p{i}"})
+        failing = False
+        await actor.call({"op": "create_player", "player_id": "ok"})
+    await actor.stop()
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 1
+    [recovered] = [r for r in caplog.records if getattr(r, "event", None) == "journal_recovered"]
+    assert recovered.failed_turns == 30
 
 
 async def test_a_bug_in_a_command_reaches_its_caller_and_the_actor_lives_on(

@@ -4,10 +4,13 @@ snapshots, the final snapshot at shutdown, and start-up errors (SPEC §7)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
+import resource
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +22,7 @@ import pytest
 from actor.actor import Actor
 from actor.clock import FakeClock
 from engine import commands
+from engine.errors import Unavailable
 from persistence import journal as journal_mod
 from persistence import saver as saver_mod
 from persistence import snapshot
@@ -48,12 +52,12 @@ class Game:
 
     async def start(self) -> Game:
         self.actor.start()
-        await self.store.start(self.actor)
+        await self.store.start(self.actor.between_turns)
         return self
 
     async def stop(self) -> None:
         await self.actor.stop()
-        await self.store.close(self.actor)
+        await self.store.close()
 
     def crash(self) -> None:
         """Drop everything as ``kill -9`` would: no final snapshot, no fsync, the lock freed."""
@@ -101,13 +105,13 @@ async def test_a_snapshot_is_written_only_when_the_state_changed(game: Game) -> 
     """Saving twice without a change writes once; a change makes the next save write again."""
     status = game.store.saver.status
     assert game.store.dirty
-    assert await game.store.save(game.actor)  # the first round started: a change
+    assert await game.store.save(game.actor.between_turns)  # the first round started: a change
     assert not game.store.dirty
-    assert not await game.store.save(game.actor)
-    assert not await game.store.save(game.actor)
+    assert not await game.store.save(game.actor.between_turns)
+    assert not await game.store.save(game.actor.between_turns)
     assert status.writes == 1
     await game.join("a")
-    assert await game.store.save(game.actor)
+    assert await game.store.save(game.actor.between_turns)
     assert status.writes == 2 and status.last_status == "ok"
 
 
@@ -139,7 +143,7 @@ async def test_a_snapshot_write_logs_bytes_and_ms_and_feeds_observers(
     seen: list[tuple[float, int]] = []
     game.store.saver.observers.append(lambda seconds, size: seen.append((seconds, size)))
     with caplog.at_level(logging.INFO, "ctb.persistence"):
-        await game.store.save(game.actor)
+        await game.store.save(game.actor.between_turns)
     [line] = [r for r in caplog.records if getattr(r, "event", None) == "snapshot"]
     size = (game.settings.data_dir / snapshot.CURRENT).stat().st_size
     assert line.bytes == size and line.ms > 0
@@ -164,7 +168,7 @@ async def test_after_a_crash_the_journal_brings_back_every_acknowledged_push(gam
     """Acknowledged pushes after the last snapshot survive a crash, and a retry is a duplicate."""
     await game.join("a")
     await game.push("a", "b1", [4])
-    await game.store.save(game.actor)
+    await game.store.save(game.actor.between_turns)
     first = await game.push("a", "b2", [6])
     before = full_print(game.store.state)
     game.crash()
@@ -183,13 +187,15 @@ async def test_segments_are_deleted_once_both_snapshots_hold_them(game: Game) ->
     def segments() -> list[int]:
         return [n for n, _ in journal_mod.list_segments(data_dir)]
 
-    await game.store.save(game.actor)  # covers 1; only one snapshot: nothing deleted
+    await game.store.save(game.actor.between_turns)  # covers 1; only one snapshot: nothing deleted
     assert segments() == [1, 2]
     await game.join("a")
-    await game.store.save(game.actor)  # covers 1-2, the previous covers 1: segment 1 goes
+    await game.store.save(
+        game.actor.between_turns
+    )  # covers 1-2, the previous covers 1: segment 1 goes
     assert segments() == [2, 3]
     await game.join("b")
-    await game.store.save(game.actor)
+    await game.store.save(game.actor.between_turns)
     assert segments() == [3, 4]
 
 
@@ -199,7 +205,7 @@ async def test_a_failed_snapshot_keeps_the_old_files_and_the_journal(
     """When the child fails, the status says so, nothing on disk is lost, and the next save
     writes again."""
     data_dir = game.settings.data_dir
-    await game.store.save(game.actor)
+    await game.store.save(game.actor.between_turns)
     await game.join("a")
     before = {p.name: p.read_bytes() for p in data_dir.iterdir() if p.name != "ctb.lock"}
 
@@ -208,23 +214,24 @@ async def test_a_failed_snapshot_keeps_the_old_files_and_the_journal(
 
     monkeypatch.setattr(snapshot, "save", broken)  # the forked child inherits the patch
     with caplog.at_level(logging.ERROR, "ctb.persistence"):
-        assert not await game.store.save(game.actor)
+        assert not await game.store.save(game.actor.between_turns)
     status = game.store.saver.status
     assert status.failures == 1 and "No space" in (status.last_status or "")
     after = {p.name: p.read_bytes() for p in data_dir.iterdir() if p.name != "ctb.lock"}
     assert {k: v for k, v in after.items() if k in before} == before
     assert any(getattr(r, "event", None) == "snapshot_failed" for r in caplog.records)
     monkeypatch.undo()
-    assert await game.store.save(game.actor)
+    assert await game.store.save(game.actor.between_turns)
 
 
 async def test_a_save_racing_with_the_actor_stopping_does_not_hang(game: Game) -> None:
-    """A save asked for while the actor stops either runs in its last turn or gives up."""
+    """A save asked for while the actor stops runs in its last turn or is refused at once."""
     await game.join("a")
-    save = asyncio.create_task(game.store.save(game.actor))
+    save = asyncio.create_task(game.store.save(game.actor.between_turns))
     await game.actor.stop()
-    await asyncio.wait_for(save, 5)
-    await asyncio.wait_for(game.store.close(game.actor), 10)
+    with contextlib.suppress(Unavailable):  # asked after the stop: refused, not left waiting
+        await asyncio.wait_for(save, 5)
+    await asyncio.wait_for(game.store.close(), 10)
 
 
 async def test_the_event_loop_keeps_turning_while_a_snapshot_is_written(game: Game) -> None:
@@ -240,7 +247,7 @@ async def test_the_event_loop_keeps_turning_while_a_snapshot_is_written(game: Ga
             ticks += 1
 
     task = asyncio.create_task(ticker())
-    assert await game.store.save(game.actor)
+    assert await game.store.save(game.actor.between_turns)
     task.cancel()
     assert ticks > 3
 
@@ -312,42 +319,23 @@ async def test_wait_child_reports_the_exit_code() -> None:
     assert await saver_mod.wait_child(pid) == 3
 
 
-class OneTurn:
-    """Stands in for the actor: one turn applies ``before``, runs the exclusive function,
-    applies ``after``, then journals all of them in one append, as the actor's ``_turn`` does."""
-
-    running = True
-
-    def __init__(self, store: Store, before: list[dict[str, Any]], after: list[dict[str, Any]]):
-        self.store, self.before, self.after = store, before, after
-
-    async def exclusive(self, fn: Any) -> None:
-        state = self.store.state
-        for cmd in self.before:
-            commands.apply(state, cmd)
-        fn(state)
-        for cmd in self.after:
-            commands.apply(state, cmd)
-        self.store.append(self.before + self.after)
-
-
 @pytest.mark.parametrize("before", [0, 2])
-async def test_changes_earlier_in_the_snapshot_turn_are_never_applied_twice(
-    tmp_path: Path, before: int
+async def test_changes_in_the_snapshot_turn_are_never_applied_twice(
+    game: Game, before: int
 ) -> None:
-    """Commands applied in the same turn before the snapshot request are in the snapshot or
-    after it in the journal, never both: a restart has each queued round exactly once."""
-    store = open_store(settings_for(tmp_path), PLANETS)
-    joined = {"op": "create_player", "player_id": "a", "now": T0}
-    commands.apply(store.state, joined)  # a journaled change: the state is dirty
-    store.append([joined])
-    cmds = [{"op": "queue_round", "target": 10 + i, "now": T0} for i in range(3)]
-    turn = OneTurn(store, cmds[:before], cmds[before:])
-    assert await store.save(turn)  # type: ignore[arg-type]
-    expected = full_print(store.state)
-    store.journal.close()
-    release_lock(store._lock_fd)
-    again = open_store(settings_for(tmp_path), PLANETS)
+    """Commands that share a turn with the snapshot request, queued before or after it, are in
+    the snapshot or after it in the journal, never both: a restart has each round once."""
+    await game.join("a")
+    call = game.actor.call
+    rounds = [{"op": "queue_round", "target": 10 + i} for i in range(3)]
+    await asyncio.gather(
+        *(call(cmd) for cmd in rounds[:before]),
+        game.store.save(game.actor.between_turns),
+        *(call(cmd) for cmd in rounds[before:]),
+    )
+    expected = full_print(game.store.state)
+    game.crash()
+    again = open_store(game.settings, PLANETS)
     assert full_print(again.state) == expected
     assert [r.target for r in again.state.queue] == [10, 11, 12]
     again.journal.close()
@@ -361,3 +349,86 @@ async def test_a_child_that_never_finishes_is_killed_after_the_timeout() -> None
         time.sleep(60)
         os._exit(0)
     assert await saver_mod.wait_child(pid, timeout=0.2) == -9
+
+
+async def test_a_command_that_fails_half_way_leaves_memory_equal_to_the_journal(
+    game: Game, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that raises after mutating half the state fails its caller only; what stays in
+    memory is what a restart rebuilds from the journal, because the record was written ahead
+    and the replay runs the same code to the same point."""
+
+    def half_done(state: Any, cmd: dict[str, Any]) -> None:
+        player = state.players[cmd["player_id"]]
+        player.score += 7  # the first half of a change ...
+        state.version += 1
+        raise RuntimeError("... and a bug before the second half")
+
+    monkeypatch.setitem(commands.MUTATIONS, "half_done", half_done)
+    await game.join("a")
+    with pytest.raises(RuntimeError):
+        await game.actor.call({"op": "half_done", "player_id": "a"})
+    await game.push("a", "b1", [5])
+    assert game.store.state.players["a"].score == 12
+    expected = full_print(game.store.state)
+    game.crash()
+    again = open_store(game.settings, PLANETS)
+    assert full_print(again.state) == expected
+    again.journal.close()
+    release_lock(again._lock_fd)
+
+
+def test_changes_the_disk_refuses_are_never_served(tmp_path: Path) -> None:
+    """With the journal's file held at its size by the kernel (RLIMIT_FSIZE, as a full disk),
+    a push and a new player are refused, nothing of them is in memory or on the board, a round
+    whose time ran out is not finished; once the disk takes writes again all goes on, and a
+    restart finds exactly what was served."""
+
+    def scenario() -> str:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+
+        async def play() -> str:
+            clock = FakeClock(T0)
+            game = await Game(settings_for(tmp_path, fsync="no"), clock).start()
+            await game.join("a")
+            await game.push("a", "b1", [5])
+            state, board = game.store.state, game.actor.board
+            version, served = state.version, full_print(state)
+            size = max(p.stat().st_size for _, p in journal_mod.list_segments(tmp_path))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+            outcomes = []
+            clock.jump(600)  # round 1's time is up: the tick is refused with the rest
+            for cmd in (
+                {"op": "push", "player_id": "a", "batch_id": "b2", "clicks": [5]},
+                {"op": "create_player", "player_id": "b"},
+            ):
+                try:
+                    await game.actor.call(cmd)
+                    outcomes.append("acknowledged")
+                except Unavailable:
+                    outcomes.append("unavailable")
+            unchanged = (state.version, full_print(state)) == (version, served)
+            outcomes.append(f"unchanged {unchanged}, same board {game.actor.board is board}")
+            outcomes.append(f"problem {game.store.write_problem is not None}")
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+            await game.join("c")
+            outcomes.append(f"round {state.current.status}, players {sorted(state.players)}")
+            served = full_print(state)
+            game.crash()
+            again = open_store(game.settings, PLANETS)
+            outcomes.append(f"restart equal {full_print(again.state) == served}")
+            again.journal.close()
+            release_lock(again._lock_fd)
+            return " | ".join(outcomes)
+
+        return asyncio.run(play())
+
+    assert run_in_child(scenario).split(" | ") == [
+        "unavailable",
+        "unavailable",
+        "unchanged True, same board True",
+        "problem True",
+        "round finished, players ['a', 'c']",
+        "restart equal True",
+    ]
