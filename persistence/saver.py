@@ -11,6 +11,10 @@ only then deletes journal segments no snapshot on disk still needs.
 Two snapshots are kept: ``snapshot.bin`` and ``snapshot.prev.bin``. A segment is deleted once
 both snapshots contain it, so falling back to the previous snapshot at start-up still finds
 every change after it in the journal.
+
+The child dies with its parent (``PR_SET_PDEATHSIG``): a child left running by a killed server
+would otherwise finish its save under the next server and rename that server's snapshot.bin to
+snapshot.prev.bin.
 """
 
 from __future__ import annotations
