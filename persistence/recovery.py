@@ -6,12 +6,19 @@ journal segments from the chosen snapshot's ``journal_next`` on are replayed in 
 ``engine.commands.apply``, the same code the actor ran.
 
 Nothing is ever deleted or overwritten here. A file that fails its checks is renamed aside
-(``<name>.corrupt-<time>``) and named in the log. A torn last record — what a crash in the middle
-of a write leaves — is cut off, its bytes kept in ``<name>.torn-<time>`` unless they are zeros.
-A segment that is corrupt in the middle is replayed up to the damage, then it and the segments
-after it are moved aside: records after a gap cannot be applied on top of a state that lacks it.
-When files exist but no valid state can be built, the server refuses to start, unless
-``--start-empty`` says to begin a new game (the old files are kept, moved aside).
+(``<name>.corrupt-<time>``) and named in the log. A torn last record of the last segment — what
+a crash in the middle of a write leaves — is cut off, its bytes kept in ``<name>.torn-<time>``
+unless they are zeros. A segment that is corrupt in the middle, or an earlier segment cut short,
+is replayed up to the damage, then it and the segments after it are moved aside: records after a
+gap cannot be applied on top of a state that lacks it. When files exist but no valid state can
+be built, the server refuses to start, unless ``--start-empty`` says to begin a new game (the old
+files are kept, moved aside).
+
+After a start-up that moved or cut a file, the state it rebuilt is not in any file the next
+start would read the same way, so it is written as a snapshot before the server serves anything,
+and the journal goes on in a segment numbered above every segment name ever seen in the
+directory, moved-aside ones included: a later start never replays new records on top of a state
+that lacks the recovered ones.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ log = logging.getLogger("ctb.persistence")
 
 FIRST_SEGMENT = 1
 ASIDE = re.compile(r"^(snapshot|journal).*\.(corrupt|unused)-\d{8}T\d{6}Z")
+SEGMENT_NUMBER = re.compile(r"journal-(\d{1,20})\.log")  # also the start of a moved-aside name
 
 
 @dataclasses.dataclass(slots=True)
@@ -52,6 +60,7 @@ class Recovered:
     refused: int = 0  # records the game refused (a push too soon, a duplicate): normal
     failed: int = 0  # records that raised a bug: replayed to the same point as live
     moved_aside: list[Path] = dataclasses.field(default_factory=list)
+    tails_cut: int = 0  # torn last records cut off; with moved_aside, what forces a save
 
 
 def recover(data_dir: Path, rules: Rules, planet_names: list[str], start_empty: bool) -> Recovered:
@@ -78,7 +87,10 @@ def _recover(data_dir: Path, rules: Rules, planet_names: list[str], start_empty:
         log.info("no saved state: a new game", extra={"event": "first_start"})
         # The empty game needs no snapshot: it is what an empty directory loads as.
         state = new_state(rules, planet_names)
-        return Recovered(state, state.version, None, None, FIRST_SEGMENT)
+        result = Recovered(state, state.version, None, None, FIRST_SEGMENT)
+        if _highest_segment(data_dir) >= FIRST_SEGMENT:  # a kept torn tail names a segment
+            _save_recovered(data_dir, result)
+        return result
     loaded = None
     for path in snapshots:
         if not path.exists():
@@ -138,15 +150,68 @@ def _recover(data_dir: Path, rules: Rules, planet_names: list[str], start_empty:
             "no valid saved state; starting an empty game as --start-empty asks",
             extra={"event": "start_empty", "moved_aside": [p.name for p in moved]},
         )
-        return Recovered(
+        result = Recovered(
             new_state(rules, planet_names), None, None, None, FIRST_SEGMENT, moved_aside=moved
         )
+        # Segment 1 may be the name of a file moved aside; the new game starts from a snapshot.
+        _save_recovered(data_dir, result)
+        return result
 
     _replay(data_dir, result, rules)
     _warn_planets(result.state, planet_names)
     remaining = [n + 1 for n, _ in journal.list_segments(data_dir)]
     result.next_segment = max([result.next_segment, *remaining])
+    if result.moved_aside or result.tails_cut or _highest_segment(data_dir) >= result.next_segment:
+        # The last condition: an earlier start moved files aside and could not save after it.
+        _save_recovered(data_dir, result)
     return result
+
+
+def _save_recovered(data_dir: Path, result: Recovered) -> None:
+    """Write the recovered state as the current snapshot before anything is served.
+
+    Without it the recovered records live only in memory: a start after a crash would read the
+    files as they are now, which hold either less (a segment moved aside) or records numbered as
+    if they followed another state. The snapshot records a first segment above every number in
+    the directory, so the journal never writes a name a moved-aside file carries, and a replay
+    from this snapshot meets none of the old segments. The old snapshot.bin, if it was the one
+    loaded, becomes snapshot.prev.bin as in every save; the saver's bookkeeping follows that.
+    """
+    fresh = _highest_segment(data_dir) + 1
+    started = time.perf_counter()
+    try:
+        size = snapshot.save(data_dir, result.state, fresh)
+    except OSError as error:
+        raise StartupError(
+            f"cannot save the recovered state in {data_dir}: {error.strerror or error}; "
+            "the server does not serve a state that only lives in memory (every file is kept)"
+        ) from error
+    if result.current_covers is not None:
+        result.previous_covers = result.current_covers
+    result.current_covers = fresh
+    result.saved_version = result.state.version
+    result.next_segment = fresh
+    log.warning(
+        "recovered state saved before serving",
+        extra={
+            "event": "recovery_snapshot",
+            "journal_next": fresh,
+            "players": len(result.state.players),
+            "version": result.state.version,
+            "bytes": size,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+
+
+def _highest_segment(data_dir: Path) -> int:
+    """The highest segment number any file name in the directory carries, moved aside or not."""
+    numbers = [0]
+    for name in os.listdir(data_dir):
+        match = SEGMENT_NUMBER.match(name)
+        if match:
+            numbers.append(int(match.group(1)))
+    return max(numbers)
 
 
 def _replay(data_dir: Path, result: Recovered, rules: Rules) -> None:
@@ -181,8 +246,13 @@ def _replay(data_dir: Path, result: Recovered, rules: Rules) -> None:
                         },
                     )
         expected += 1
-        if reader.problem == "torn":
-            _cut_tail(reader)
+        if reader.problem == "torn" and i == len(live) - 1:
+            _cut_tail(reader)  # only the segment being written when the process died
+            result.tails_cut += 1
+        elif reader.problem == "torn":
+            # An earlier segment cut short is a gap, whatever the later segments hold.
+            _move_rest(result, live[i:], f"cut short before a later segment: {reader.detail}")
+            break
         elif reader.problem == "corrupt":
             _move_rest(result, live[i:], reader.detail)
             break

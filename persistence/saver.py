@@ -11,12 +11,17 @@ only then deletes journal segments no snapshot on disk still needs.
 Two snapshots are kept: ``snapshot.bin`` and ``snapshot.prev.bin``. A segment is deleted once
 both snapshots contain it, so falling back to the previous snapshot at start-up still finds
 every change after it in the journal.
+
+The child dies with its parent (``PR_SET_PDEATHSIG``): a child left running by a killed server
+would otherwise finish its save under the next server and rename that server's snapshot.bin to
+snapshot.prev.bin.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
 import gc
 import logging
@@ -36,6 +41,21 @@ log = logging.getLogger("ctb.persistence")
 
 Observer = Callable[[float, int], None]  # (seconds, bytes) of a written snapshot
 CHILD_TIMEOUT = 900.0  # seconds; a save of 1,000,000 players takes a few
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    """libc's ``prctl``, looked up before any fork: the child must not import or load a library."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: no parent-death signal
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    return prctl
+
+
+_prctl = _load_prctl()
 
 
 @dataclasses.dataclass(slots=True)
@@ -84,6 +104,7 @@ class Saver:
         if not self.is_dirty(state.version):
             return None
         covers = self.journal.rotate()
+        parent = os.getpid()
         read_fd, write_fd = os.pipe()
         started = time.perf_counter()
         try:
@@ -97,7 +118,7 @@ class Saver:
             os.close(write_fd)
             raise
         if pid == 0:
-            _child(self.data_dir, state, covers, write_fd)
+            _child(self.data_dir, state, covers, write_fd, parent)
         os.close(write_fd)
         fork_ms = (time.perf_counter() - started) * 1000
         return Job(pid, read_fd, state.version, covers, len(state.players), started, fork_ms)
@@ -167,10 +188,17 @@ class Saver:
         return deleted
 
 
-def _child(data_dir: Path, state: GameState, covers: int, report_fd: int) -> None:
+def _child(data_dir: Path, state: GameState, covers: int, report_fd: int, parent: int) -> None:
     """The forked child: write the snapshot, report one line, exit; it never returns."""
     code = 1
     try:
+        # A child that outlives a killed server would rename the next server's snapshot.bin to
+        # snapshot.prev.bin: the kernel kills it when its parent dies. A parent that died
+        # before the prctl took effect has left this process to another parent already.
+        if _prctl is not None:
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(code)
         for sig in (signal.SIGINT, signal.SIGTERM):
             # A Ctrl-C reaches the whole process group; the parent decides when to stop.
             with contextlib.suppress(ValueError, OSError):

@@ -5,8 +5,8 @@ calls ``append`` once per turn before it applies anything; ``start`` runs the sn
 saver and, with ``FSYNC=everysec``, a once-a-second fsync in a thread of its own; ``close`` runs
 after the actor stopped, writes a final snapshot and makes the journal durable.
 
-One server per data directory: an ``flock`` on ``DATA_DIR/ctb.lock`` refuses a second one,
-which would otherwise write the same journal segments as the first.
+One server per data directory: an ``flock`` on the directory itself (``lock.py``) refuses a
+second one, which would otherwise write the same journal segments as the first.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import fcntl
 import gc
 import logging
 import os
@@ -26,13 +25,13 @@ from engine.errors import Unavailable
 from engine.state import GameState
 from persistence import journal as journal_mod
 from persistence.errors import JournalError, StartupError
+from persistence.lock import release_lock, take_lock
 from persistence.recovery import recover
 from persistence.saver import Job, Saver
 from settings import Settings
 
 log = logging.getLogger("ctb.persistence")
 
-LOCK_FILE = "ctb.lock"
 SYNC_INTERVAL = 1.0
 FREEZE_AT = 100_000  # players
 
@@ -193,26 +192,12 @@ def check_data_dir(data_dir: Path) -> None:
         raise StartupError(f"DATA_DIR {data_dir} cannot be written")
 
 
-def take_lock(data_dir: Path) -> int:
-    try:
-        fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as error:
-        raise StartupError(f"DATA_DIR {data_dir} cannot be written: {error.strerror}") from error
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        raise StartupError(
-            f"DATA_DIR {data_dir} is in use by another server (its {LOCK_FILE} is locked)"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    return fd
-
-
-def release_lock(fd: int) -> None:
-    with contextlib.suppress(OSError):
-        os.close(fd)
-
-
-__all__ = ["JournalError", "StartupError", "Store", "check_data_dir", "open_store"]
+__all__ = [
+    "JournalError",
+    "StartupError",
+    "Store",
+    "check_data_dir",
+    "open_store",
+    "release_lock",
+    "take_lock",
+]

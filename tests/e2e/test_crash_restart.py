@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,57 @@ def test_an_unusable_data_dir_refuses_to_start(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "run.py: DATA_DIR" in done.stderr and "file/data" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def answering(server: ServerProcess, tokens: list[str]) -> list[str]:
+    """The tokens whose player the server knows (``/api/me`` answers 200, not 401)."""
+    known = []
+    for token in tokens:
+        try:
+            call(server, "GET", "/api/me", token=token)
+        except urllib.error.HTTPError as error:
+            assert error.code == 401
+            continue
+        known.append(token)
+    return known
+
+
+def test_what_a_recovered_server_serves_survives_kill_9(server_process: ServerProcess) -> None:
+    """A byte flipped in the middle of the last journal segment: the start-up keeps the records
+    before the damage and makes them durable before serving, so after a later ``kill -9`` every
+    player, score and batch id the recovered server served is back."""
+    data_dir = server_process.data_dir
+    server_process.start(*ARGS)
+    first = play(server_process)
+    assert server_process.kill(signal.SIGTERM) == 0  # a snapshot; the journal goes on after it
+    server_process.start(*ARGS)
+    second = play(server_process)
+    assert server_process.kill(signal.SIGKILL) == -signal.SIGKILL
+    last = max(p for p in data_dir.iterdir() if p.name.startswith("journal-"))
+    damaged = bytearray(last.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    last.write_bytes(damaged)
+
+    server_process.start(*ARGS)
+    assert (
+        [p.name for p in data_dir.iterdir() if ".corrupt-" in p.name]
+        == [p.name for p in data_dir.iterdir() if p.name.startswith(last.name + ".corrupt-")]
+        != []
+    )
+    tokens = answering(server_process, first["tokens"] + second["tokens"])
+    assert first["tokens"] == tokens[:3]  # the snapshot's players; some later ones were lost
+    tokens.append(call(server_process, "POST", "/api/session", {"name": "new"})["token"])
+    for i, token in enumerate(tokens):
+        call(
+            server_process, "POST", "/api/push_clicks", {"batch_id": f"r{i}", "clicks": [5]}, token
+        )
+    served = observe(server_process, tokens)
+    assert server_process.kill(signal.SIGKILL) == -signal.SIGKILL
+
+    server_process.start(*ARGS)
+    assert answering(server_process, tokens) == tokens
+    assert observe(server_process, tokens) == served
+    again = call(
+        server_process, "POST", "/api/push_clicks", {"batch_id": "r0", "clicks": [5]}, tokens[0]
+    )
+    assert again["duplicate"]

@@ -78,6 +78,17 @@ def test_an_empty_directory_is_a_first_start(tmp_path: Path) -> None:
     assert result.state.players == {} and result.next_segment == 1
 
 
+def test_a_new_game_never_writes_the_segment_number_a_kept_file_carries(tmp_path: Path) -> None:
+    """A directory holding only a kept torn tail starts a new game saved as a snapshot, whose
+    journal starts at the segment after the tail's, so no name is used twice."""
+    torn = tmp_path / (segment_path(tmp_path, 1).name + ".torn-20250101T000000Z")
+    torn.write_bytes(b"the bytes of a cut record")
+    result = recover(tmp_path, RULES, PLANETS, False)
+    assert result.state.players == {} and result.next_segment == 2
+    assert snapshot.read(tmp_path / snapshot.CURRENT, RULES)[1].journal_next == 2
+    assert torn.read_bytes() == b"the bytes of a cut record"
+
+
 def test_the_snapshot_and_the_journal_after_it_rebuild_the_last_state(tmp_path: Path) -> None:
     """The current snapshot plus the last segment give the state as it was at the crash."""
     scenario = Scenario(tmp_path)
@@ -145,16 +156,21 @@ def test_no_valid_state_refuses_to_start_and_keeps_every_file(tmp_path: Path) ->
 
 
 def test_start_empty_begins_a_new_game_and_keeps_the_old_files_aside(tmp_path: Path) -> None:
-    """--start-empty with no valid state: an empty game; snapshots and segments moved aside."""
+    """--start-empty with no valid state: an empty game, saved before it is served, whose
+    journal starts above the numbers of the segments moved aside."""
     scenario = Scenario(tmp_path)
     flip(tmp_path / snapshot.CURRENT)
     flip(tmp_path / snapshot.PREVIOUS)
-    before = sorted(scenario.files().values())
+    before = scenario.files()
     result = recover(tmp_path, RULES, PLANETS, True)
     assert result.state.players == {}
-    assert result.next_segment == 1 and journal_mod.list_segments(tmp_path) == []
-    assert sorted(scenario.files().values()) == before
+    assert result.next_segment == 4 and journal_mod.list_segments(tmp_path) == []
+    after = scenario.files()
+    assert after.pop(snapshot.CURRENT) not in before.values()  # the new game's snapshot
+    assert sorted(after.values()) == sorted(before.values())  # every old byte kept, renamed
     assert len(aside(tmp_path, "unused")) == 2
+    saved, meta = snapshot.read(tmp_path / snapshot.CURRENT, RULES)
+    assert saved.players == {} and meta.journal_next == 4
 
 
 def test_a_torn_last_record_is_cut_off_with_a_log_line(
@@ -166,10 +182,10 @@ def test_a_torn_last_record_is_cut_off_with_a_log_line(
     path = segment_path(tmp_path, 3)
     data = path.read_bytes()
     path.write_bytes(data[:-5])
+    expected, _ = snapshot.read(tmp_path / snapshot.CURRENT, RULES)
     with caplog.at_level(logging.WARNING, "ctb.persistence"):
         result = recover(tmp_path, RULES, PLANETS, False)
     assert result.replayed == len(scenario.last_records) - 1
-    expected, _ = snapshot.read(tmp_path / snapshot.CURRENT, RULES)
     for record in scenario.last_records[:-1]:
         commands.apply(expected, record)
     assert full_print(result.state) == full_print(expected)
@@ -177,7 +193,8 @@ def test_a_torn_last_record_is_cut_off_with_a_log_line(
     assert cut.file == path.name and cut.bytes > 0
     [kept] = aside(tmp_path, "torn")
     assert data.startswith(path.read_bytes() + (tmp_path / kept).read_bytes())
-    assert recover(tmp_path, RULES, PLANETS, False).replayed == result.replayed  # stays cut
+    again = recover(tmp_path, RULES, PLANETS, False)
+    assert full_print(again.state) == full_print(expected) and again.replayed == 0
 
 
 def test_corruption_in_the_middle_of_a_segment_keeps_the_good_part_and_moves_the_rest(
@@ -196,7 +213,63 @@ def test_corruption_in_the_middle_of_a_segment_keeps_the_good_part_and_moves_the
     assert sorted(p.name for p in result.moved_aside) == sorted(aside(tmp_path, "corrupt"))
     assert len(result.moved_aside) == 2
     assert journal_mod.list_segments(tmp_path) == [(2, segment_path(tmp_path, 2))]
-    assert result.next_segment == 3  # the number is free again: the old files were renamed
+    assert result.next_segment == 5  # above segment 4, moved aside: no name is used twice
+
+
+def test_an_earlier_segment_cut_short_is_a_gap_not_a_torn_tail(tmp_path: Path) -> None:
+    """Only the last segment may have a torn tail: an earlier one cut short is replayed up to the
+    cut, then it and the later segments are moved aside whole, never replayed over the gap."""
+    scenario = Scenario(tmp_path)
+    later = Journal(tmp_path, 4, "no", RULES)
+    later.append([{"op": "create_player", "player_id": "late", "name": None, "now": scenario.now}])
+    later.close()
+    path = segment_path(tmp_path, 3)
+    data = path.read_bytes()
+    path.write_bytes(data[:-5])
+    result = recover(tmp_path, RULES, PLANETS, False)
+    assert result.replayed == len(scenario.last_records) - 1 and "late" not in result.state.players
+    assert [name.split(".log.")[0] for name in aside(tmp_path, "corrupt")] == [
+        segment_path(tmp_path, 3).stem,
+        segment_path(tmp_path, 4).stem,
+    ]
+    assert aside(tmp_path, "torn") == [] and result.tails_cut == 0
+    [kept] = [p for p in result.moved_aside if p.name.startswith(path.name)]
+    assert kept.read_bytes() == data[:-5]
+
+
+def crash_after_recovery(data_dir: Path, first: float) -> tuple[dict[str, Any], GameState]:
+    """Recover, serve a new player and a push on the journal the store would open, stop as
+    ``kill -9`` would (no snapshot), and recover again; return both states' prints."""
+    result = recover(data_dir, RULES, PLANETS, False)
+    journal = Journal(data_dir, result.next_segment, "no", RULES)
+    served = [
+        {"op": "create_player", "player_id": "new", "name": None, "now": first},
+        {"op": "push", "player_id": "new", "batch_id": "n1", "clicks": [3], "now": first + 0.6},
+    ]
+    for record in served:
+        commands.apply(result.state, record)
+    journal.append(served)
+    journal.close()
+    return full_print(result.state), load(data_dir)
+
+
+@pytest.mark.parametrize("snapshot_too", [False, True], ids=["journal", "journal-and-snapshot"])
+def test_what_a_recovery_rebuilt_is_on_disk_before_it_is_served(
+    tmp_path: Path, snapshot_too: bool
+) -> None:
+    """A byte flipped in the middle of the last segment (and in snapshot.bin too): the recovered
+    state is saved before serving and the journal goes on under a number no file carried, so a
+    crash right after the start loses nothing the recovered server served."""
+    scenario = Scenario(tmp_path)
+    path = segment_path(tmp_path, 3)
+    flip(path, at=len(path.read_bytes()) // 2)
+    if snapshot_too:
+        flip(tmp_path / snapshot.CURRENT)
+    served, again = crash_after_recovery(tmp_path, scenario.now + 1)
+    assert full_print(again) == served
+    assert again.players["new"].score == 3 and len(again.players) == 4
+    numbers = [int(n.split("-")[1].split(".")[0]) for n in os.listdir(tmp_path) if "journal" in n]
+    assert sorted(numbers) == [2, 3, 4]  # 3 moved aside, 4 the one written after the recovery
 
 
 def test_a_missing_segment_stops_replay_before_the_gap(tmp_path: Path) -> None:

@@ -432,3 +432,32 @@ def test_changes_the_disk_refuses_are_never_served(tmp_path: Path) -> None:
         "round finished, players ['a', 'c']",
         "restart equal True",
     ]
+
+
+async def test_after_a_recovery_the_previous_snapshot_still_has_every_change_after_it(
+    game: Game,
+) -> None:
+    """A start-up that moved a damaged segment aside saves its state first; after the next
+    background save, losing snapshot.bin still leaves snapshot.prev.bin and the journal with
+    every change, those of the recovered server included."""
+    data_dir = game.settings.data_dir
+    await game.join("a")
+    await game.store.save(game.actor.between_turns)
+    for i in range(6):
+        await game.push("a", f"b{i}", [1])
+    game.crash()
+    _, last = journal_mod.list_segments(data_dir)[-1]
+    damaged = bytearray(last.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    last.write_bytes(damaged)
+    recovered = await reopen(game)
+    assert 0 < recovered.store.state.players["a"].score < 6
+    await recovered.join("b")
+    assert await recovered.store.save(recovered.actor.between_turns)
+    await recovered.push("b", "c1", [2])
+    before = full_print(recovered.store.state)
+    recovered.crash()
+    (data_dir / snapshot.CURRENT).unlink()
+    again = await reopen(recovered)
+    assert full_print(again.store.state) == before
+    await again.stop()
