@@ -51,5 +51,9 @@ def default_name(player_id: str) -> str:
 
 
 def round_score(player: Player, round_id: int | None) -> int:
-    """The player's score in round ``round_id``: a score from an older round counts as 0."""
+    """The player's score in round ``round_id``: a score from an older round counts as 0.
+
+    The one lazy reset of SPEC §3: nothing sweeps the players when a round starts; a push adds
+    its clicks to this value and a read shows it, so a stale score is never seen or added to.
+    """
     return player.round_score if round_id is not None and player.round_id == round_id else 0

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from engine import commands, planets
-from engine.errors import Conflict, InvalidRequest, NotFound
+from engine.errors import Banned, Conflict, InvalidRequest, NotFound
 from engine.players import clean_name, default_name
 from engine.rules import Rules
 from engine.state import GameState, new_state
@@ -100,6 +100,21 @@ def test_rename_trims_and_validates(state: GameState) -> None:
     with pytest.raises(InvalidRequest):
         commands.apply(state, {"op": "rename", "player_id": "a", "name": "", "now": T0})
     assert state.players["a"].name == "Bo"
+
+
+def test_a_banned_player_cannot_rename(state: GameState) -> None:
+    """The rename command itself refuses a banned player with banned and changes nothing."""
+    add_player(state, "a", name="Ann")
+    commands.apply(state, {"op": "ban", "player_id": "a", "now": T0})
+    before = fingerprint(state)
+    with pytest.raises(Banned):
+        commands.apply(state, {"op": "rename", "player_id": "a", "name": "Bo", "now": T0})
+    assert fingerprint(state) == before
+    commands.apply(state, {"op": "unban", "player_id": "a", "now": T0})
+    assert (
+        commands.apply(state, {"op": "rename", "player_id": "a", "name": "Bo", "now": T0})["name"]
+        == "Bo"
+    )
 
 
 def test_names_need_not_be_unique(state: GameState) -> None:
