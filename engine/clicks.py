@@ -3,7 +3,7 @@
 The order of checks is the contract: a malformed push is refused whole; a banned player is
 refused; a batch id already applied returns its first result marked duplicate (so a retry after a
 lost acknowledgement never counts twice, even between rounds); then the round must be active and
-the push not too soon; only then are tokens spent and scores moved.
+a push must be left in the player's push bucket; only then are tokens spent and scores moved.
 """
 
 from __future__ import annotations
@@ -86,12 +86,11 @@ def push(
         raise RoundNotActive("no round is active", {"next_round_at": state.next_round_at})
     if player.planet not in current.totals:
         raise RoundNotActive("your planet is not in this round", {"round": current.id})
-    throttle.check_push_gap(player, rules, now)
+    throttle.take_push(player, rules, now)
 
     granted = throttle.take_clicks(player, clicks, rules, now)
     accepted = sum(granted)
     throttled = sum(clicks) - accepted
-    player.last_push_at = now
     if throttled:
         player.violations += 1
     planet = player.planet

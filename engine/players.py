@@ -27,7 +27,7 @@ class Player:
     round_score: int = 0
     round_id: int = 0  # the round ``round_score`` belongs to; any other round reads it as 0
     last_click_at: float | None = None
-    last_push_at: float | None = None
+    push_tat: float | None = None  # when the push bucket is full again (engine/throttle.py)
     status: str = ACTIVE
     violations: int = 0
     # recent batch ids and their replies, oldest first: see engine/batch_memory.py
