@@ -22,7 +22,7 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings for a test app: its own data directory, fixed keys, fast broadcasts."""
     base = Settings(
         data_dir=data_dir,
-        secret_key="test-secret-key-0123456789",
+        secret_key="test-secret-key-0123456789-abcdefghij",
         admin_token="test-admin-token-0123456789",
         broadcast_interval=0.05,
     )
