@@ -109,6 +109,21 @@ def _text(min_len: int) -> Callable[[str, str], str | None]:
     return parse
 
 
+def _key(min_bytes: int) -> Callable[[str, str], str | None]:
+    """A signing key, used as given: long enough in bytes (RFC 7518 §3.2 for HS256)."""
+
+    def parse(name: str, raw: str) -> str | None:
+        if raw == "":
+            return None
+        if len(raw.encode()) < min_bytes:
+            raise SettingsError(
+                f"{name} must be at least {min_bytes} bytes long, got {len(raw.encode())}"
+            )
+        return raw
+
+    return parse
+
+
 def _host(name: str, raw: str) -> str:
     if not raw.strip():
         raise SettingsError(f"{name} must not be empty")
@@ -138,7 +153,7 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
     ("SESSIONS_PER_MINUTE", _number(int, 1, 100000), "new sessions per client address a minute"),
     ("TRUSTED_PROXIES", _networks, "proxies whose X-Forwarded-For is believed (comma list)"),
     ("FSYNC", _choice(FSYNC_MODES), "journal fsync policy: always, everysec or no"),
-    ("SECRET_KEY", _text(16), "JWT signing key (default: generated once in DATA_DIR)"),
+    ("SECRET_KEY", _key(32), "JWT HS256 key, 32 bytes or more (default: generated in DATA_DIR)"),
     ("ADMIN_TOKEN", _text(16), "admin bearer token (default: generated once in DATA_DIR)"),
     ("LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "DEBUG, INFO, WARNING or ERROR"),
     ("PLANETS_FILE", _path, "JSON list of planet names"),

@@ -76,7 +76,7 @@ def build(players: int, batches: int, seed: int) -> GameState:
             tokens_at=last,
             score=score,
             last_click_at=last,
-            last_push_at=last,
+            push_tat=last + RULES.push_interval,
         )
         for _ in range(batches):
             result = (20, 0, score, 0, None, None, 1000)

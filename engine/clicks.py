@@ -3,7 +3,7 @@
 The order of checks is the contract: a malformed push is refused whole; a banned player is
 refused; a batch id already applied returns its first result marked duplicate (so a retry after a
 lost acknowledgement never counts twice, even between rounds); then the round must be active and
-the push not too soon; only then are tokens spent and scores moved.
+a push must be left in the player's push bucket; only then are tokens spent and scores moved.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 from engine import batch_memory, rounds, throttle
 from engine.errors import Banned, InvalidRequest, NotFound, RoundNotActive
-from engine.players import BANNED, BatchResult
+from engine.players import BANNED, BatchResult, round_score
 from engine.rules import Rules
-from engine.state import ACTIVE, GameState
+from engine.state import GameState, active_round
 
 BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -81,26 +81,23 @@ def push(
     recalled = batch_memory.recall(player, batch_id)
     if recalled is not None:
         return _result(batch_id, recalled, True, rules)
-    current = state.current
-    if current is None or current.status != ACTIVE:
+    current = active_round(state)
+    if current is None:
         raise RoundNotActive("no round is active", {"next_round_at": state.next_round_at})
     if player.planet not in current.totals:
         raise RoundNotActive("your planet is not in this round", {"round": current.id})
-    throttle.check_push_gap(player, rules, now)
+    throttle.take_push(player, rules, now)
 
     granted = throttle.take_clicks(player, clicks, rules, now)
     accepted = sum(granted)
     throttled = sum(clicks) - accepted
-    player.last_push_at = now
     if throttled:
         player.violations += 1
     planet = player.planet
     if accepted:
-        if player.round_id != current.id:
-            player.round_id = current.id
-            player.round_score = 0
+        player.round_score = round_score(player, current.id) + accepted
+        player.round_id = current.id
         player.score += accepted
-        player.round_score += accepted
         player.last_click_at = now
         state.seq += 1
         slot = player.slot
@@ -124,7 +121,7 @@ def push(
         accepted,
         throttled,
         player.score,
-        player.round_score if player.round_id == current.id else 0,
+        round_score(player, current.id),
         rank,
         round_rank,
         planet_total,

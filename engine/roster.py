@@ -9,10 +9,9 @@ in the active round, and a ban that revokes takes the player's recorded batches 
 from __future__ import annotations
 
 from engine import planets as planets_mod
-from engine.errors import Conflict, InvalidRequest, NotFound
+from engine.errors import Banned, Conflict, InvalidRequest, NotFound
 from engine.players import ACTIVE, BANNED, STATUSES, Player, clean_name, default_name
-from engine.state import ACTIVE as ROUND_ACTIVE
-from engine.state import GameState
+from engine.state import GameState, active_round
 
 
 def create_player(state: GameState, player_id: str, name: str | None, now: float) -> Player:
@@ -45,7 +44,10 @@ def get_player(state: GameState, player_id: str) -> Player:
 
 
 def rename(state: GameState, player_id: str, name: str) -> Player:
+    """A player renames themselves; a banned player may not (their name is on the boards)."""
     player = get_player(state, player_id)
+    if player.status == BANNED:
+        raise Banned("a banned player cannot rename")
     player.name = clean_name(name)
     state.version += 1
     return player
@@ -87,8 +89,8 @@ def unban(state: GameState, player_id: str) -> Player:
 def revoke_round(state: GameState, player_id: str) -> int:
     """Remove the player's recorded batches of the active round from every planet total."""
     player = get_player(state, player_id)
-    current = state.current
-    if current is None or current.status != ROUND_ACTIVE:
+    current = active_round(state)
+    if current is None:
         return 0
     revoked = 0
     for planet, by_player in current.contributions.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import Conflict, InvalidRequest
-from engine.state import ACTIVE, FINISHED, QUEUED, GameState, Round, RoundSummary
+from engine.state import ACTIVE, FINISHED, QUEUED, GameState, Round, RoundSummary, active_round
 
 TOP_CONTRIBUTORS = 10
 
@@ -58,19 +58,22 @@ def queue_round(
 
 def is_due(state: GameState, now: float) -> bool:
     """Whether ``advance`` would change anything at ``now`` (cheap; called on every message)."""
-    current = state.current
-    if current is not None and current.status == ACTIVE:
-        return current.ends_at is not None and now >= current.ends_at
+    active = active_round(state)
+    if active is not None:
+        return active.ends_at is not None and now >= active.ends_at
     return state.next_round_at is not None and now >= state.next_round_at
 
 
 def advance(state: GameState, now: float) -> None:
     """Finish a round whose time ran out and start the next one whose break is over."""
-    current = state.current
-    if current is not None and current.status == ACTIVE and now >= (current.ends_at or now):
-        finish(state, current, "time", current.ends_at or now)
-    idle = state.current is None or state.current.status == FINISHED
-    if idle and state.next_round_at is not None and now >= state.next_round_at:
+    active = active_round(state)
+    if active is not None and now >= (active.ends_at or now):
+        finish(state, active, "time", active.ends_at or now)
+    if (
+        active_round(state) is None
+        and state.next_round_at is not None
+        and now >= state.next_round_at
+    ):
         start_next(state, now)
 
 
@@ -92,10 +95,10 @@ def start_next(state: GameState, now: float) -> Round:
 
 def end_current(state: GameState, now: float) -> RoundSummary:
     """An admin ends the active round now; the usual break follows."""
-    current = state.current
-    if current is None or current.status != ACTIVE:
+    active = active_round(state)
+    if active is None:
         raise Conflict("no round is active")
-    return finish(state, current, "admin", now)
+    return finish(state, active, "admin", now)
 
 
 def finish(state: GameState, round_: Round, reason: str, at: float) -> RoundSummary:

@@ -28,5 +28,6 @@ class Rules:
         return int(self.max_cps * self.click_push_rate * 10)
 
     @property
-    def min_push_gap(self) -> float:
+    def push_interval(self) -> float:
+        """One push comes back into a player's push bucket this often (SPEC §4)."""
         return self.click_push_rate * 0.5

@@ -74,9 +74,10 @@ def new_state(rules: Rules, planet_names: list[str]) -> GameState:
     return GameState(rules=rules, planets=make_planets(planet_names))
 
 
-def current_round_id(state: GameState) -> int | None:
-    return state.current.id if state.current is not None else None
+def active_round(state: GameState) -> Round | None:
+    """The round being played, or None before the first round, in a break, or once finished.
 
-
-def is_active(state: GameState) -> bool:
-    return state.current is not None and state.current.status == ACTIVE
+    The one test of "is a round active" (SPEC §3): pushes, revokes, the tick and the ranks ask it.
+    """
+    current = state.current
+    return current if current is not None and current.status == ACTIVE else None

@@ -13,7 +13,7 @@ from typing import Any
 from engine import rounds
 from engine.leaderboard import Entry
 from engine.players import Player, round_score
-from engine.state import ACTIVE, GameState
+from engine.state import GameState
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +163,3 @@ def player_dict(state: GameState, player: Player) -> dict[str, Any]:
         "created_at": iso(player.created_at),
         "last_click_at": iso(player.last_click_at),
     }
-
-
-def is_round_active(state: GameState) -> bool:
-    return state.current is not None and state.current.status == ACTIVE

@@ -41,7 +41,10 @@ from persistence.errors import IncompatibleFile
 PLAYER_FIELDS = tuple(f.name for f in dataclasses.fields(Player))
 ID = PLAYER_FIELDS.index("id")
 CHUNK = 10_000
-TIMES = ("created_at", "tokens_at", "last_push_at", "last_click_at")
+TIMES = ("created_at", "tokens_at", "push_tat", "last_click_at")
+# Player fields saved under an older name. ``last_push_at`` (the last push's time) became the
+# push bucket's ``push_tat``: read as one, it is at most now, so the bucket comes back full.
+RENAMED_FIELDS = {"last_push_at": "push_tat"}
 TIME_COLUMNS = tuple(PLAYER_FIELDS.index(name) for name in TIMES)
 FLOAT_KINDS = {float, type(None)}
 SECTIONS = (
@@ -190,8 +193,8 @@ def _players(saved_fields: list[str], objects: Iterator[Any], count: int) -> dic
 def _share(columns: tuple[tuple[Any, ...], ...]) -> tuple[tuple[Any, ...], ...]:
     """The time columns with one object for each distinct time in the chunk.
 
-    In the live game a push stamps one ``now`` object into the player's refill time, last push
-    and last click, and every push of one actor turn shares it; msgpack gives each row and column
+    In the live game a push stamps one ``now`` object into the player's refill time and last
+    click, and every push of one actor turn shares it; msgpack gives each row and column
     a copy of its own. Interning by value within a chunk puts them back together, about 50 bytes
     a player at a million. Only columns of floats and None are touched, so an int time (a test's
     clock) never comes back as a float.
@@ -231,6 +234,7 @@ def _expand(column: Any) -> tuple[Any, ...]:
 
 def _reorder(saved_fields: list[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
     """How to turn saved columns into this version's: the same, or mapped by name."""
+    saved_fields = [RENAMED_FIELDS.get(name, name) for name in saved_fields]
     if tuple(saved_fields) == PLAYER_FIELDS:
         return lambda columns: columns
     unknown = set(saved_fields) - set(PLAYER_FIELDS)

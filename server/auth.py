@@ -1,8 +1,10 @@
 """Tokens and keys (SPEC §5, §8): player JWTs, short-lived WebSocket tokens, the admin token.
 
 Player and WebSocket tokens are HS256 JWTs with a ``typ`` claim, so one kind can never be used as
-the other. Keys not given in the settings are generated once and kept in the data directory with
-mode 0600, so tokens stay valid across restarts.
+the other. They are signed with ``SECRET_KEY`` as given (SPEC §5): at least 32 bytes, RFC 7518
+§3.2's minimum for an HS256 key, so any JWT library given the same key makes the same tokens.
+Keys not given in the settings are generated once (32 random bytes, URL-safe base64) and kept in
+the data directory with mode 0600, so tokens stay valid across restarts.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jwt
 from aiohttp import web
 
+from persistence.errors import StartupError
 from server.errors import Unauthorized
 from settings import Settings
 
@@ -30,10 +34,16 @@ WS_TTL = 90
 SECRET_FILE, ADMIN_FILE = "secret.key", "admin.token"
 
 
+KEY_MIN_BYTES = 32  # RFC 7518 §3.2: an HS256 key is at least as long as the hash (256 bits)
+
+
 @dataclass(frozen=True, slots=True)
 class Auth:
-    secret: str
+    secret: str  # the HS256 key: SECRET_KEY as given
     admin_token: str
+    # Earlier versions signed with the SHA-256 (hex) of the key; a player's token lives a year and
+    # is their only way back to their player, so tokens signed that way are still accepted.
+    legacy_secret: str | None = None
 
 
 def _kept_secret(path: Path) -> tuple[str, bool]:
@@ -54,9 +64,13 @@ def _kept_secret(path: Path) -> tuple[str, bool]:
 
 def load_auth(settings: Settings) -> Auth:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    secret = settings.secret_key
+    secret, source = settings.secret_key, "SECRET_KEY"
     if secret is None:
-        secret, _ = _kept_secret(settings.data_dir / SECRET_FILE)
+        path = settings.data_dir / SECRET_FILE
+        secret, _ = _kept_secret(path)
+        source = f"{path} (the key kept when SECRET_KEY is not set)"
+    if len(secret.encode()) < KEY_MIN_BYTES:
+        raise StartupError(f"{source} must be at least {KEY_MIN_BYTES} bytes long")
     admin = settings.admin_token
     if admin is None:
         path = settings.data_dir / ADMIN_FILE
@@ -67,16 +81,8 @@ def load_auth(settings: Settings) -> Auth:
             path,
             extra={"event": "admin_token", "path": str(path), "generated": created},
         )
-    return Auth(secret=signing_key(secret), admin_token=admin)
-
-
-def signing_key(secret: str) -> str:
-    """The HS256 key made from ``SECRET_KEY``: its SHA-256, as hex.
-
-    RFC 7518 §3.2 wants an HS256 key of at least 256 bits (PyJWT warns below that), while
-    SECRET_KEY may be as short as 16 characters; hashing gives every secret the full length.
-    """
-    return hashlib.sha256(secret.encode()).hexdigest()
+    legacy = hashlib.sha256(secret.encode()).hexdigest()
+    return Auth(secret=secret, admin_token=admin, legacy_secret=legacy)
 
 
 def issue(auth: Auth, player_id: str, kind: str) -> str:
@@ -94,12 +100,12 @@ def verify(auth: Auth, token: str, kind: str) -> str:
 def verify_until(auth: Auth, token: str, kind: str) -> tuple[str, float]:
     """``verify``, also returning when the token expires (for caching a verified token)."""
     try:
-        claims = jwt.decode(
-            token,
-            auth.secret,
-            algorithms=["HS256"],
-            options={"require": ["sub", "typ", "exp"]},
-        )
+        try:
+            claims = _decode(token, auth.secret)
+        except jwt.InvalidSignatureError:
+            if auth.legacy_secret is None:
+                raise
+            claims = _decode(token, auth.legacy_secret)
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token expired") from None
     except jwt.InvalidTokenError:
@@ -107,6 +113,10 @@ def verify_until(auth: Auth, token: str, kind: str) -> tuple[str, float]:
     if claims.get("typ") != kind or not isinstance(claims.get("sub"), str):
         raise Unauthorized(f"not a {kind} token")
     return claims["sub"], float(claims["exp"])
+
+
+def _decode(token: str, key: str) -> dict[str, Any]:
+    return jwt.decode(token, key, algorithms=["HS256"], options={"require": ["sub", "typ", "exp"]})
 
 
 def bearer(request: web.Request) -> str:

@@ -43,6 +43,18 @@ class MethodNotAllowed(GameError):
     code = "method_not_allowed"
 
 
+class UriTooLong(GameError):
+    """A request line longer than the server reads (server/http_protocol.py)."""
+
+    code = "uri_too_long"
+
+
+class HeadersTooLarge(GameError):
+    """A header longer, or more headers, than the server reads (server/http_protocol.py)."""
+
+    code = "headers_too_large"
+
+
 class InternalError(GameError):
     """A bug on our side; the reply names no detail of it (the log does)."""
 
@@ -59,8 +71,10 @@ STATUS: dict[type[GameError], int] = {
     Conflict: 409,
     RoundNotActive: 409,
     PayloadTooLarge: 413,
+    UriTooLong: 414,
     UnsupportedMediaType: 415,
     RateLimited: 429,
+    HeadersTooLarge: 431,
     InternalError: 500,
     Unavailable: 503,
 }

@@ -134,9 +134,6 @@ async def patch_me(request: web.Request) -> web.Response:
     if "name" not in body:
         raise InvalidRequest("name is required", {"field": "name"})
     name = clean_name(body["name"])
-    me = await call_as_player(request, {"op": "me", "player_id": pid})
-    if me["status"] == BANNED:
-        raise Banned("a banned player cannot rename")
     return json_response(
         await call_as_player(request, {"op": "rename", "player_id": pid, "name": name})
     )

@@ -440,7 +440,8 @@ def _api(settings: Settings) -> Json:
             "post": {
                 "summary": "add a batch of clicks (SPEC §4)",
                 "description": "A batch_id already applied returns its first result with "
-                "duplicate: true. Pushes closer than half the push interval get 429.",
+                "duplicate: true. A push beyond a bucket of 3, refilled one per half push "
+                "interval, gets 429.",
                 "tags": ["clicks"],
                 "security": BEARER,
                 "requestBody": _body(_ref("PushRequest")),

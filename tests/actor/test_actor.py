@@ -90,7 +90,7 @@ async def test_concurrent_submitters_match_applying_in_order(clock: FakeClock) -
     for step in range(8):
         cmds = [push_cmd(p, f"s{step}", [rng.randint(1, 200)]) for p in players]
         cmds += [push_cmd(p, f"s{step - 1}", [1]) for p in rng.sample(players, 2)]  # retries
-        cmds += [push_cmd(p, f"x{step}", [5]) for p in rng.sample(players, 2)]  # too soon
+        cmds += [push_cmd(p, f"x{step}", [5]) for p in rng.sample(players, 2)]  # extra pushes
         rng.shuffle(cmds)
         script.append(cmds)
     for cmds in script:
@@ -167,7 +167,7 @@ async def test_replaying_the_journal_rebuilds_an_equal_state(clock: FakeClock) -
         await asyncio.gather(
             *(call(push_cmd(p, f"b{step}", [40 + step])) for p in ["a", "b", "c", "d"]),
             call(push_cmd("a", f"b{step}", [1])),  # a retry: duplicate
-            call(push_cmd("b", f"z{step}", [1])),  # too soon: refused
+            call(push_cmd("b", f"z{step}", [1])),  # refused once b's push bucket is empty
             return_exceptions=True,
         )
     await call({"op": "move_player", "player_id": "b", "planet": "earth"})
@@ -227,7 +227,8 @@ async def test_refused_commands_change_nothing_and_replay_to_the_same_refusal(
     publishes nothing, and is refused again when its record is replayed."""
     actor = running.actor
     await create_players(actor, ["a"])
-    await actor.call(push_cmd("a", "b1", [5]))
+    for batch_id in ("b0", "b01", "b1"):  # the push bucket's 3 pushes
+        await actor.call(push_cmd("a", batch_id, [5]))
     running.journal.clear()
     version, board = running.state.version, actor.board
     refused: list[tuple[Command, type[GameError]]] = [

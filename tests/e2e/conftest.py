@@ -45,7 +45,7 @@ class ServerProcess:
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "DATA_DIR": str(self.data_dir),
-            "SECRET_KEY": "e2e-secret-key-0123456789",
+            "SECRET_KEY": "e2e-secret-key-0123456789-abcdefghij",
             "ADMIN_TOKEN": "e2e-admin-token-0123456789",
             **self.env,
         }

@@ -122,7 +122,7 @@ def run_once(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=30,
-        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "e2e-secret-key-0123456789"},
+        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "e2e-secret-key-0123456789-abcdefghij"},
     )
 
 

@@ -22,10 +22,11 @@ def test_a_retried_batch_returns_the_same_numbers_marked_duplicate(state: GameSt
     assert fingerprint(state) == before
 
 
-def test_a_duplicate_is_answered_even_inside_the_push_gap(state: GameState) -> None:
-    """A retry sooner than the minimum gap is answered as a duplicate, not rate_limited."""
+def test_a_duplicate_is_answered_even_with_an_empty_push_bucket(state: GameState) -> None:
+    """A retry while the push bucket is empty is answered as a duplicate, not rate_limited."""
     add_player(state, "a")
-    push(state, "a", "b1", [5], T0)
+    for batch in ("b1", "b2", "b3"):
+        push(state, "a", batch, [5], T0)
     assert push(state, "a", "b1", [5], T0 + 0.1).duplicate is True
 
 
@@ -85,10 +86,11 @@ def test_the_batch_memory_size_comes_from_the_rules(make_state: StateFactory) ->
 def test_a_rate_limited_batch_is_not_remembered(state: GameState) -> None:
     """A batch refused as too soon is applied when retried later, not reported as a duplicate."""
     add_player(state, "a")
-    push(state, "a", "b1", [5], T0)
+    for batch in ("b1", "b2", "b3"):
+        push(state, "a", batch, [5], T0)
     with pytest.raises(RateLimited):
-        push(state, "a", "b2", [5], T0 + 0.1)
-    result = push(state, "a", "b2", [5], T0 + 0.5)
+        push(state, "a", "b4", [5], T0 + 0.1)
+    result = push(state, "a", "b4", [5], T0 + 0.5)
     assert (result.duplicate, result.accepted) == (False, 5)
 
 

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from engine import commands, planets
-from engine.errors import Conflict, InvalidRequest, NotFound
-from engine.players import clean_name, default_name
+from engine.errors import Banned, Conflict, InvalidRequest, NotFound
+from engine.players import (
+    INVISIBLE,
+    INVISIBLE_CHARS,
+    NAME_MAX,
+    NAME_MIN,
+    clean_name,
+    default_name,
+)
 from engine.rules import Rules
 from engine.state import GameState, new_state
 from tests.conftest import T0, add_player, fingerprint, push
@@ -43,6 +53,95 @@ def test_bad_names_are_refused(raw: str) -> None:
     with pytest.raises(InvalidRequest) as caught:
         clean_name(raw)
     assert caught.value.details == {"field": "name"}
+
+
+def test_names_in_any_script_and_spelling_are_kept_in_one_form() -> None:
+    """Letters of any script pass; NFKC gives one spelling to decomposed, full-width, odd spaces."""
+    assert clean_name("José") == "José"
+    assert clean_name("Jose\u0301") == "José"  # e + combining acute: the composed form is kept
+    assert clean_name("名前") == "名前"
+    assert clean_name("नमस्ते") == "नमस्ते"  # virama and vowel sign are marks on letters
+    assert clean_name("\uff2a\uff4f\uff45") == "Joe"  # full-width letters
+    assert clean_name("Ann\u00a0Lee") == "Ann Lee"  # a no-break space is a space
+    assert clean_name("\u3000Ann\u2003") == "Ann"  # ideographic and em spaces are trimmed
+    assert clean_name("ﬁne") == "fine"  # a ligature
+
+
+def test_characters_that_show_nothing_are_refused_anywhere_in_a_name() -> None:
+    """Fillers, zero-width and bidi controls, joiners, variation selectors and tags are refused."""
+    for low, high in INVISIBLE:
+        for code in range(low, min(high, low + 40) + 1):
+            for name in (chr(code), f"Ann{chr(code)}", f"{chr(code)}Ann", f"A{chr(code)}nn"):
+                with pytest.raises(InvalidRequest) as caught:
+                    clean_name(name)
+                assert caught.value.details == {"field": "name"}, hex(code)
+    for filler in ("\u3164", "\u115f", "\u1160", "\uffa0", "\u3164\u3164\u3164"):
+        with pytest.raises(InvalidRequest):
+            clean_name(filler)
+
+
+def test_marks_belong_to_a_letter_or_digit_and_do_not_stack() -> None:
+    """A mark on a letter or digit passes; alone, after a space or _, or 5 in a row it does not."""
+    assert clean_name("q\u0301\u0302\u0303\u0304") == "q\u0301\u0302\u0303\u0304"
+    assert clean_name("7\u20e3") == "7\u20e3"  # an enclosing keycap mark on a digit
+    for raw in ("\u0301", "\u0301\u0301", " \u0301", "a \u0301", "_\u0301", "q" + "\u0301" * 5):
+        with pytest.raises(InvalidRequest):
+            clean_name(raw)
+
+
+def test_the_length_counts_after_normalising_and_trimming() -> None:
+    """24 characters pass however many spaces surround them; NFKC that makes 25 is refused."""
+    assert clean_name(" " * 500 + "x" * 24 + "\u3000" * 500) == "x" * 24
+    assert clean_name("x" * 23 + "e\u0301") == "x" * 23 + "é"  # 25 code points, 24 after NFKC
+    with pytest.raises(InvalidRequest):
+        clean_name("x" * 23 + "ﬁ")  # the ligature becomes two letters: 25
+    with pytest.raises(InvalidRequest):
+        clean_name("x" * 10_000)
+
+
+NAME_TEXT = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from([" ", "_", "-", "\u0301", "\u3164", "\u200b", "\ufe0f", "\u00a0"]),
+    ),
+    max_size=30,
+)
+
+
+@given(NAME_TEXT)
+def test_a_clean_name_is_visible_trimmed_normal_and_stable(raw: str) -> None:
+    """A name that passes is 1-24 allowed characters, in NFKC, and cleans to itself."""
+    try:
+        name = clean_name(raw)
+    except InvalidRequest as refused:
+        assert refused.details == {"field": "name"}
+        return
+    assert NAME_MIN <= len(name) <= NAME_MAX
+    assert name == name.strip() == unicodedata.normalize("NFKC", name)
+    assert not INVISIBLE_CHARS.intersection(name)
+    assert unicodedata.category(name[0])[0] != "M"
+    for char in name:
+        assert unicodedata.category(char)[0] in "LNM" or char in " _-", repr(char)
+    assert clean_name(name) == name
+
+
+@given(
+    st.text(st.characters(categories=["Lu", "Ll", "Lo", "Nd"]), min_size=1, max_size=NAME_MAX),
+    st.sampled_from(sorted(INVISIBLE_CHARS)),
+    st.integers(0, NAME_MAX),
+)
+def test_a_letter_name_passes_and_one_invisible_character_refuses_it(
+    letters: str, invisible: str, at: int
+) -> None:
+    """Letters and digits of any script pass as NFKC; one invisible character among them fails."""
+    normal = unicodedata.normalize("NFKC", letters)
+    assume(
+        len(normal) <= NAME_MAX and normal == normal.strip() and not INVISIBLE_CHARS & set(normal)
+    )
+    assume(all(unicodedata.category(c)[0] in "LNM" for c in normal))
+    assert clean_name(letters) == normal
+    with pytest.raises(InvalidRequest):
+        clean_name(letters[:at] + invisible + letters[at:])
 
 
 @pytest.mark.parametrize("raw", [None, 5, ["Ann"], b"Ann"])
@@ -100,6 +199,21 @@ def test_rename_trims_and_validates(state: GameState) -> None:
     with pytest.raises(InvalidRequest):
         commands.apply(state, {"op": "rename", "player_id": "a", "name": "", "now": T0})
     assert state.players["a"].name == "Bo"
+
+
+def test_a_banned_player_cannot_rename(state: GameState) -> None:
+    """The rename command itself refuses a banned player with banned and changes nothing."""
+    add_player(state, "a", name="Ann")
+    commands.apply(state, {"op": "ban", "player_id": "a", "now": T0})
+    before = fingerprint(state)
+    with pytest.raises(Banned):
+        commands.apply(state, {"op": "rename", "player_id": "a", "name": "Bo", "now": T0})
+    assert fingerprint(state) == before
+    commands.apply(state, {"op": "unban", "player_id": "a", "now": T0})
+    assert (
+        commands.apply(state, {"op": "rename", "player_id": "a", "name": "Bo", "now": T0})["name"]
+        == "Bo"
+    )
 
 
 def test_names_need_not_be_unique(state: GameState) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from engine import throttle
 from engine.errors import RateLimited
 from engine.rules import Rules
 from engine.state import GameState
@@ -45,8 +44,6 @@ def test_the_bucket_never_holds_more_than_the_burst(state: GameState) -> None:
     """After an hour idle a push of two full counts gets exactly one burst through."""
     add_player(state, "a")
     push(state, "a", "drain", [200], T0)
-    player = state.players["a"]
-    assert throttle.available(player, state.rules, T0 + 3600) == state.rules.burst
     result = push(state, "a", "late", [200, 200], T0 + 3600)
     assert (result.accepted, result.throttled) == (200, 200)
 
@@ -93,50 +90,84 @@ def test_a_fully_throttled_push_changes_no_score(make_state: StateFactory) -> No
     assert game.players["a"].last_click_at == T0
 
 
-def test_a_push_sooner_than_half_the_push_rate_is_rate_limited(state: GameState) -> None:
-    """A push 0.2 s after the previous one is refused with retry_after 0.3 s and changes nothing."""
+def test_three_pushes_back_to_back_pass_and_a_fourth_is_rate_limited(state: GameState) -> None:
+    """Three pushes at one instant pass; a fourth gets retry_after and changes nothing."""
     add_player(state, "a")
-    push(state, "a", "b1", [5], T0)
+    for batch in ("b1", "b2", "b3"):
+        assert push(state, "a", batch, [5], T0).accepted == 5
     before = fingerprint(state)
     with pytest.raises(RateLimited) as caught:
-        push(state, "a", "b2", [5], T0 + 0.2)
+        push(state, "a", "b4", [5], T0)
     assert caught.value.code == "rate_limited"
-    assert caught.value.retry_after == pytest.approx(0.3)
-    assert caught.value.details == {"retry_after": 0.3}
+    assert caught.value.retry_after == pytest.approx(0.5)
+    assert caught.value.details == {"retry_after": 0.5}
     assert fingerprint(state) == before
 
 
-def test_a_push_at_exactly_the_minimum_gap_is_allowed(state: GameState) -> None:
-    """A push exactly CLICK_PUSH_RATE * 0.5 after the previous one is accepted."""
+def test_a_refused_push_passes_after_retry_after(state: GameState) -> None:
+    """A push made exactly retry_after seconds after its refusal is accepted."""
     add_player(state, "a")
-    push(state, "a", "b1", [5], T0)
-    result = push(state, "a", "b2", [5], T0 + state.rules.min_push_gap)
+    for step, batch in enumerate(("b1", "b2", "b3")):
+        push(state, "a", batch, [5], T0 + step * 0.1)
+    with pytest.raises(RateLimited) as caught:
+        push(state, "a", "b4", [5], T0 + 0.3)
+    assert caught.value.retry_after == pytest.approx(0.2)
+    with pytest.raises(RateLimited):
+        push(state, "a", "b4", [5], T0 + 0.3 + caught.value.retry_after - 0.001)
+    result = push(state, "a", "b4", [5], T0 + 0.3 + caught.value.retry_after)
     assert (result.accepted, result.duplicate) == (5, False)
 
 
-def test_a_rate_limited_push_does_not_move_the_gap_forward(state: GameState) -> None:
-    """After a refused push, the next allowed time is still measured from the last applied one."""
+def test_pushes_bunched_by_a_pause_pass(state: GameState) -> None:
+    """A page on its 1 s cadence whose pushes arrive in bunches of 2 and 3 is never refused."""
     add_player(state, "a")
-    push(state, "a", "b1", [5], T0)
-    with pytest.raises(RateLimited):
-        push(state, "a", "b2", [5], T0 + 0.4)
-    assert push(state, "a", "b2", [5], T0 + 0.5).accepted == 5
+    arrivals = [0.0, 1.0, 2.9, 2.95, 3.0, 5.0, 5.02, 6.0, 7.0]  # a stall, then a catch-up
+    for i, at in enumerate(arrivals):
+        assert push(state, "a", f"b{i}", [1], T0 + at).accepted == 1
 
 
-def test_the_gap_is_per_player(state: GameState) -> None:
-    """Two players pushing at the same instant are both accepted."""
+def test_the_long_run_push_rate_is_at_most_twice_the_protocols(state: GameState) -> None:
+    """Pushing every 0.1 s for 60 s gets at most 3 + 60 / (CLICK_PUSH_RATE * 0.5) pushes through."""
+    add_player(state, "a")
+    passed = 0
+    for step in range(601):
+        try:
+            push(state, "a", f"b{step}", [1], T0 + step * 0.1)
+            passed += 1
+        except RateLimited:
+            pass
+    interval = state.rules.click_push_rate * 0.5
+    assert passed == 3 + int(60 / interval)
+    assert passed <= 3 + 60 * 2 / state.rules.click_push_rate
+
+
+def test_a_rate_limited_push_does_not_use_up_the_bucket(state: GameState) -> None:
+    """Refused pushes spend nothing: the next push is allowed as if they never came."""
+    add_player(state, "a")
+    for batch in ("b1", "b2", "b3"):
+        push(state, "a", batch, [5], T0)
+    for _ in range(5):
+        with pytest.raises(RateLimited):
+            push(state, "a", "b4", [5], T0 + 0.4)
+    assert push(state, "a", "b4", [5], T0 + 0.5).accepted == 5
+
+
+def test_the_push_bucket_is_per_player(state: GameState) -> None:
+    """One player's empty push bucket does not refuse another player's push."""
     add_player(state, "a")
     add_player(state, "b")
-    assert push(state, "a", "x", [3], T0).accepted == 3
+    for batch in ("x1", "x2", "x3"):
+        push(state, "a", batch, [3], T0)
     assert push(state, "b", "x", [4], T0).accepted == 4
 
 
-def test_push_gap_follows_the_push_rate(make_state: StateFactory) -> None:
-    """With CLICK_PUSH_RATE 2 s the minimum gap is 1 s and retry_after counts from it."""
+def test_the_push_bucket_follows_the_push_rate(make_state: StateFactory) -> None:
+    """With CLICK_PUSH_RATE 2 s a push comes back every 1 s and retry_after counts from it."""
     game = make_state(click_push_rate=2.0)
     add_player(game, "a")
-    push(game, "a", "b1", [5], T0)
+    for batch in ("b1", "b2", "b3"):
+        push(game, "a", batch, [5], T0)
     with pytest.raises(RateLimited) as caught:
-        push(game, "a", "b2", [5], T0 + 0.75)
+        push(game, "a", "b4", [5], T0 + 0.75)
     assert caught.value.retry_after == pytest.approx(0.25)
-    assert push(game, "a", "b2", [5], T0 + 1.0).next_push_after == 2.0
+    assert push(game, "a", "b4", [5], T0 + 1.0).next_push_after == 2.0

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -96,15 +98,41 @@ def test_a_file_from_a_player_with_fewer_fields_loads_with_defaults(monkeypatch)
 
 
 def test_equal_times_of_a_player_come_back_as_one_object() -> None:
-    """A push stamps one time into refill, last push and last click; the load keeps it one."""
+    """A push stamps one time into refill and last click; the load keeps it one."""
     moves = [
         (1.0, {"op": "create_player", "player_id": "a", "name": None}),
         (1.0, {"op": "push", "player_id": "a", "batch_id": "b1", "clicks": [3]}),
     ]
     state, _, _ = play(moves)
     player = save_and_load(state).players["a"]
-    assert player.tokens_at is player.last_push_at is player.last_click_at
-    assert player.created_at is not player.last_push_at
+    assert player.tokens_at is player.last_click_at
+    assert player.created_at is not player.last_click_at
+
+
+def test_a_snapshot_with_last_push_at_loads_it_as_the_push_bucket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A snapshot from before the push bucket has a last_push_at column; it loads as push_tat."""
+    moves = [
+        (1.0, {"op": "create_player", "player_id": "a", "name": None}),
+        (1.0, {"op": "push", "player_id": "a", "batch_id": "b1", "clicks": [3]}),
+    ]
+    state, _, _ = play(moves)
+    encode = codec.encode
+
+    def encode_as_before(*args: Any) -> Iterator[Any]:
+        stream = encode(*args)
+        header = next(stream)
+        header["player_fields"] = tuple(
+            "last_push_at" if name == "push_tat" else name for name in header["player_fields"]
+        )
+        yield header
+        yield from stream
+
+    monkeypatch.setattr(codec, "encode", encode_as_before)
+    loaded = save_and_load(state)
+    assert loaded.players["a"] == state.players["a"]
+    assert loaded.players["a"].push_tat is not None
 
 
 def test_int_times_stay_ints() -> None:

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web_runner import BaseRunner
 
 from actor.clock import FakeClock
 from server.app import init_app
+from server.http_protocol import GameAppRunner
 from settings import Settings
 from tests.conftest import T0
 
@@ -22,11 +24,18 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings for a test app: its own data directory, fixed keys, fast broadcasts."""
     base = Settings(
         data_dir=data_dir,
-        secret_key="test-secret-key-0123456789",
+        secret_key="test-secret-key-0123456789-abcdefghij",
         admin_token="test-admin-token-0123456789",
         broadcast_interval=0.05,
     )
     return dataclasses.replace(base, **overrides)
+
+
+class GameTestServer(TestServer):
+    """aiohttp's test server with the game's HTTP protocol, as run.py serves (http_protocol.py)."""
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        return GameAppRunner(self.app, **kwargs)
 
 
 @pytest.fixture
@@ -46,7 +55,7 @@ async def make_client(aiohttp_client: Any, tmp_path: Path, app_clock: FakeClock)
 
     async def build(**overrides: Any) -> TestClient:
         app = init_app(make_settings(tmp_path / "data", **overrides), clock=app_clock)
-        return await aiohttp_client(app)
+        return await aiohttp_client(GameTestServer(app))
 
     return build
 

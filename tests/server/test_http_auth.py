@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import secrets
+import stat
 import time
 import uuid
 
@@ -9,9 +13,12 @@ import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 
+from persistence.errors import StartupError
 from server import auth as auth_mod
-from server.keys import ACTOR, AUTH
-from tests.server.conftest import auth, new_player
+from server.app import init_app
+from server.keys import ACTOR, AUTH, SETTINGS
+from settings import Settings
+from tests.server.conftest import ClientFactory, auth, new_player
 
 PROTECTED = [
     ("GET", "/api/me", None),
@@ -53,6 +60,54 @@ async def test_forged_token_is_refused(client: TestClient) -> None:
     errors = await refused(client, auth(token))
     assert errors[0]["message"] == "invalid token"
     await refused(client, auth("not.a.jwt"))
+
+
+async def test_a_token_signed_with_secret_key_as_given_is_taken(client: TestClient) -> None:
+    """A token PyJWT signs with SECRET_KEY itself is taken; one signed the old way (its SHA-256)
+    still is, so players keep the tokens issued before; a token signed with the SHA-256 of
+    another key is refused."""
+    _, player = await new_player(client)
+    key = client.app[SETTINGS].secret_key
+    assert key is not None
+    now = int(time.time())
+    claims = {"sub": player["id"], "typ": "player", "iat": now, "exp": now + 3600}
+    response = await client.get("/api/me", headers=auth(jwt.encode(claims, key, "HS256")))
+    assert (response.status, (await response.json())["id"]) == (200, player["id"])
+    old = hashlib.sha256(key.encode()).hexdigest()
+    response = await client.get("/api/me", headers=auth(jwt.encode(claims, old, "HS256")))
+    assert response.status == 200
+    other = hashlib.sha256(b"another-key-that-is-long-enough-0123456789").hexdigest()
+    await refused(client, auth(jwt.encode(claims, other, "HS256")))
+
+
+async def test_a_generated_key_is_kept_and_used_as_given(
+    make_client: ClientFactory, settings: Settings
+) -> None:
+    """Without SECRET_KEY the key is 32 random bytes or more, kept with mode 0600 and used as it
+    is in the file; a key the old code generated there (43 characters) is used the same way."""
+    client = await make_client(secret_key=None)
+    path = settings.data_dir / auth_mod.SECRET_FILE
+    key = path.read_text().strip()
+    assert len(key.encode()) >= 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    await client.close()
+    old_key = secrets.token_urlsafe(32)  # what earlier versions wrote
+    path.write_text(old_key + "\n")
+    client = await make_client(secret_key=None)
+    _, player = await new_player(client)
+    now = int(time.time())
+    claims = {"sub": player["id"], "typ": "player", "iat": now, "exp": now + 3600}
+    response = await client.get("/api/me", headers=auth(jwt.encode(claims, old_key, "HS256")))
+    assert response.status == 200
+
+
+async def test_a_short_kept_key_stops_start_up(settings: Settings) -> None:
+    """A key file holding fewer than 32 bytes stops start-up with a message naming the file."""
+    settings.data_dir.mkdir(parents=True)
+    (settings.data_dir / auth_mod.SECRET_FILE).write_text("x" * 31 + "\n")
+    with pytest.raises(StartupError, match=r"secret\.key .*at least 32 bytes"):
+        init_app(dataclasses.replace(settings, secret_key=None))
+    with pytest.raises(StartupError, match="SECRET_KEY must be at least 32 bytes"):
+        init_app(dataclasses.replace(settings, secret_key="y" * 31))
 
 
 async def test_expired_token_is_refused(client: TestClient) -> None:

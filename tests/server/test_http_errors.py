@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -139,3 +141,19 @@ async def test_redirects_pass_through_the_error_middleware(
     client = await aiohttp_client(app)
     response = await client.get("/moved", allow_redirects=False)
     assert (response.status, response.headers["Location"]) == (302, "/api/snapshot")
+
+
+async def test_a_request_aiohttp_cannot_parse_gets_the_error_shape(client: TestClient) -> None:
+    """The test app serves through the game's protocol: a malformed request line is a JSON 400."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    writer.write(b"NOT-HTTP /secret-path\r\n\r\n")
+    await writer.drain()
+    reply = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].split()[1] == b"400"
+    assert b"application/json" in head
+    error = orjson.loads(body)["error"]
+    assert (error["code"], error["details"]) == ("invalid_request", None)
+    assert b"secret-path" not in reply

@@ -88,13 +88,16 @@ async def test_duplicate_batch_returns_the_first_result(
     assert later["score"] == 6
 
 
-async def test_too_frequent_push_is_rate_limited(client: TestClient, app_clock: FakeClock) -> None:
-    """A push sooner than half the push interval gets 429 with Retry-After and counts nothing."""
+async def test_a_fourth_push_back_to_back_is_rate_limited(
+    client: TestClient, app_clock: FakeClock
+) -> None:
+    """Three pushes pass; a fourth 0.25 s later gets 429 with Retry-After and counts nothing."""
     token, _ = await new_player(client)
-    await push(client, token, "b1", [1])
+    for batch_id in ("b1", "b2", "b3"):
+        assert (await push(client, token, batch_id, [1]))[0] == 200
     app_clock.jump(0.25)
     response = await client.post(
-        "/api/push_clicks", json={"batch_id": "b2", "clicks": [1]}, headers=auth(token)
+        "/api/push_clicks", json={"batch_id": "b4", "clicks": [1]}, headers=auth(token)
     )
     assert response.status == 429
     assert response.headers["Retry-After"] == "1"
@@ -102,8 +105,8 @@ async def test_too_frequent_push_is_rate_limited(client: TestClient, app_clock: 
     assert error["code"] == "rate_limited"
     assert error["details"] == {"retry_after": 0.25}
     app_clock.jump(0.25)
-    status, body = await push(client, token, "b2", [1])
-    assert (status, body["score"]) == (200, 2)
+    status, body = await push(client, token, "b4", [1])
+    assert (status, body["score"]) == (200, 4)
 
 
 async def test_banned_player_cannot_push(client: TestClient) -> None:

@@ -65,6 +65,21 @@ async def test_bad_names_are_refused(client: TestClient) -> None:
     assert (await response.json())["players_total"] == 0
 
 
+async def test_names_that_show_nothing_are_refused_and_others_normalised(
+    client: TestClient,
+) -> None:
+    """A filler or zero-width name gets the error shape and creates no one; José is one spelling."""
+    for name in ["\u3164", "\u115f\u1160", "Ann\u200b", "\u202eevil", "\u0301"]:
+        response = await client.post("/api/session", json={"name": name})
+        assert response.status == 400, ascii(name)
+        error = (await response.json())["error"]
+        assert (error["code"], error["details"]) == ("invalid_request", {"field": "name"})
+    response = await client.get("/api/snapshot")
+    assert (await response.json())["players_total"] == 0
+    _, player = await new_player(client, "Jose\u0301")
+    assert player["name"] == "José"
+
+
 async def test_sessions_are_limited_per_address(
     make_client: ClientFactory, app_clock: FakeClock
 ) -> None:

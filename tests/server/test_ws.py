@@ -203,15 +203,16 @@ async def test_clicks_between_rounds_get_round_not_active(client: TestClient) ->
     await sock.close()
 
 
-async def test_pushes_too_close_together_are_rate_limited(client: TestClient) -> None:
-    """A push sooner than half the push interval after the last one gets rate_limited."""
+async def test_a_fourth_push_back_to_back_is_rate_limited(client: TestClient) -> None:
+    """Three pushes at one instant are acked; a fourth gets rate_limited with retry_after."""
     sock, _, _ = await connect(client)
-    await sock.send_json({"type": "clicks", "batch_id": "b-1", "clicks": [1]})
-    assert (await recv_reply(sock))["type"] == "ack"
-    await sock.send_json({"type": "clicks", "batch_id": "b-2", "clicks": [1]})
+    for batch_id in ("b-1", "b-2", "b-3"):
+        await sock.send_json({"type": "clicks", "batch_id": batch_id, "clicks": [1]})
+        assert (await recv_reply(sock))["type"] == "ack"
+    await sock.send_json({"type": "clicks", "batch_id": "b-4", "clicks": [1]})
     error = await recv_reply(sock)
     assert error["code"] == "rate_limited"
-    assert error["batch_id"] == "b-2"
+    assert error["batch_id"] == "b-4"
     assert error["details"]["retry_after"] == 0.5
     assert metric(client, "pushes_total", result="rate_limited") == 1
     await sock.close()
