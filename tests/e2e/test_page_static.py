@@ -47,6 +47,7 @@ def test_pages_and_static_files_are_served_with_their_types(
         "/static/state.js": "text/javascript; charset=utf-8",
         "/static/timing.js": "text/javascript; charset=utf-8",
         "/static/style.css": "text/css; charset=utf-8",
+        "/static/game.css": "text/css; charset=utf-8",
         "/static/favicon.svg": "image/svg+xml",
     }
     for path, content_type in expected.items():
