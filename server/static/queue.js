@@ -2,11 +2,11 @@
 // every batch in localStorage until the server has answered for it.
 //
 // Every CLICK_PUSH_RATE seconds the running count closes as one "interval count". When nothing is
-// waiting for an answer, the closed counts become one batch (at most 32 counts, none above the
-// largest count allowed) with a batch_id made here; the batch is saved *before* it is sent and
-// from then on never changes. It leaves storage only when the server answers for it (an ack, or
-// duplicate: true), so a lost connection, a reload or a closed tab loses no click and a retry
-// can never count twice.
+// waiting for an answer, the closed counts become one batch (no more counts than a push may
+// carry, none above the largest count allowed) with a batch_id made here; the batch is saved
+// *before* it is sent and from then on never changes. It leaves storage only when the server
+// answers for it (an ack, or duplicate: true), so a lost connection, a reload or a closed tab
+// loses no click and a retry can never count twice.
 //
 // Each tab keeps its own queue under "ctb.q.<tab id>", so two tabs of one player never overwrite
 // each other's clicks. A tab that was closed (or has not saved for STALE_MS) is adopted by
@@ -15,7 +15,7 @@
 
 const PREFIX = "ctb.q.";
 const STALE_MS = 150000; // a hidden tab's timers may run only once a minute
-export const MAX_COUNTS = 32; // SPEC §4: at most 32 counts a push
+export const MAX_COUNTS = 32; // SPEC §4: at most 32 counts a push, unless the server says
 
 export function randomId(length) {
   const bytes = new Uint8Array(length);
@@ -61,15 +61,15 @@ export const sum = (list) => list.reduce((a, b) => a + b, 0);
 const positiveInts = (list) =>
   Array.isArray(list) ? list.filter((n) => Number.isInteger(n) && n > 0) : [];
 
-// Interval counts → lists of at most MAX_COUNTS counts, none above ``top``: a bigger count is
+// Interval counts → lists of at most ``most`` counts, none above ``top``: a bigger count is
 // split, never clipped.
-export function splitCounts(counts, top) {
+export function splitCounts(counts, top, most = MAX_COUNTS) {
   const pieces = [];
   for (const count of counts) {
     for (let left = count; left > 0; left -= top) pieces.push(Math.min(left, top));
   }
   const lists = [];
-  for (let i = 0; i < pieces.length; i += MAX_COUNTS) lists.push(pieces.slice(i, i + MAX_COUNTS));
+  for (let i = 0; i < pieces.length; i += most) lists.push(pieces.slice(i, i + most));
   return lists;
 }
 
@@ -87,11 +87,13 @@ const emptyState = (seq) => ({
 });
 
 export class ClickQueue {
-  // maxCount: a function giving the largest count a push may carry (SPEC §4), read when sealing.
-  constructor(maxCount) {
+  // maxCount and maxCounts: functions giving the largest count a push may carry and the most
+  // counts in one push (SPEC §4), read when sealing, so they follow the server's settings.
+  constructor(maxCount, maxCounts = () => MAX_COUNTS) {
     this.tab = randomId(8);
     this.key = PREFIX + this.tab;
     this.maxCount = maxCount;
+    this.maxCounts = maxCounts;
     this.state = emptyState(0);
     this.written = false;
     this.gone = false; // closed: the stored queue is the next page's to adopt, not ours to write
@@ -162,7 +164,7 @@ export class ClickQueue {
       const tab = key.slice(PREFIX.length);
       const base = `${tab}_${(other.seq | 0).toString(36)}_`;
       const loose = positiveInts(other.open).concat(positiveInts([other.cur]));
-      splitCounts(loose, this.maxCount()).forEach((clicks, k) => {
+      splitCounts(loose, this.maxCount(), this.maxCounts()).forEach((clicks, k) => {
         adopted.push({ id: base + k, clicks, round });
       });
       storage.remove(key);
@@ -200,8 +202,9 @@ export class ClickQueue {
     if (s.batches.length) return s.batches[0];
     if (!s.open.length) return null;
     const top = this.maxCount();
+    const most = this.maxCounts();
     const clicks = [];
-    while (s.open.length && clicks.length < MAX_COUNTS) {
+    while (s.open.length && clicks.length < most) {
       const piece = Math.min(s.open[0], top);
       clicks.push(piece);
       if (piece === s.open[0]) s.open.shift();

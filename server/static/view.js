@@ -1,5 +1,6 @@
 // The game page's rendering: plain functions from data to the DOM, holding no game state.
 // Names and other strings from the server only ever reach the page as text, never as HTML.
+import { $, clock, el, fmt, plural, title } from "./dom.js";
 
 const PLANET_COLORS = {
   earth: "#3b82f6",
@@ -29,11 +30,6 @@ const CONNECTION_TEXT = {
   banned: () => "You are banned from this game. Your clicks no longer count.",
 };
 
-export const $ = (id) => document.getElementById(id);
-export const fmt = (n) => (typeof n === "number" ? n.toLocaleString("en-US") : "–");
-const title = (name) => (name ? name.charAt(0).toUpperCase() + name.slice(1) : "–");
-export const plural = (n, word) => `${fmt(n)} ${word}${n === 1 ? "" : "s"}`;
-
 function planetColor(name) {
   if (PLANET_COLORS[name]) return PLANET_COLORS[name];
   let h = 0;
@@ -44,21 +40,6 @@ function planetColor(name) {
 function setNumber(node, value) {
   node.dataset.value = String(value);
   node.textContent = fmt(value);
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function clock(seconds) {
-  const s = Math.max(0, Math.ceil(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = String(s % 60).padStart(2, "0");
-  return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
 }
 
 // The local count: the server's numbers plus the clicks not confirmed yet, so a click shows at

@@ -39,7 +39,15 @@ def test_pages_and_static_files_are_served_with_their_types(
         "/static/admin.js": "text/javascript; charset=utf-8",
         "/static/queue.js": "text/javascript; charset=utf-8",
         "/static/view.js": "text/javascript; charset=utf-8",
+        "/static/api.js": "text/javascript; charset=utf-8",
+        "/static/dom.js": "text/javascript; charset=utf-8",
+        "/static/input.js": "text/javascript; charset=utf-8",
+        "/static/pusher.js": "text/javascript; charset=utf-8",
+        "/static/socket.js": "text/javascript; charset=utf-8",
+        "/static/state.js": "text/javascript; charset=utf-8",
+        "/static/timing.js": "text/javascript; charset=utf-8",
         "/static/style.css": "text/css; charset=utf-8",
+        "/static/game.css": "text/css; charset=utf-8",
         "/static/favicon.svg": "image/svg+xml",
     }
     for path, content_type in expected.items():

@@ -1,0 +1,26 @@
+// Small DOM and text helpers shared by the game page (view.js) and the admin page (admin.js).
+// Strings from the server only ever reach the page as text, never as HTML.
+
+export const $ = (id) => document.getElementById(id);
+
+export const fmt = (n) => (typeof n === "number" ? n.toLocaleString("en-US") : "–");
+
+export const title = (name) => (name ? name.charAt(0).toUpperCase() + name.slice(1) : "–");
+
+export const plural = (n, word) => `${fmt(n)} ${word}${n === 1 ? "" : "s"}`;
+
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// A countdown: m:ss, or h:mm:ss from an hour up.
+export function clock(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+}

@@ -1,0 +1,105 @@
+// What the game page knows of the game: the settings, the board (round, planets, leaderboards,
+// online) and the player, updated from the server's snapshots, boards and acks. No DOM, no I/O.
+import { MAX_COUNTS } from "./queue.js";
+
+export const DEFAULT_SETTINGS = {
+  click_push_rate: 1.0,
+  max_cps: 20,
+  burst_seconds: 10,
+  broadcast_interval: 0.25,
+};
+
+// What one push may carry (SPEC §4): the largest count and the most counts. The snapshot's
+// settings say so when the server sends max_count and max_counts_per_push; an older server
+// that does not is read with the SPEC's rule (MAX_CPS × CLICK_PUSH_RATE × 10, and 32).
+export function pushLimits(settings) {
+  const given = (value) => Number.isInteger(value) && value > 0;
+  const maxCount = given(settings.max_count)
+    ? settings.max_count
+    : Math.max(1, Math.floor(settings.max_cps * settings.click_push_rate * 10 + 1e-9));
+  const maxCounts = given(settings.max_counts_per_push) ? settings.max_counts_per_push : MAX_COUNTS;
+  return { maxCount, maxCounts };
+}
+
+export class GameState {
+  constructor() {
+    this.settings = { ...DEFAULT_SETTINGS };
+    this.settingsKnown = false;
+    this.me = null;
+    this.board = null;
+    this.roundId = undefined;
+    this.banned = false;
+  }
+
+  get limits() {
+    return pushLimits(this.settings);
+  }
+
+  get currentRoundId() {
+    return this.board && this.board.round ? this.board.round.id : null;
+  }
+
+  // A snapshot (over the socket or from /api/snapshot). Returns what applyBoard returns.
+  applySnapshot(data) {
+    if (data.settings) {
+      this.settings = { ...DEFAULT_SETTINGS, ...data.settings };
+      this.settingsKnown = true;
+    }
+    return this.applyBoard(data);
+  }
+
+  // A board: the parts it carries replace ours. Returns true when it starts another round.
+  applyBoard(data) {
+    if (!data.round && !data.planets) return false;
+    const old = this.board;
+    const round = data.round || (old && old.round) || {};
+    const newRound = this.roundId !== undefined && round.id !== this.roundId && this.me !== null;
+    if (newRound) {
+      // A new round: the round score starts again (the server resets it lazily, SPEC §3).
+      this.me.round_score = 0;
+      this.me.round_rank = null;
+    }
+    this.roundId = round.id;
+    this.board = {
+      round,
+      planets: data.planets || (old && old.planets) || [],
+      leaderboard: data.leaderboard || (old && old.leaderboard) || { round: [], all: [] },
+      online: data.online ?? (old && old.online),
+      players_total: data.players_total ?? (old && old.players_total),
+    };
+    return newRound;
+  }
+
+  // The player as the server sent it. Returns true when the player is banned.
+  applyMe(player) {
+    if (!player || typeof player !== "object") return false;
+    this.me = { ...player };
+    return player.status === "banned";
+  }
+
+  // The numbers of a push's answer (an ack, or the HTTP reply).
+  applyAck(r) {
+    if (!this.me) return;
+    this.me.score = r.score;
+    this.me.round_score = r.round_score;
+    this.me.rank = r.rank;
+    this.me.round_rank = r.round_rank;
+    if (!this.board || typeof r.planet_total !== "number") return;
+    for (const p of this.board.planets) {
+      if (p.name === this.me.planet && r.planet_total > p.total) p.total = r.planet_total;
+    }
+  }
+
+  // May the button be pressed at ``now`` (server seconds)?
+  roundActive(now) {
+    const r = this.board && this.board.round;
+    if (!r || r.status !== "active" || !this.inThisRound()) return false;
+    return !(typeof r.ends_at === "number" && now >= r.ends_at);
+  }
+
+  // An admin may queue a round without some planets (SPEC §3); their players sit it out.
+  inThisRound() {
+    const planets = this.board && this.board.round && this.board.round.planets;
+    return !this.me || !planets || !planets.length || planets.includes(this.me.planet);
+  }
+}
