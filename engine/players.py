@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from engine.errors import InvalidRequest
 
-NAME = re.compile(r"[\w\- ]{1,24}")
+MAX_NAME_LENGTH = 24  # SPEC §3; the request models, the document and the page read it here
+NAME = re.compile(rf"[\w\- ]{{1,{MAX_NAME_LENGTH}}}")
 ACTIVE, BANNED = "active", "banned"
 STATUSES = (ACTIVE, BANNED)
 

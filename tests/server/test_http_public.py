@@ -11,7 +11,8 @@ from tests.server.conftest import auth, new_player
 
 
 async def test_snapshot_carries_state_and_client_settings(client: TestClient) -> None:
-    """The snapshot holds round, planets, leaderboard, online and the client's settings."""
+    """The snapshot holds round, planets, leaderboard, online and the client's settings,
+    the push and name limits included, so the page never restates them."""
     await client.app[ACTOR].call({"op": "tick"})  # the first tick starts round 1
     response = await client.get("/api/snapshot")
     assert response.status == 200
@@ -24,6 +25,10 @@ async def test_snapshot_carries_state_and_client_settings(client: TestClient) ->
         "max_cps": 20,
         "burst_seconds": 10.0,
         "broadcast_interval": 0.05,
+        "max_count": 200,
+        "max_counts_per_push": 32,
+        "batch_id_pattern": "^[A-Za-z0-9_-]{1,64}$",
+        "name_max_length": 24,
     }
 
 
