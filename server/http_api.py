@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from msgspec import UNSET
 from prometheus_client import generate_latest
 
 from actor.actor import Actor
@@ -108,7 +109,7 @@ async def call_as_player(request: web.Request, cmd: dict[str, Any]) -> Any:
 
 async def create_session(request: web.Request) -> web.Response:
     body = await read_model(request, SessionRequest, optional=True)
-    name = body.name or None
+    name = None if body.name is UNSET else body.name
     actor = _actor(request)
     app = request.app
     limiter = app[HTTP].limiter
