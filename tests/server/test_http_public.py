@@ -34,6 +34,8 @@ async def test_snapshot_carries_state_and_client_settings(client: TestClient) ->
 
 async def test_snapshot_etag_gives_304_until_the_state_changes(client: TestClient) -> None:
     """If-None-Match with the current ETag gets 304; a change makes a new ETag and a 200."""
+    # Start round 1 now: otherwise the actor's own ticker may start it between two requests.
+    await client.app[ACTOR].call({"op": "tick"})
     first = await client.get("/api/snapshot")
     tag = first.headers["ETag"]
     unchanged = await client.get("/api/snapshot", headers={"If-None-Match": tag})
