@@ -9,7 +9,7 @@ a push must be left in the player's push bucket; only then are tokens spent and 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine import batch_memory, rounds, throttle
@@ -18,12 +18,17 @@ from engine.players import BANNED, BatchResult, round_score
 from engine.rules import Rules
 from engine.state import GameState, active_round
 
-BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+BATCH_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # SPEC §4; the models, the document and the page
+BATCH_ID = re.compile(BATCH_ID_PATTERN)
 
 
 @dataclass(slots=True)
 class PushResult:
-    """What a push did. Not frozen: a frozen dataclass costs a microsecond more per push."""
+    """What a push did: the HTTP reply as it is, and the WebSocket ``ack`` without the last field.
+
+    A plain dataclass the server encodes directly (no dict in between). Not frozen: a frozen
+    dataclass costs a microsecond more per push.
+    """
 
     batch_id: str
     accepted: int
@@ -31,28 +36,21 @@ class PushResult:
     duplicate: bool
     score: int
     round_score: int
-    rank: int | None
-    round_rank: int | None
+    rank: int | None  # all-time rank, 1 is best
+    round_rank: int | None  # null until the player's first click of the round
     planet_total: int
-    next_push_after: float
+    next_push_after: float  # seconds the page should wait before its next push
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "batch_id": self.batch_id,
-            "accepted": self.accepted,
-            "throttled": self.throttled,
-            "duplicate": self.duplicate,
-            "score": self.score,
-            "round_score": self.round_score,
-            "rank": self.rank,
-            "round_rank": self.round_rank,
-            "planet_total": self.planet_total,
-            "next_push_after": self.next_push_after,
-        }
+        return asdict(self)
 
 
 def validate_push(batch_id: object, clicks: object, rules: Rules) -> tuple[str, list[int]]:
-    """Check the shape of a push; anything off refuses the whole push (SPEC §4)."""
+    """Check the shape of a push; anything off refuses the whole push (SPEC §4).
+
+    The server's request model refuses a bad push first, naming the field; this check stays
+    because the engine must not trust its caller (a journal replay, a test, an admin tool).
+    """
     if not isinstance(batch_id, str) or not BATCH_ID.fullmatch(batch_id):
         raise InvalidRequest("batch_id must be 1-64 of A-Z a-z 0-9 _ -", {"field": "batch_id"})
     if not isinstance(clicks, list) or not 1 <= len(clicks) <= rules.max_counts_per_push:

@@ -39,6 +39,7 @@ INVISIBLE_CHARS = frozenset(chr(c) for low, high in INVISIBLE for c in range(low
 # in a row stack into a tower over the leaderboard ("Zalgo" text) instead of spelling a name.
 MARKS_IN_A_ROW = 4
 NAME_RULE = f"{NAME_MIN}-{NAME_MAX} letters, digits, spaces, _ or -"
+MAX_NAME_LENGTH = NAME_MAX  # the request models, the document and the page read it here
 ACTIVE, BANNED = "active", "banned"
 STATUSES = (ACTIVE, BANNED)
 

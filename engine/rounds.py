@@ -8,10 +8,12 @@ queued round starts, or a new one with the default settings. Everything here is 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from engine.errors import Conflict, InvalidRequest
-from engine.state import ACTIVE, FINISHED, QUEUED, GameState, Round, RoundSummary, active_round
+from engine.state import ACTIVE, FINISHED, GameState, Round, RoundSummary, active_round
+from engine.view import RoundSummaryInfo, round_view
 
 TOP_CONTRIBUTORS = 10
 
@@ -147,25 +149,11 @@ def finish(state: GameState, round_: Round, reason: str, at: float) -> RoundSumm
 
 
 def round_info(state: GameState) -> dict[str, Any]:
-    """The round as the board and the ``round`` event show it."""
-    current = state.current
-    if current is None:
-        return {"id": None, "status": QUEUED, "next_round_at": state.next_round_at}
-    return {
-        "id": current.id,
-        "status": current.status,
-        "planets": list(current.planets),
-        "target": current.target,
-        "started_at": current.started_at,
-        "ends_at": current.ends_at,
-        "finished_at": current.finished_at,
-        "winner": current.winner,
-        "reason": current.reason,
-        "next_round_at": state.next_round_at,
-    }
+    """The round as the board and the ``round`` started event show it."""
+    return asdict(round_view(state))
 
 
-def summary_info(summary: RoundSummary) -> dict[str, Any]:
+def summary_info(summary: RoundSummary) -> RoundSummaryInfo:
     return {
         "id": summary.id,
         "planets": summary.planets,

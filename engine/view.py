@@ -2,22 +2,27 @@
 
 The board is built by the actor after a turn and never changes afterwards: every field is a
 tuple, a frozen dataclass or a number, so handlers and the broadcaster may share one freely.
+
+These types are also the wire shapes: ``server/models.py`` builds its messages from them, the
+encoders write them directly and the OpenAPI document is generated from them, so a field is
+named in one place. They stay plain dataclasses and TypedDicts: the engine needs no wire library.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
-from engine import rounds
 from engine.leaderboard import Entry
 from engine.players import Player, round_score
-from engine.state import GameState
+from engine.state import QUEUED, GameState
 
 
 @dataclass(frozen=True, slots=True)
 class PlanetView:
+    """A planet on the board: this round's total, its players and its all-time total."""
+
     name: str
     total: int
     players: int
@@ -26,6 +31,8 @@ class PlanetView:
 
 @dataclass(frozen=True, slots=True)
 class LeaderEntry:
+    """One leaderboard row; rank 1 is best, ties go to who reached the score first."""
+
     rank: int
     id: str
     name: str
@@ -35,6 +42,11 @@ class LeaderEntry:
 
 @dataclass(frozen=True, slots=True)
 class RoundView:
+    """The round as the board and the ``round`` started event show it; times are Unix seconds.
+
+    Before the first round only ``status`` (queued) and ``next_round_at`` say anything.
+    """
+
     id: int | None
     status: str
     planets: tuple[str, ...]
@@ -48,44 +60,122 @@ class RoundView:
 
 
 @dataclass(frozen=True, slots=True)
-class Board:
-    version: int
-    state_version: int
+class Leaderboards:
+    """The top of both leaderboards."""
+
+    round: tuple[LeaderEntry, ...]
+    all: tuple[LeaderEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BoardData:
+    """The ``board`` message's data (SPEC §6), also the heart of ``/api/snapshot``."""
+
     round: RoundView
     planets: tuple[PlanetView, ...]
-    top_round: tuple[LeaderEntry, ...]
-    top_all: tuple[LeaderEntry, ...]
+    leaderboard: Leaderboards
     online: int
     players_total: int
 
 
+@dataclass(frozen=True, slots=True)
+class Board(BoardData):
+    """One published state: what clients see, the board's version and the state version it shows.
+
+    A ``BoardData`` plus the versions, so the wire data is the board's own fields, not a copy.
+    """
+
+    version: int = 0
+    state_version: int = 0
+
+    @property
+    def top_round(self) -> tuple[LeaderEntry, ...]:
+        return self.leaderboard.round
+
+    @property
+    def top_all(self) -> tuple[LeaderEntry, ...]:
+        return self.leaderboard.all
+
+
+BOARD_FIELDS = tuple(f.name for f in fields(BoardData))
+
+
+class PlayerObject(TypedDict):
+    """The SPEC §5 player object; times are ISO 8601 UTC."""
+
+    id: str
+    name: str
+    planet: str
+    score: int
+    round_score: int
+    rank: int | None  # all-time rank, 1 is best
+    round_rank: int | None  # null until the player's first click of the round
+    status: str
+    created_at: str | None
+    last_click_at: str | None
+
+
+class Contributor(TypedDict):
+    """One of a finished round's top contributors; name and planet are null for a lost player."""
+
+    rank: int
+    id: str
+    name: str | None
+    planet: str | None
+    score: int
+
+
+class RoundSummaryInfo(TypedDict):
+    """A finished round as ``/api/rounds`` and the ``round`` finished event show it."""
+
+    id: int
+    planets: list[str]
+    target: int
+    started_at: float
+    finished_at: float
+    duration: float
+    winner: str | None  # null for a draw
+    draw: bool
+    reason: str  # target, time or admin
+    totals: dict[str, int]
+    top: list[Contributor]
+
+
+def round_view(state: GameState) -> RoundView:
+    current = state.current
+    if current is None:
+        return RoundView(None, QUEUED, (), None, None, None, None, None, None, state.next_round_at)
+    return RoundView(
+        id=current.id,
+        status=current.status,
+        planets=tuple(current.planets),
+        target=current.target,
+        started_at=current.started_at,
+        ends_at=current.ends_at,
+        finished_at=current.finished_at,
+        winner=current.winner,
+        reason=current.reason,
+        next_round_at=state.next_round_at,
+    )
+
+
 def build_board(state: GameState, version: int, online: int) -> Board:
-    info = rounds.round_info(state)
     current = state.current
     totals = current.totals if current is not None else {}
     return Board(
-        version=version,
-        state_version=state.version,
-        round=RoundView(
-            id=info["id"],
-            status=info["status"],
-            planets=tuple(info.get("planets", ())),
-            target=info.get("target"),
-            started_at=info.get("started_at"),
-            ends_at=info.get("ends_at"),
-            finished_at=info.get("finished_at"),
-            winner=info.get("winner"),
-            reason=info.get("reason"),
-            next_round_at=info.get("next_round_at"),
-        ),
+        round=round_view(state),
         planets=tuple(
             PlanetView(p.name, totals.get(p.name, 0), p.players, p.all_time)
             for p in state.planets.values()
         ),
-        top_round=_entries(state, state.round_board.top(state.rules.top_n)),
-        top_all=_entries(state, state.all_board.top(state.rules.top_n)),
+        leaderboard=Leaderboards(
+            round=_entries(state, state.round_board.top(state.rules.top_n)),
+            all=_entries(state, state.all_board.top(state.rules.top_n)),
+        ),
         online=online,
         players_total=len(state.players),
+        version=version,
+        state_version=state.version,
     )
 
 
@@ -98,46 +188,17 @@ def _entries(state: GameState, entries: list[Entry]) -> tuple[LeaderEntry, ...]:
 
 
 def entries_view(state: GameState, entries: list[Entry]) -> list[dict[str, Any]]:
-    return [entry_dict(e) for e in _entries(state, entries)]
+    return [asdict(e) for e in _entries(state, entries)]
 
 
-def entry_dict(entry: LeaderEntry) -> dict[str, Any]:
-    return {
-        "rank": entry.rank,
-        "id": entry.id,
-        "name": entry.name,
-        "planet": entry.planet,
-        "score": entry.score,
-    }
+def board_data(board: Board) -> BoardData:
+    """The ``board`` message's data (SPEC §6): the board without its versions."""
+    return BoardData(*(getattr(board, name) for name in BOARD_FIELDS))
 
 
 def board_dict(board: Board) -> dict[str, Any]:
-    """The ``board`` message's data (SPEC §6): planets, leaderboard, online, round."""
-    r = board.round
-    return {
-        "round": {
-            "id": r.id,
-            "status": r.status,
-            "planets": list(r.planets),
-            "target": r.target,
-            "started_at": r.started_at,
-            "ends_at": r.ends_at,
-            "finished_at": r.finished_at,
-            "winner": r.winner,
-            "reason": r.reason,
-            "next_round_at": r.next_round_at,
-        },
-        "planets": [
-            {"name": p.name, "total": p.total, "players": p.players, "all_time": p.all_time}
-            for p in board.planets
-        ],
-        "leaderboard": {
-            "round": [entry_dict(e) for e in board.top_round],
-            "all": [entry_dict(e) for e in board.top_all],
-        },
-        "online": board.online,
-        "players_total": board.players_total,
-    }
+    """``board_data`` as plain values, for callers that edit it."""
+    return asdict(board_data(board))
 
 
 def iso(ts: float | None) -> str | None:
@@ -146,7 +207,7 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
-def player_dict(state: GameState, player: Player) -> dict[str, Any]:
+def player_dict(state: GameState, player: Player) -> PlayerObject:
     """The SPEC §5 player object, with both ranks."""
     current = state.current
     round_id = current.id if current is not None else None

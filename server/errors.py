@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from aiohttp import web
+from msgspec import UNSET
 
 from engine.errors import (
     Banned,
@@ -21,6 +21,7 @@ from engine.errors import (
     RoundNotActive,
     Unavailable,
 )
+from server.models import ErrorBody, ErrorMessage, ErrorReply, encode_json
 
 
 class Unauthorized(GameError):
@@ -87,8 +88,8 @@ def status_of(error: GameError) -> int:
     return 400
 
 
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details}}
+def error_body(code: str, message: str, details: Any = None) -> ErrorReply:
+    return ErrorReply(ErrorBody(code, message, details))
 
 
 def http_error(error: GameError) -> web.Response:
@@ -100,17 +101,14 @@ def http_error(error: GameError) -> web.Response:
         headers["WWW-Authenticate"] = "Bearer"
     return web.Response(
         status=status_of(error),
-        body=orjson.dumps(error_body(error.code, error.message, error.details)),
+        body=encode_json(error_body(error.code, error.message, error.details)),
         content_type="application/json",
         headers=headers,
     )
 
 
-def ws_error(error: GameError, batch_id: str | None = None) -> dict[str, Any]:
+def ws_error(error: GameError, batch_id: str | None = None) -> ErrorMessage:
     """The WebSocket ``error`` message for a refused client message."""
-    message: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message}
-    if error.details is not None:
-        message["details"] = error.details
-    if batch_id is not None:
-        message["batch_id"] = batch_id
-    return message
+    return ErrorMessage(
+        error.code, error.message, error.details, UNSET if batch_id is None else batch_id
+    )

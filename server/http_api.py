@@ -13,24 +13,35 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from aiohttp import web
+from msgspec import UNSET
 from prometheus_client import generate_latest
 
 from actor.actor import Actor
-from engine.clicks import PushResult, validate_push
-from engine.errors import Banned, GameError, InvalidRequest, NotFound, Unavailable
-from engine.players import BANNED, clean_name
-from engine.rules import Rules
-from engine.view import Board
-from server import auth, middleware
+from engine.clicks import PushResult
+from engine.errors import Banned, GameError, NotFound, Unavailable
+from engine.players import BANNED
+from engine.view import Board, PlayerObject
+from server import auth, middleware, push
 from server.client_address import client_address, limit_key
 from server.errors import Unauthorized
 from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
 from server.middleware import MIDDLEWARES
-from server.openapi import document
-from server.public_view import etag, snapshot_data
-from server.request_body import query_choice, query_int, read_object
+from server.models import (
+    ClientSettings,
+    Leaderboard,
+    RenameRequest,
+    Rounds,
+    Session,
+    SessionRequest,
+    Snapshot,
+    Status,
+    WsToken,
+    encode_json,
+)
+from server.openapi import Operation, document
+from server.public_view import etag, snapshot
+from server.request_body import ChoiceParam, IntParam, TextParam, read_model, read_object
 from server.round_log import round_log_ctx
 from server.session_limit import SessionLimiter
 from server.token_cache import TokenCache
@@ -38,42 +49,34 @@ from server.token_cache import TokenCache
 __all__ = ["MIDDLEWARES", "setup"]
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-PUSH_FIELDS = frozenset({"batch_id", "clicks"})
-NAME_FIELDS = frozenset({"name"})
-PUSH_RESULTS = (
-    "ok",
-    "duplicate",
-    "throttled",
-    "rate_limited",
-    "invalid",
-    "banned",
-    "round_not_active",
-    "unauthorized",
-)
-# pushes_total{result}: a refusal counts under its error code, a malformed push as "invalid".
-INVALID_CODES = frozenset({"invalid_request", "payload_too_large", "unsupported_media_type"})
 
 
 @dataclass(slots=True)
 class HttpState:
     """What the handlers share in one app: fixed at setup, or mutated only by the handlers."""
 
-    rules: Rules
     limiter: SessionLimiter
-    openapi: bytes
-    pushes: dict[str, Any]  # pushes_total's series by result, made once
+    settings: ClientSettings
+    openapi: bytes = b""
     tokens: TokenCache = field(default_factory=TokenCache)
     snapshot: tuple[Board | None, str, bytes] = field(default=(None, "", b""))
 
 
 HTTP = web.AppKey("http", HttpState)
 
+SCOPE = ChoiceParam("scope", ("round", "all"), "round")
+BOARD_LIMIT = IntParam("limit", 10, 1, 100)
+AROUND = ChoiceParam("around", ("me",))
+ROUNDS_LIMIT = IntParam("limit", 20, 1, 100)
+IF_NONE_MATCH = TextParam("If-None-Match", where="header")
+
 
 def json_response(
     data: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
+    """A reply encoded straight from its model (or the engine's view, or plain values)."""
     return web.Response(
-        body=orjson.dumps(data), status=status, content_type="application/json", headers=headers
+        body=encode_json(data), status=status, content_type="application/json", headers=headers
     )
 
 
@@ -105,8 +108,8 @@ async def call_as_player(request: web.Request, cmd: dict[str, Any]) -> Any:
 
 
 async def create_session(request: web.Request) -> web.Response:
-    body = await read_object(request, NAME_FIELDS, optional=True)
-    name = clean_name(body["name"]) if "name" in body else None
+    body = await read_model(request, SessionRequest, optional=True)
+    name = None if body.name is UNSET else body.name
     actor = _actor(request)
     app = request.app
     limiter = app[HTTP].limiter
@@ -120,7 +123,7 @@ async def create_session(request: web.Request) -> web.Response:
         limiter.give_back(key)  # no player was made: the attempt does not count
         raise
     token = auth.issue(app[AUTH], player["id"], auth.PLAYER)
-    return json_response({"token": token, "player": player}, status=201)
+    return json_response(Session(token, player), status=201)
 
 
 async def get_me(request: web.Request) -> web.Response:
@@ -130,10 +133,7 @@ async def get_me(request: web.Request) -> web.Response:
 
 async def patch_me(request: web.Request) -> web.Response:
     pid = player_of(request)
-    body = await read_object(request, NAME_FIELDS)
-    if "name" not in body:
-        raise InvalidRequest("name is required", {"field": "name"})
-    name = clean_name(body["name"])
+    name = (await read_model(request, RenameRequest)).name
     return json_response(
         await call_as_player(request, {"op": "rename", "player_id": pid, "name": name})
     )
@@ -145,58 +145,24 @@ async def ws_token(request: web.Request) -> web.Response:
     if me["status"] == BANNED:
         raise Banned("this player is banned")
     token = auth.issue(request.app[AUTH], pid, auth.WS)
-    return json_response({"token": token, "expires_in": auth.WS_TTL})
+    return json_response(WsToken(token, auth.WS_TTL))
 
 
 # -- clicks ----------------------------------------------------------------------------------
 
 
-def json_integers(counts: Any) -> Any:
-    """Read ``5.0`` as the integer it is, as JSON Schema does (2020-12 validation §6.1.1).
-
-    JSON has one number type; the OpenAPI document says ``integer`` and a client may well
-    serialise a whole number with a fraction. ``5.5``, strings and booleans stay refused.
-    """
-    if isinstance(counts, list):
-        return [int(c) if type(c) is float and c.is_integer() else c for c in counts]
-    return counts
-
-
-def count_push(request: web.Request, result: str) -> None:
-    series = request.app[HTTP].pushes.get(result)
-    if series is None:  # a refusal code not listed up front: still a small, fixed set
-        series = request.app[METRICS].pushes_total.labels(result)
-    series.inc()
-
-
-def push_result_label(result: PushResult) -> str:
-    if result.duplicate:
-        return "duplicate"
-    return "throttled" if result.throttled else "ok"
-
-
 async def push_clicks(request: web.Request) -> web.Response:
+    """The HTTP side of the one push path (``server/push.py``): decode, then format."""
+    path = request.app[push.PUSH]
     try:
-        pid = player_of(request)
-        body = await read_object(request, PUSH_FIELDS)
-        batch_id, clicks = validate_push(
-            body.get("batch_id"), json_integers(body.get("clicks")), request.app[HTTP].rules
-        )
-        result: PushResult = await call_as_player(
-            request, {"op": "push", "player_id": pid, "batch_id": batch_id, "clicks": clicks}
-        )
+        player_id = player_of(request)
+        data = await read_object(request)
+        actor = _actor(request)
     except GameError as error:
-        code = "invalid" if error.code in INVALID_CODES else error.code
-        count_push(request, code)
+        path.refused(error)
         raise
-    count_push(request, push_result_label(result))
-    metrics = request.app[METRICS]
-    if not result.duplicate:
-        if result.accepted:
-            metrics.clicks_accepted_total.inc(result.accepted)
-        if result.throttled:
-            metrics.clicks_throttled_total.inc(result.throttled)
-    return json_response(result.to_dict())
+    result = await path.push(actor, player_id, data, path.models.http)
+    return json_response(result)
 
 
 # -- public reads ----------------------------------------------------------------------------
@@ -217,19 +183,19 @@ async def get_snapshot(request: web.Request) -> web.Response:
     cached_board, tag, body = state.snapshot
     if cached_board is not board:  # encode each published board once, however many readers
         tag = etag(board)
-        body = orjson.dumps(snapshot_data(board, request.app[SETTINGS]))
+        body = encode_json(snapshot(board, state.settings))
         state.snapshot = (board, tag, body)
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
-    if_none_match = request.headers.get("If-None-Match")
+    if_none_match = IF_NONE_MATCH.read(request)
     if if_none_match is not None and _matches(if_none_match, tag):
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type="application/json", headers=headers)
 
 
 async def get_leaderboard(request: web.Request) -> web.Response:
-    scope = query_choice(request, "scope", ("round", "all")) or "round"
-    limit = query_int(request, "limit", 10, 1, 100)
-    around = query_choice(request, "around", ("me",))
+    scope = SCOPE.read(request)
+    limit = BOARD_LIMIT.read(request)
+    around = AROUND.read(request)
     cmd: dict[str, Any] = {"op": "leaderboard", "scope": scope, "limit": limit}
     if around is None:
         return json_response(await _actor(request).call(cmd))
@@ -238,16 +204,16 @@ async def get_leaderboard(request: web.Request) -> web.Response:
 
 
 async def get_rounds(request: web.Request) -> web.Response:
-    limit = query_int(request, "limit", 20, 1, 100)
+    limit = ROUNDS_LIMIT.read(request)
     rounds = await _actor(request).call({"op": "rounds", "limit": limit})
-    return json_response({"rounds": rounds})
+    return json_response(Rounds(rounds))
 
 
 # -- operations ------------------------------------------------------------------------------
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return json_response({"status": "ok"})
+    return json_response(Status("ok"))
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -261,7 +227,7 @@ async def readyz(request: web.Request) -> web.Response:
     problem = None if store is None else store.write_problem
     if problem is not None:
         raise Unavailable(f"changes cannot be saved: {problem}")
-    return json_response({"status": "ready"})
+    return json_response(Status("ready"))
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -273,31 +239,88 @@ async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[HTTP].openapi, content_type="application/json")
 
 
-ROUTES = [
-    web.post("/api/session", create_session, name="session"),
-    web.get("/api/me", get_me, name="me", allow_head=False),
-    web.patch("/api/me", patch_me, name="rename"),
-    web.post("/api/ws-token", ws_token, name="ws_token"),
-    web.post("/api/push_clicks", push_clicks, name="push_clicks"),
-    web.get("/api/snapshot", get_snapshot, name="snapshot", allow_head=False),
-    web.get("/api/leaderboard", get_leaderboard, name="leaderboard", allow_head=False),
-    web.get("/api/rounds", get_rounds, name="rounds", allow_head=False),
-    web.get("/api/openapi.json", openapi, name="openapi", allow_head=False),
-    web.get("/healthz", healthz, name="healthz", allow_head=False),
-    web.get("/readyz", readyz, name="readyz", allow_head=False),
-    web.get("/metrics", metrics, name="metrics", allow_head=False),
-]
+def operations(session_limit: int, push_request: type) -> list[Operation]:
+    """The JSON routes: the router registers them and the OpenAPI document describes them."""
+    players, game, ops = ("players",), ("game",), ("operations",)
+    return [
+        Operation(
+            "POST", "/api/session", create_session, "session",
+            "create a player; returns its token (SPEC §3, §5)",
+            description=f"At most {session_limit} a minute per client address.",
+            request=SessionRequest, request_required=False, reply=Session, status=201,
+            errors=(400, 413, 415, 429, 503), tags=players,
+        ),
+        Operation(
+            "GET", "/api/me", get_me, "me", "your player, with both ranks",
+            reply=PlayerObject, errors=(401, 503), bearer=True, tags=players,
+        ),
+        Operation(
+            "PATCH", "/api/me", patch_me, "rename", "rename yourself",
+            request=RenameRequest, reply=PlayerObject,
+            errors=(400, 401, 403, 413, 415, 503), bearer=True, tags=players,
+        ),
+        Operation(
+            "POST", "/api/ws-token", ws_token, "ws_token",
+            f"a token for the WebSocket handshake, valid {auth.WS_TTL} s",
+            reply=WsToken, errors=(401, 403, 503), bearer=True, tags=players,
+        ),
+        Operation(
+            "POST", "/api/push_clicks", push_clicks, "push_clicks",
+            "add a batch of clicks (SPEC §4)",
+            description="A batch_id already applied returns its first result with "
+            "duplicate: true. A push beyond a bucket of 3, refilled one per half push "
+            "interval, gets 429.",
+            request=push_request, reply=PushResult,
+            errors=(400, 401, 403, 409, 413, 415, 429, 503), bearer=True, tags=("clicks",),
+        ),
+        Operation(
+            "GET", "/api/snapshot", get_snapshot, "snapshot",
+            "the public state and the settings a client needs",
+            params=(IF_NONE_MATCH,), reply=Snapshot, reply_headers=("ETag",),
+            not_modified=True, errors=(503,), tags=game,
+        ),
+        Operation(
+            "GET", "/api/leaderboard", get_leaderboard, "leaderboard",
+            "a leaderboard: the top, or the entries around you",
+            description="With around=me (bearer token needed), limit counts the entries on "
+            "each side of yours.",
+            params=(SCOPE, BOARD_LIMIT, AROUND), reply=Leaderboard,
+            errors=(400, 401, 503), bearer=False, tags=game,
+        ),
+        Operation(
+            "GET", "/api/rounds", get_rounds, "rounds",
+            "finished rounds, newest first, with summaries",
+            params=(ROUNDS_LIMIT,), reply=Rounds, errors=(400, 503), tags=game,
+        ),
+        Operation("GET", "/api/openapi.json", openapi, "openapi", "this document", tags=ops),
+        Operation(
+            "GET", "/healthz", healthz, "healthz", "liveness: the process answers",
+            reply=Status, tags=ops,
+        ),
+        Operation(
+            "GET", "/readyz", readyz, "readyz",
+            "readiness: the state is loaded and the actor running",
+            reply=Status, errors=(503,), tags=ops,
+        ),
+    ]  # fmt: skip
+
+
+DESCRIPTION = (
+    'A real-time multiplayer click game. Every error is {"error": {"code", "message", "details"}}.'
+)
 
 
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
+    push.setup(app)
+    ops = operations(settings.sessions_per_minute, app[push.PUSH].models.http)
     app[HTTP] = HttpState(
-        rules=settings.rules(),
         limiter=SessionLimiter(settings.sessions_per_minute),
-        openapi=orjson.dumps(document(settings)),
-        # Present at 0 from the start, as Prometheus advises for known label values.
-        pushes={result: app[METRICS].pushes_total.labels(result) for result in PUSH_RESULTS},
+        settings=ClientSettings.of(settings),
+        openapi=encode_json(document(ops, DESCRIPTION)),
     )
     middleware.setup(app)
-    app.router.add_routes(ROUTES)
+    for op in ops:
+        app.router.add_route(op.method, op.path, op.handler, name=op.name)
+    app.router.add_get("/metrics", metrics, name="metrics", allow_head=False)
     app.cleanup_ctx.append(round_log_ctx)

@@ -6,27 +6,14 @@ a client needs (SPEC §5), so the HTTP and WebSocket views can never drift apart
 
 from __future__ import annotations
 
-from typing import Any
-
-from engine.view import Board, board_dict
-from settings import Settings
+from engine.view import BOARD_FIELDS, Board
+from server.models import ClientSettings, Snapshot
 
 
-def client_settings(settings: Settings) -> dict[str, Any]:
-    return {
-        "click_push_rate": settings.click_push_rate,
-        "max_cps": settings.max_cps,
-        "burst_seconds": settings.burst_seconds,
-        "broadcast_interval": settings.broadcast_interval,
-    }
-
-
-def snapshot_data(board: Board, settings: Settings) -> dict[str, Any]:
+def snapshot(board: Board, settings: ClientSettings) -> Snapshot:
     """``/api/snapshot``'s body; the WebSocket snapshot adds ``me``."""
-    data = board_dict(board)
-    data["version"] = board.version
-    data["settings"] = client_settings(settings)
-    return data
+    data = (getattr(board, name) for name in BOARD_FIELDS)
+    return Snapshot(*data, version=board.version, settings=settings)
 
 
 def etag(board: Board) -> str:

@@ -24,10 +24,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from engine.clicks import validate_push
 from engine.errors import Banned, GameError, InvalidRequest, NotFound, RateLimited, Unavailable
 from engine.players import BANNED
-from engine.rules import Rules
+from engine.view import PlayerObject
 from server import auth, public_view
 from server import ws_protocol as proto
 from server.broadcaster import (
@@ -39,8 +38,10 @@ from server.broadcaster import (
     Conn,
 )
 from server.errors import PayloadTooLarge, Unauthorized, http_error, ws_error
-from server.http_api import INVALID_CODES, push_result_label
 from server.keys import ACTOR, AUTH, METRICS, SETTINGS
+from server.models import PONG, ClientSettings, Ping, Resync, ack
+from server.push import PUSH
+from server.validation import validate
 
 log = logging.getLogger("ctb.ws")
 
@@ -63,16 +64,12 @@ class WsConfig:
 
 WS_CONFIG = web.AppKey("ws_config", WsConfig)
 BROADCASTER = web.AppKey("broadcaster", Broadcaster)
-RULES = web.AppKey("ws_rules", Rules)
-PUSH_SERIES = web.AppKey("ws_push_series", dict)
 
 Handler = Callable[[web.Application, Conn, dict[str, Any]], Awaitable[None]]
 
 
 def setup(app: web.Application) -> None:
     app[WS_CONFIG] = WsConfig()
-    app[RULES] = app[SETTINGS].rules()
-    app[PUSH_SERIES] = {}
     app.router.add_get("/ws", handle)
     app.cleanup_ctx.append(broadcaster_ctx)
     app.on_shutdown.append(close_all)
@@ -252,24 +249,17 @@ def bad_message(
 
 
 async def on_clicks(app: web.Application, conn: Conn, message: dict[str, Any]) -> None:
-    """Validate the push here, apply it in the actor, answer ``ack`` or ``error``."""
+    """The socket's side of the one push path (``server/push.py``): answer ``ack`` or ``error``."""
     raw_id = message.get("batch_id")
     echo_id = raw_id if isinstance(raw_id, str) and len(raw_id) <= 64 else None
-    metrics = app[METRICS]
+    path = app[PUSH]
     try:
-        batch_id, clicks = validate_push(raw_id, message.get("clicks"), app[RULES])
+        result = await path.push(app[ACTOR], conn.player_id, message, path.models.ws)
     except InvalidRequest as error:
-        count_push(app, "invalid")
         bad_message(app, conn, error, echo_id)
         return
-    try:
-        result = await app[ACTOR].call(
-            {"op": "push", "player_id": conn.player_id, "batch_id": batch_id, "clicks": clicks}
-        )
     except GameError as error:
-        label = "invalid" if error.code in INVALID_CODES else error.code
-        count_push(app, label)
-        conn.send(ws_error(error, batch_id))
+        conn.send(ws_error(error, echo_id))
         if isinstance(error, Banned):
             app[BROADCASTER].close(conn, CLOSE_BANNED, "banned", "banned")
         elif not isinstance(error, RateLimited):
@@ -278,31 +268,25 @@ async def on_clicks(app: web.Application, conn: Conn, message: dict[str, Any]) -
                 extra={"event": "push_refused", "code": error.code, "player_id": conn.player_id},
             )
         return
-    # The same series as HTTP pushes, labelled by the same function.
-    count_push(app, push_result_label(result))
-    if not result.duplicate:
-        if result.accepted:
-            metrics.clicks_accepted_total.inc(result.accepted)
-        if result.throttled:
-            metrics.clicks_throttled_total.inc(result.throttled)
-    conn.send(proto.ack_message(result))
-
-
-def count_push(app: web.Application, result: str) -> None:
-    """pushes_total{result}; each label's series is looked up once (labels() is not free)."""
-    series = app[PUSH_SERIES].get(result)
-    if series is None:
-        series = app[PUSH_SERIES][result] = app[METRICS].pushes_total.labels(result=result)
-    series.inc()
+    conn.send(ack(result))
 
 
 async def on_ping(app: web.Application, conn: Conn, message: dict[str, Any]) -> None:
-    conn.send(proto.PONG)
+    try:
+        validate(message, Ping)
+    except InvalidRequest as error:
+        bad_message(app, conn, error)
+        return
+    conn.send(PONG)
 
 
 async def on_resync(app: web.Application, conn: Conn, message: dict[str, Any]) -> None:
     try:
+        validate(message, Resync)
         me = await app[ACTOR].call({"op": "me", "player_id": conn.player_id})
+    except InvalidRequest as error:
+        bad_message(app, conn, error)
+        return
     except GameError as error:
         conn.send(ws_error(error))
         return
@@ -320,6 +304,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def send_snapshot(app: web.Application, conn: Conn, me: dict[str, Any]) -> None:
-    data = public_view.snapshot_data(app[ACTOR].board, app[SETTINGS])
-    conn.send(proto.snapshot_message(data, me))
+def send_snapshot(app: web.Application, conn: Conn, me: PlayerObject) -> None:
+    settings = ClientSettings.of(app[SETTINGS])
+    snapshot = public_view.snapshot(app[ACTOR].board, settings)
+    conn.send(proto.snapshot_message(snapshot, me))

@@ -1,7 +1,8 @@
 """The WebSocket protocol without the I/O (SPEC §6): codecs, frames and message validation.
 
-Everything here takes bytes or dicts in and hands bytes or dicts out, the way python-websockets
-keeps its protocol core free of sockets; ``server/ws.py`` and ``server/broadcaster.py`` wrap it.
+Everything here takes bytes or messages in and hands bytes or messages out, the way
+python-websockets keeps its protocol core free of sockets; ``server/ws.py`` and
+``server/broadcaster.py`` wrap it. The messages themselves are declared in ``server/models.py``.
 
 Two subprotocols carry the same messages: ``ctb.v1.json`` in text frames (the default) and
 ``ctb.v1.msgpack`` in binary frames. Server frames are never masked (RFC 6455 §5.1) and we do
@@ -14,14 +15,24 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import msgpack
 import orjson
 
 from engine.errors import InvalidRequest
+from engine.view import PlayerObject
 from server.errors import PayloadTooLarge
+from server.models import (
+    BoardMessage,
+    RoundMessage,
+    Snapshot,
+    SnapshotData,
+    SnapshotMessage,
+    encode_json,
+    encode_msgpack,
+)
 
 JSON_PROTOCOL = "ctb.v1.json"
 MSGPACK_PROTOCOL = "ctb.v1.msgpack"
@@ -34,7 +45,12 @@ OP_TEXT, OP_BINARY = 0x1, 0x2
 
 @dataclass(frozen=True, slots=True)
 class Codec:
-    """How one subprotocol turns messages into frame payloads and back."""
+    """How one subprotocol turns messages into frame payloads and back.
+
+    Client messages are decoded by orjson or msgpack and then validated into their model; server
+    messages (models, the engine's dataclasses, or dicts) are encoded by msgspec's encoders,
+    which write those objects directly, with no dict built in between.
+    """
 
     name: str
     opcode: int
@@ -49,8 +65,8 @@ def _msgpack_decode(data: bytes | str) -> Any:
     return msgpack.unpackb(data, raw=False, strict_map_key=True)
 
 
-JSON = Codec(JSON_PROTOCOL, OP_TEXT, orjson.dumps, orjson.loads)
-MSGPACK = Codec(MSGPACK_PROTOCOL, OP_BINARY, msgpack.packb, _msgpack_decode)
+JSON = Codec(JSON_PROTOCOL, OP_TEXT, encode_json, orjson.loads)
+MSGPACK = Codec(MSGPACK_PROTOCOL, OP_BINARY, encode_msgpack, _msgpack_decode)
 CODECS: dict[str, Codec] = {JSON.name: JSON, MSGPACK.name: MSGPACK}
 
 
@@ -72,7 +88,7 @@ def frame(payload: bytes, opcode: int) -> bytes:
     return header + payload
 
 
-def encode_frame(codec: Codec, message: dict[str, Any]) -> bytes:
+def encode_frame(codec: Codec, message: Any) -> bytes:
     return frame(codec.encode(message), codec.opcode)
 
 
@@ -103,32 +119,18 @@ def unknown_type(message: dict[str, Any]) -> InvalidRequest:
     )
 
 
-def snapshot_message(data: dict[str, Any], me: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "snapshot", "version": PROTOCOL_VERSION, "data": {**data, "me": me}}
+SNAPSHOT_FIELDS = tuple(f.name for f in fields(Snapshot))
 
 
-def board_message(version: int, data: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "board", "v": version, "data": data}
+def snapshot_message(snapshot: Snapshot, me: PlayerObject) -> SnapshotMessage:
+    data = SnapshotData(*(getattr(snapshot, name) for name in SNAPSHOT_FIELDS), me=me)
+    return SnapshotMessage(version=PROTOCOL_VERSION, data=data)
 
 
-def round_message(event: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "round", "event": event["event"], "data": event["data"]}
+def board_message(version: int, data: Any) -> BoardMessage:
+    """The ``board`` message; ``data`` is ``engine.view.board_data`` (or it as plain values)."""
+    return BoardMessage(v=version, data=data)
 
 
-def ack_message(result: Any) -> dict[str, Any]:
-    """The ``ack`` for a ``engine.clicks.PushResult`` (SPEC §6 lists exactly these fields)."""
-    return {
-        "type": "ack",
-        "batch_id": result.batch_id,
-        "accepted": result.accepted,
-        "throttled": result.throttled,
-        "duplicate": result.duplicate,
-        "score": result.score,
-        "round_score": result.round_score,
-        "rank": result.rank,
-        "round_rank": result.round_rank,
-        "planet_total": result.planet_total,
-    }
-
-
-PONG: dict[str, Any] = {"type": "pong"}
+def round_message(event: dict[str, Any]) -> RoundMessage:
+    return RoundMessage(event=event["event"], data=event["data"])

@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient
 from actor.clock import FakeClock
 from server import ws_protocol
 from server.keys import ACTOR, METRICS
+from server.models import BoardMessage
 from server.ws_protocol import MSGPACK_PROTOCOL
 from tests.server.conftest import ws_player
 from tests.server.wsclient import (
@@ -155,9 +156,9 @@ async def test_a_board_is_encoded_once_per_subprotocol(
     encoded: list[tuple[str, int]] = []
     real = ws_protocol.encode_frame
 
-    def counting(codec: ws_protocol.Codec, message: dict[str, Any]) -> bytes:
-        if message["type"] == "board":
-            encoded.append((codec.name, message["v"]))
+    def counting(codec: ws_protocol.Codec, message: Any) -> bytes:
+        if isinstance(message, BoardMessage):
+            encoded.append((codec.name, message.v))
         return real(codec, message)
 
     monkeypatch.setattr(ws_protocol, "encode_frame", counting)

@@ -11,7 +11,8 @@ from tests.server.conftest import auth, new_player
 
 
 async def test_snapshot_carries_state_and_client_settings(client: TestClient) -> None:
-    """The snapshot holds round, planets, leaderboard, online and the client's settings."""
+    """The snapshot holds round, planets, leaderboard, online and the client's settings,
+    the push and name limits included, so the page never restates them."""
     await client.app[ACTOR].call({"op": "tick"})  # the first tick starts round 1
     response = await client.get("/api/snapshot")
     assert response.status == 200
@@ -24,11 +25,17 @@ async def test_snapshot_carries_state_and_client_settings(client: TestClient) ->
         "max_cps": 20,
         "burst_seconds": 10.0,
         "broadcast_interval": 0.05,
+        "max_count": 200,
+        "max_counts_per_push": 32,
+        "batch_id_pattern": "^[A-Za-z0-9_-]{1,64}$",
+        "name_max_length": 24,
     }
 
 
 async def test_snapshot_etag_gives_304_until_the_state_changes(client: TestClient) -> None:
     """If-None-Match with the current ETag gets 304; a change makes a new ETag and a 200."""
+    # Start round 1 now: otherwise the actor's own ticker may start it between two requests.
+    await client.app[ACTOR].call({"op": "tick"})
     first = await client.get("/api/snapshot")
     tag = first.headers["ETag"]
     unchanged = await client.get("/api/snapshot", headers={"If-None-Match": tag})

@@ -16,14 +16,34 @@ import schemathesis
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 
 from actor.clock import FakeClock
+from engine.errors import InvalidRequest
+from engine.players import MAX_NAME_LENGTH, clean_name
 from server.app import init_app
+from server.models import NAME_FORMAT
 from tests.conftest import T0
 from tests.server.conftest import make_settings
+
+
+def is_name(text: str) -> bool:
+    try:
+        clean_name(text)
+    except InvalidRequest:
+        return False
+    return True
+
+
+# Names are letters of any script (SPEC §3): the document says so in words and with its own
+# format, and valid examples are drawn here through the engine's rule, the only one there is.
+NAME_CHARS = st.characters(categories=("L", "N"), include_characters=" _-")
+schemathesis.openapi.format(
+    NAME_FORMAT, st.text(NAME_CHARS, min_size=1, max_size=MAX_NAME_LENGTH).filter(is_name)
+)
 
 # Pages and the WebSocket answer HTML, files and a protocol switch; the fuzzing is for the API.
 NOT_FUZZED = ("/", "/admin", "/static/{name}", "/ws")

@@ -1,0 +1,106 @@
+"""The one push path (SPEC §4), shared by ``POST /api/push_clicks`` and the ``clicks`` message.
+
+A push is validated by its model, applied by the actor, labelled and counted here and nowhere
+else; each transport only decodes what arrived and formats what came back. A refused push
+changes nothing: validation happens before the actor is called, and the engine checks again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from actor.actor import Actor
+from engine.clicks import PushResult
+from engine.errors import GameError, NotFound, Unavailable
+from server.errors import Unauthorized
+from server.keys import METRICS, SETTINGS
+from server.metrics import Metrics
+from server.models import PushModels, push_models_for
+from server.validation import validate
+
+# pushes_total{result}: a push counts as ok, duplicate or throttled, a refusal under its error
+# code, and a malformed push (a bad body included) as "invalid".
+RESULTS = (
+    "ok",
+    "duplicate",
+    "throttled",
+    "rate_limited",
+    "invalid",
+    "banned",
+    "round_not_active",
+    "unauthorized",
+)
+INVALID_CODES = frozenset({"invalid_request", "payload_too_large", "unsupported_media_type"})
+
+
+@dataclass(slots=True)
+class PushPath:
+    """What a push needs besides the actor: its models and the metric series, made once."""
+
+    models: PushModels
+    metrics: Metrics
+    series: dict[str, Any] = field(default_factory=dict)  # pushes_total by result
+
+    def __post_init__(self) -> None:
+        # Present at 0 from the start, as Prometheus advises for known label values; looked up
+        # once each, since labels() is not free.
+        for result in RESULTS:
+            self.series[result] = self.metrics.pushes_total.labels(result=result)
+
+    def refused(self, error: GameError) -> None:
+        """Count a push refused for ``error``, wherever it was refused."""
+        self.count("invalid" if error.code in INVALID_CODES else error.code)
+
+    def count(self, result: str) -> None:
+        series = self.series.get(result)
+        if series is None:  # a refusal code not listed up front: still a small, fixed set
+            series = self.series[result] = self.metrics.pushes_total.labels(result=result)
+        series.inc()
+
+    async def push(
+        self, actor: Actor, player_id: str, data: dict[str, Any], model: type
+    ) -> PushResult:
+        """Validate ``data`` (the decoded request) with ``model``, apply it, count the outcome.
+
+        Raises the refusal as a GameError, already counted; a player the game does not know
+        is ``unauthorized``: its token outlived it.
+        """
+        try:
+            request = validate(data, model)
+            if not actor.running:
+                raise Unavailable("the game is not running")
+            cmd = {
+                "op": "push",
+                "player_id": player_id,
+                "batch_id": request.batch_id,
+                "clicks": request.clicks,
+            }
+            try:
+                result: PushResult = await actor.call(cmd)
+            except NotFound:
+                raise Unauthorized("this token's player does not exist") from None
+        except GameError as error:
+            self.refused(error)
+            raise
+        if result.duplicate:
+            self.count("duplicate")
+            return result
+        metrics = self.metrics
+        if result.throttled:
+            self.count("throttled")
+            metrics.clicks_throttled_total.inc(result.throttled)
+        else:
+            self.count("ok")
+        if result.accepted:
+            metrics.clicks_accepted_total.inc(result.accepted)
+        return result
+
+
+PUSH = web.AppKey("push", PushPath)
+
+
+def setup(app: web.Application) -> None:
+    app[PUSH] = PushPath(push_models_for(app[SETTINGS].rules()), app[METRICS])
