@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
+SECRET_KEY = "e2e-secret-key-0123456789-abcdefghij"  # 32 bytes or more, as the server asks
 READY_TIMEOUT = 30.0
 
 
@@ -45,7 +46,7 @@ class ServerProcess:
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "DATA_DIR": str(self.data_dir),
-            "SECRET_KEY": "e2e-secret-key-0123456789-abcdefghij",
+            "SECRET_KEY": SECRET_KEY,
             "ADMIN_TOKEN": "e2e-admin-token-0123456789",
             **self.env,
         }

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, ServerProcess
+from tests.e2e.conftest import ROOT, SECRET_KEY, ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -122,7 +122,7 @@ def run_once(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=30,
-        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "e2e-secret-key-0123456789-abcdefghij"},
+        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": SECRET_KEY},
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, ServerProcess, free_port
+from tests.e2e.conftest import ROOT, SECRET_KEY, ServerProcess, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +25,7 @@ def start_beside(data_dir: Path) -> subprocess.CompletedProcess[str]:
             "PATH": "/usr/bin:/bin",
             "PORT": str(free_port()),
             "DATA_DIR": str(data_dir),
-            "SECRET_KEY": "e2e-secret-key-0123456789",
+            "SECRET_KEY": SECRET_KEY,
         },
     )
 
