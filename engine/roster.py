@@ -30,6 +30,7 @@ def create_player(state: GameState, player_id: str, name: str | None, now: float
     )
     player.slot = state.slots.add(player_id)
     state.players[player_id] = player
+    state.index.add(player)
     state.planets[planet].players += 1
     state.seq += 1
     state.all_board.set(player.slot, 0, state.seq)
@@ -47,6 +48,7 @@ def get_player(state: GameState, player_id: str) -> Player:
 def rename(state: GameState, player_id: str, name: str) -> Player:
     player = get_player(state, player_id)
     player.name = clean_name(name)
+    state.index.renamed(player)
     state.version += 1
     return player
 
@@ -60,6 +62,7 @@ def move_player(state: GameState, player_id: str, planet: str) -> Player:
         state.planets[player.planet].players -= 1
         state.planets[planet].players += 1
         player.planet = planet
+        state.index.sync(player)
         state.version += 1
     return player
 
@@ -70,6 +73,7 @@ def set_status(state: GameState, player_id: str, status: str) -> Player:
         raise InvalidRequest(f"status must be one of {list(STATUSES)}", {"field": "status"})
     if status != player.status:
         player.status = status
+        state.index.sync(player)
         state.version += 1
     return player
 
@@ -105,6 +109,7 @@ def revoke_round(state: GameState, player_id: str) -> int:
         state.round_board.discard(player.slot)
         state.seq += 1
         state.all_board.set(player.slot, player.score, state.seq)
+        state.index.sync(player)
         state.version += 1
     return revoked
 
@@ -117,5 +122,6 @@ def reset_score(state: GameState, player_id: str) -> Player:
     state.round_board.discard(player.slot)
     state.seq += 1
     state.all_board.set(player.slot, 0, state.seq)
+    state.index.sync(player)
     state.version += 1
     return player
