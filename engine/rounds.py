@@ -58,6 +58,8 @@ def queue_round(
 
 def is_due(state: GameState, now: float) -> bool:
     """Whether ``advance`` would change anything at ``now`` (cheap; called on every message)."""
+    if state.paused:  # the round clock stands still (engine/admin.py moves it on at the resume)
+        return False
     current = state.current
     if current is not None and current.status == ACTIVE:
         return current.ends_at is not None and now >= current.ends_at
@@ -66,6 +68,8 @@ def is_due(state: GameState, now: float) -> bool:
 
 def advance(state: GameState, now: float) -> None:
     """Finish a round whose time ran out and start the next one whose break is over."""
+    if state.paused:
+        return
     current = state.current
     if current is not None and current.status == ACTIVE and now >= (current.ends_at or now):
         finish(state, current, "time", current.ends_at or now)

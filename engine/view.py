@@ -57,6 +57,8 @@ class Board:
     top_all: tuple[LeaderEntry, ...]
     online: int
     players_total: int
+    paused: bool = False  # an admin's emergency stop (SPEC §8): pushes get 409 ``paused``
+    pause_reason: str | None = None
 
 
 def build_board(state: GameState, version: int, online: int) -> Board:
@@ -86,6 +88,8 @@ def build_board(state: GameState, version: int, online: int) -> Board:
         top_all=_entries(state, state.all_board.top(state.rules.top_n)),
         online=online,
         players_total=len(state.players),
+        paused=state.paused,
+        pause_reason=state.pause_reason,
     )
 
 
@@ -137,6 +141,8 @@ def board_dict(board: Board) -> dict[str, Any]:
         },
         "online": board.online,
         "players_total": board.players_total,
+        "paused": board.paused,
+        "pause_reason": board.pause_reason,
     }
 
 
