@@ -33,7 +33,7 @@ from persistence import codec
 from persistence.errors import CorruptFile, IncompatibleFile
 
 MAGIC = b"CTBSNAP\x00"
-FORMAT = 3  # 2: batch memory as ids and packed replies; 3: the slot on the player
+FORMAT = 4  # 2: batch memory as ids and packed replies; 3: the slot on the player; 4: admin state
 HEAD = struct.Struct("<8sI")
 TAIL = struct.Struct("<QI4s")
 END = b"END\n"
