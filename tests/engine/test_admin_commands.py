@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import commands
 from engine.errors import Conflict, InvalidRequest, NotFound, Paused
-from engine.state import GameState
+from engine.rules import Rules
+from engine.state import GameState, new_state
 from engine.view import board_dict, build_board
 from tests.conftest import T0, add_player, fingerprint, push
 
@@ -212,3 +215,40 @@ def test_player_detail_gathers_standing_batches_history_and_audit(game: GameStat
     assert detail["push_stats"]["pushes"] == 2  # T0 and T0 + 12: one window
     with pytest.raises(NotFound):
         commands.query(game, {"op": "admin_player", "player_id": "ghost"})
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(1, 60), st.booleans()),
+        min_size=1,
+        max_size=30,
+    ),
+    st.sampled_from(["a", "b", "c"]),
+)
+def test_a_revoking_ban_restores_planet_totals_exactly(moves, victim) -> None:
+    """After a revoking ban each planet's total equals a brute-force sum over the contributions
+    that remain, and is the total before minus exactly the victim's batches."""
+    game = new_state(Rules(round_target=10**9), ["earth", "mars"])
+    commands.apply(game, {"op": "tick", "now": T0})
+    for pid in ("a", "b", "c"):
+        add_player(game, pid)
+    now = T0
+    for i, (pid, count, move) in enumerate(moves):
+        now += 1.0
+        if move:  # moved mid-round: the victim's batches may sit on both planets
+            planet = "mars" if game.players[pid].planet == "earth" else "earth"
+            cmd(game, "admin_patch_player", now, player_id=pid, reason="r", planet=planet)
+        push(game, pid, f"b{i}", [count], now)
+    assert game.current is not None
+    before = dict(game.current.totals)
+    theirs = {
+        planet: sum(by_player.get(victim, []))
+        for planet, by_player in game.current.contributions.items()
+    }
+    result = cmd(game, "admin_ban", now, player_id=victim, reason="r", revoke_round_clicks=True)
+    assert result["revoked"] == sum(theirs.values())
+    for planet, by_player in game.current.contributions.items():
+        brute = sum(sum(batches) for batches in by_player.values())
+        assert game.current.totals[planet] == brute == before[planet] - theirs[planet]
+    assert game.players[victim].score == 0
