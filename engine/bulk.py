@@ -26,7 +26,7 @@ from engine.players import ACTIVE, BANNED
 from engine.state import GameState
 
 RUNNING, DONE, CANCELLED, INTERRUPTED = "running", "done", "cancelled", "interrupted"
-STEP = 1000
+STEP = 250
 MAX_STEP = 5000
 MAX_TARGETS = 2_000_000
 ACTIONS = ("ban", "unban", "reset_score", "move_planet")

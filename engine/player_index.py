@@ -8,11 +8,11 @@ is a sum, a sort is a partition. The game keeps it current with one call where a
 
 - The round score is stored with the round it belongs to, as on the player: a query compares
   the round column with the current round's id, so a new round needs no sweep (SPEC §3).
-- Names are searched as lower-cased text joined with newlines, in blocks of ``BLOCK`` slots.
-  ``str.split`` on the search text finds every hit in C; the pieces' lengths give the hits'
-  offsets and a binary search over the block's name starts gives their slots. A rename only
-  marks its block for a re-join at the next search, so creating or renaming players costs no
-  more than a flag.
+- Names are searched as lower-cased UTF-8 bytes joined with newlines, in blocks of ``BLOCK``
+  slots, each a numpy byte array: the needle's bytes are compared on a shrinking set of
+  candidate offsets (``name_hits``), and a binary search over the block's name starts gives the
+  hits' slots. A rename only marks its block for a re-join at the next search, so creating or
+  renaming players costs no more than a flag.
 - An id prefix is found on an 8-byte big-endian key of the lower-cased id, compared as a range;
   a prefix longer than 8 bytes is checked exactly on the few candidates the range leaves.
 - Names sort by two 8-byte keys of the lower-cased UTF-8 name, i.e. by its first 16 bytes; names
@@ -25,6 +25,8 @@ player's creation fail. Writing one numpy element costs about 0.1 µs, four on e
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections import deque
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
@@ -56,11 +58,21 @@ STATUS_CODE = {status: code for code, status in enumerate(STATUSES)}
 
 
 def _keys(texts: Iterable[str], n: int, words: int) -> np.ndarray:
-    """The first ``8 * words`` bytes of each lower-cased UTF-8 text as big-endian numbers."""
-    raw = np.array([t.lower().encode() for t in texts], dtype=f"S{KEY_BYTES * words}")
+    """The first ``8 * words`` bytes of each lower-cased UTF-8 text as big-endian numbers.
+
+    ASCII texts (every id the server makes, most names) are lower-cased in one string and
+    converted by numpy; others are encoded one by one (about 1 µs each).
+    """
     if n == 0:
         return np.zeros((0, words), np.uint64)
-    # numpy pads a shorter text with NUL bytes, as ``text_key`` does
+    width = f"S{KEY_BYTES * words}"
+    listed = list(texts)
+    joined = "\n".join(listed).lower()
+    parts = joined.split("\n") if joined.isascii() else []
+    if len(parts) == n:
+        raw = np.array(parts, dtype=width)  # numpy truncates, and pads with NUL bytes
+    else:
+        raw = np.array([t.lower().encode() for t in listed], dtype=width)
     return raw.view(">u8").reshape(n, words).astype(np.uint64)
 
 
@@ -80,7 +92,7 @@ class PlayerIndex:
         self.n = 0
         self.by_slot: list[Player] = []
         self._cols = {name: np.zeros(capacity, dtype) for name, dtype in COLUMNS.items()}
-        self._blocks: list[str | None] = []
+        self._blocks: list[np.ndarray | None] = []
         self._starts: list[np.ndarray | None] = []
 
     @classmethod
@@ -96,7 +108,7 @@ class PlayerIndex:
         n = len(listed)
         by_slot: list[Any] = [None] * n
         deque(map(by_slot.__setitem__, map(attrgetter("slot"), listed), listed), maxlen=0)
-        if None in by_slot:
+        if any(map(operator.is_, by_slot, itertools.repeat(None))):
             raise ValueError("the players' slots do not number them 0 to n-1")
         index = cls(planets, max(1024, n + n // 8))
         index.by_slot = by_slot
@@ -192,20 +204,28 @@ class PlayerIndex:
         return STATUS_CODE[BANNED]
 
     def name_hits(self, text: str) -> np.ndarray:
-        """Slots whose lower-cased name contains ``text`` (lower-cased), in slot order."""
-        needle = text.lower()
-        width = len(needle)
+        """Slots whose lower-cased name contains ``text`` (lower-cased), in slot order.
+
+        Each block is the names' lower-cased UTF-8 bytes, newline-separated, as a numpy array;
+        a match is found by comparing the needle's bytes one at a time on the shrinking set of
+        candidate positions, so the cost is one pass over the bytes whatever the number of hits
+        (a substring of UTF-8 bytes is a substring of the text: UTF-8 is self-synchronising).
+        """
+        needle = np.frombuffer(text.lower().encode(), np.uint8)
         hits = []
         for b in range(len(self._blocks)):
-            joined, starts = self._block(b)
-            pieces = joined.split(needle)
-            if len(pieces) == 1:
+            data, starts = self._block(b)
+            end = len(data) - len(needle) + 1
+            if end <= 0:
                 continue
-            lengths = np.fromiter(map(len, pieces), np.int64, len(pieces) - 1)
-            # The i-th hit starts after i+1 pieces and i needles.
-            offsets = np.cumsum(lengths) + np.arange(len(lengths)) * width
-            local = np.searchsorted(starts, offsets, side="right") - 1
-            hits.append(np.unique(local) + b * BLOCK)  # a name with two hits counts once
+            at = np.flatnonzero(data[:end] == needle[0])
+            for j in range(1, len(needle)):
+                if not len(at):
+                    break
+                at = at[data[at + j] == needle[j]]
+            if len(at):
+                local = np.searchsorted(starts, at, side="right") - 1
+                hits.append(np.unique(local) + b * BLOCK)  # a name with two hits counts once
         return np.concatenate(hits) if hits else np.zeros(0, np.int64)
 
     def id_prefix_hits(self, prefix: str) -> np.ndarray:
@@ -225,20 +245,20 @@ class PlayerIndex:
             )
         return slots
 
-    def _block(self, b: int) -> tuple[str, np.ndarray]:
-        joined, starts = self._blocks[b], self._starts[b]
-        if joined is None or starts is None:
-            names = [p.name.lower() for p in self.by_slot[b * BLOCK : (b + 1) * BLOCK]]
-            joined = "\n".join(names) + "\n"
+    def _block(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        data, starts = self._blocks[b], self._starts[b]
+        if data is None or starts is None:
+            names = [p.name.lower().encode() for p in self.by_slot[b * BLOCK : (b + 1) * BLOCK]]
+            data = np.frombuffer(b"\n".join(names) + b"\n", np.uint8)
             starts = np.zeros(len(names), np.int64)
             np.cumsum([len(name) + 1 for name in names[:-1]], out=starts[1:])
-            self._blocks[b], self._starts[b] = joined, starts
-        return joined, starts
+            self._blocks[b], self._starts[b] = data, starts
+        return data, starts
 
     def memory_bytes(self) -> int:
         """What the index holds beyond the players themselves (reported by the admin bench)."""
         columns = sum(c.nbytes for c in self._cols.values())
-        names = sum(len(j) for j in self._blocks if j is not None)  # ASCII: a byte a character
+        names = sum(j.nbytes for j in self._blocks if j is not None)
         starts = sum(s.nbytes for s in self._starts if s is not None)
         by_slot = 8 * len(self.by_slot) + 56
         return columns + names + starts + by_slot
