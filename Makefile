@@ -33,6 +33,7 @@ test: lint
 
 bench: $(VENV)/.test-installed
 	$(PY) bench/engine_bench.py
+	$(PY) bench/admin_bench.py
 	$(PY) bench/http_bench.py
 	$(PY) bench/persist_bench.py
 	$(PY) bench/ws_load.py

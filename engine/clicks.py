@@ -2,8 +2,9 @@
 
 The order of checks is the contract: a malformed push is refused whole; a banned player is
 refused; a batch id already applied returns its first result marked duplicate (so a retry after a
-lost acknowledgement never counts twice, even between rounds); then the round must be active and
-a push must be left in the player's push bucket; only then are tokens spent and scores moved.
+lost acknowledgement never counts twice, even between rounds); then the game must not be paused,
+the round must be active and a push must be left in the player's push bucket; only then are
+tokens spent and scores moved.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from engine import batch_memory, rounds, throttle
-from engine.errors import Banned, InvalidRequest, NotFound, RoundNotActive
+from engine import batch_memory, interventions, rounds, throttle
+from engine.errors import Banned, InvalidRequest, NotFound, Paused, RoundNotActive
 from engine.players import BANNED, BatchResult, round_score
 from engine.rules import Rules
 from engine.state import GameState, active_round
@@ -79,6 +80,8 @@ def push(
     recalled = batch_memory.recall(player, batch_id)
     if recalled is not None:
         return _result(batch_id, recalled, True, rules)
+    if state.paused:
+        raise Paused("the game is paused", {"reason": state.pause_reason})
     current = active_round(state)
     if current is None:
         raise RoundNotActive("no round is active", {"next_round_at": state.next_round_at})
@@ -111,6 +114,7 @@ def push(
             batches.extend(granted)
         current.totals[planet] += accepted
         state.planets[planet].all_time += accepted
+        state.index.clicked(player)
     else:
         rank = state.all_board.rank(player.slot)
         round_rank = state.round_board.rank(player.slot)
@@ -125,6 +129,7 @@ def push(
         planet_total,
     )
     batch_memory.remember(player, batch_id, stored, rules.batch_memory)
+    interventions.observe_push(state, player, accepted + throttled, throttled, now)
     state.version += 1
     if planet_total >= current.target:
         rounds.finish(state, current, "target", now)

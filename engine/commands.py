@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine import clicks, roster, rounds
+from engine import admin, clicks, roster, rounds
 from engine.errors import InvalidRequest
 from engine.state import GameState
 from engine.view import entries_view, player_dict
@@ -86,6 +86,7 @@ MUTATIONS: dict[str, Handler] = {
     "reset_score": _reset_score,
     "queue_round": _queue_round,
     "end_round": _end_round,
+    **admin.MUTATIONS,  # each with its audit entry: engine/admin.py
 }
 
 
@@ -117,6 +118,7 @@ QUERIES: dict[str, Handler] = {
     "me": _me,
     "leaderboard": _leaderboard,
     "rounds": _rounds,
+    **admin.QUERIES,
 }
 
 

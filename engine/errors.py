@@ -11,6 +11,7 @@ The server maps each code to an HTTP status and a WebSocket ``error`` message in
     ├── RateLimited            a push or session too soon; carries retry_after ("rate_limited")
     ├── Banned                 the player is banned ("banned")
     ├── RoundNotActive         clicks between rounds ("round_not_active")
+    ├── Paused                 an admin paused the whole game ("paused")
     └── Unavailable            not ready, or the journal cannot be written ("unavailable")
 """
 
@@ -56,6 +57,12 @@ class Banned(GameError):
 
 class RoundNotActive(GameError):
     code = "round_not_active"
+
+
+class Paused(GameError):
+    """An admin stopped the game (SPEC §8 emergency stop); pushes wait for the resume."""
+
+    code = "paused"
 
 
 class Unavailable(GameError):

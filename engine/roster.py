@@ -29,6 +29,7 @@ def create_player(state: GameState, player_id: str, name: str | None, now: float
     )
     player.slot = state.slots.add(player_id)
     state.players[player_id] = player
+    state.index.add(player)
     state.planets[planet].players += 1
     state.seq += 1
     state.all_board.set(player.slot, 0, state.seq)
@@ -49,6 +50,7 @@ def rename(state: GameState, player_id: str, name: str) -> Player:
     if player.status == BANNED:
         raise Banned("a banned player cannot rename")
     player.name = clean_name(name)
+    state.index.renamed(player)
     state.version += 1
     return player
 
@@ -62,6 +64,7 @@ def move_player(state: GameState, player_id: str, planet: str) -> Player:
         state.planets[player.planet].players -= 1
         state.planets[planet].players += 1
         player.planet = planet
+        state.index.sync(player)
         state.version += 1
     return player
 
@@ -72,6 +75,7 @@ def set_status(state: GameState, player_id: str, status: str) -> Player:
         raise InvalidRequest(f"status must be one of {list(STATUSES)}", {"field": "status"})
     if status != player.status:
         player.status = status
+        state.index.sync(player)
         state.version += 1
     return player
 
@@ -107,6 +111,7 @@ def revoke_round(state: GameState, player_id: str) -> int:
         state.round_board.discard(player.slot)
         state.seq += 1
         state.all_board.set(player.slot, player.score, state.seq)
+        state.index.sync(player)
         state.version += 1
     return revoked
 
@@ -119,5 +124,6 @@ def reset_score(state: GameState, player_id: str) -> Player:
     state.round_board.discard(player.slot)
     state.seq += 1
     state.all_board.set(player.slot, 0, state.seq)
+    state.index.sync(player)
     state.version += 1
     return player

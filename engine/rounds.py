@@ -60,6 +60,8 @@ def queue_round(
 
 def is_due(state: GameState, now: float) -> bool:
     """Whether ``advance`` would change anything at ``now`` (cheap; called on every message)."""
+    if state.paused:  # the round clock stands still (engine/admin.py moves it on at the resume)
+        return False
     active = active_round(state)
     if active is not None:
         return active.ends_at is not None and now >= active.ends_at
@@ -68,6 +70,8 @@ def is_due(state: GameState, now: float) -> bool:
 
 def advance(state: GameState, now: float) -> None:
     """Finish a round whose time ran out and start the next one whose break is over."""
+    if state.paused:
+        return
     active = active_round(state)
     if active is not None and now >= (active.ends_at or now):
         finish(state, active, "time", active.ends_at or now)

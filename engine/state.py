@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.leaderboard import Leaderboard, PlayerSlots
 from engine.planets import Planet, make_planets
+from engine.player_index import PlayerIndex
 from engine.players import Player
 from engine.rules import Rules
+
+if TYPE_CHECKING:
+    from engine.bulk import BulkJob
+    from engine.interventions import Intervention, PushStats
 
 QUEUED, ACTIVE, FINISHED = "queued", "active", "finished"
 
@@ -62,12 +67,24 @@ class GameState:
     next_round_at: float | None = 0.0  # set during a break; the first tick starts round 1
     seq: int = 0  # bumped on every score change: the leaderboards' tie-break
     version: int = 0  # bumped on every change: snapshots and journal key on it
-    audit: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)  # engine/audit.py; id = place + 1
     outbox: list[dict[str, Any]] = field(default_factory=list)  # events for the actor to route
+    # Admin (SPEC §8): the emergency stop, flagged players, bulk jobs; see engine/admin.py.
+    paused: bool = False
+    pause_reason: str | None = None
+    paused_at: float | None = None
+    interventions: dict[int, Intervention] = field(default_factory=dict)
+    push_stats: OrderedDict[str, PushStats] = field(default_factory=OrderedDict)  # pushers only
+    bulk_jobs: dict[int, BulkJob] = field(default_factory=dict)
+    next_intervention_id: int = 1
+    next_job_id: int = 1
+    index: PlayerIndex = field(init=False)  # derived from the players: rebuilt, never saved
 
     def __post_init__(self) -> None:
         self.all_board = Leaderboard(self.slots)
         self.round_board = Leaderboard(self.slots)
+        open_cases = (i.player_id for i in self.interventions.values() if i.status != "resolved")
+        self.index = PlayerIndex.build(self.players.values(), list(self.planets), open_cases)
 
 
 def new_state(rules: Rules, planet_names: list[str]) -> GameState:
@@ -81,3 +98,8 @@ def active_round(state: GameState) -> Round | None:
     """
     current = state.current
     return current if current is not None and current.status == ACTIVE else None
+
+
+def current_round_id(state: GameState) -> int | None:
+    """The id of the round a ``round_score`` belongs to now: the current one, active or not."""
+    return state.current.id if state.current is not None else None

@@ -50,3 +50,10 @@ def take_clicks(player: Player, counts: list[int], rules: Rules, now: float) -> 
         accepted.append(granted)
     player.tokens = tokens
     return accepted
+
+
+def available(player: Player, rules: Rules, now: float) -> float:
+    """Click tokens the player could spend at ``now`` (the admin's view of a player)."""
+    if now <= player.tokens_at:
+        return player.tokens
+    return min(rules.burst, player.tokens + (now - player.tokens_at) * rules.max_cps)

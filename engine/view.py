@@ -76,6 +76,8 @@ class BoardData:
     leaderboard: Leaderboards
     online: int
     players_total: int
+    paused: bool  # an admin's emergency stop (SPEC §8): pushes get 409 ``paused``
+    pause_reason: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,8 @@ def build_board(state: GameState, version: int, online: int) -> Board:
         players_total=len(state.players),
         version=version,
         state_version=state.version,
+        paused=state.paused,
+        pause_reason=state.pause_reason,
     )
 
 

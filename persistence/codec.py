@@ -14,6 +14,12 @@ to one of the dataclasses does not make older files unreadable.
 Chunks keep every object small: the writer never builds the file in memory, the reader never
 needs a large buffer, and players are built chunk by chunk as they are read.
 
+The admin's state goes along: the audit log, interventions, the detectors' running sums (so a
+replay flags what the live game flagged), bulk jobs (one a chunk: a job holds its target ids)
+and the pause. A bulk job that was running when the snapshot was taken loads as ``interrupted``:
+no one steps it in a new process until an admin resumes it. The admin listing's index is not
+saved; ``GameState`` builds it from the players as it is made.
+
 Rules are not saved: they come from the settings at start-up. The outbox is not saved either:
 it holds events for connected pages, and none are connected to a process that is starting.
 """
@@ -31,6 +37,9 @@ from typing import Any
 
 import msgpack
 
+from engine import bulk
+from engine.bulk import BulkJob
+from engine.interventions import Intervention, PushStats
 from engine.leaderboard import Leaderboard, PlayerSlots
 from engine.planets import Planet
 from engine.players import Player
@@ -55,7 +64,12 @@ SECTIONS = (
     "queue",
     "history",
     "audit",
+    "interventions",
+    "bulk_jobs",
+    "push_stats",
 )
+ADMIN_SECTIONS = ("interventions", "bulk_jobs", "push_stats")  # new in format 4
+STATS_FIELDS = tuple(f.name for f in dataclasses.fields(PushStats))
 
 
 @dataclasses.dataclass(slots=True, frozen=True)
@@ -84,6 +98,9 @@ def encode(state: GameState, journal_next: int, saved_at: float) -> Iterator[Any
         "queue": len(state.queue),
         "history": len(state.history),
         "audit": len(state.audit),
+        "interventions": len(state.interventions),
+        "bulk_jobs": len(state.bulk_jobs),
+        "push_stats": len(state.push_stats),
     }
     yield {
         "journal_next": journal_next,
@@ -96,6 +113,13 @@ def encode(state: GameState, journal_next: int, saved_at: float) -> Iterator[Any
         "current": current,
         "player_fields": PLAYER_FIELDS,
         "counts": counts,
+        "admin": {
+            "paused": state.paused,
+            "pause_reason": state.pause_reason,
+            "paused_at": state.paused_at,
+            "next_intervention_id": state.next_intervention_id,
+            "next_job_id": state.next_job_id,
+        },
     }
     row = attrgetter(*PLAYER_FIELDS)
     packer = msgpack.Packer()
@@ -114,12 +138,18 @@ def encode(state: GameState, journal_next: int, saved_at: float) -> Iterator[Any
     # One summary a chunk: a summary keeps every player's total of its round.
     yield from _chunks(map(_fields, state.history), 1)
     yield from _chunks(state.audit, 1000)
+    yield from _chunks(map(_fields, state.interventions.values()), 1000)
+    yield from _chunks(map(_fields, state.bulk_jobs.values()), 1)
+    stats_row = attrgetter(*STATS_FIELDS)
+    for chunk in _chunks(state.push_stats.items(), CHUNK):
+        yield [[player_id, *stats_row(stats)] for player_id, stats in chunk]
 
 
 def decode(objects: Iterator[Any], rules: Rules) -> tuple[GameState, Meta]:
     """Rebuild the state from ``encode``'s stream, read with lists (``use_list=True``)."""
     header = next(objects)
-    counts = header["counts"]
+    # A format 3 file ends before the admin's sections and has no admin header: all empty.
+    counts = {**dict.fromkeys(ADMIN_SECTIONS, 0), **header["counts"]}
     for name in SECTIONS:
         if not isinstance(counts.get(name), int):
             raise ValueError(f"the header lacks the size of section {name!r}")
@@ -142,7 +172,16 @@ def decode(objects: Iterator[Any], rules: Rules) -> tuple[GameState, Meta]:
         seq=header["seq"],
         version=header["version"],
         audit=list(_items(objects, counts["audit"])),
+        interventions={
+            c["id"]: _build(Intervention, c) for c in _items(objects, counts["interventions"])
+        },
+        bulk_jobs={j["id"]: _build(BulkJob, j) for j in _items(objects, counts["bulk_jobs"])},
+        push_stats=collections.OrderedDict(
+            (row[0], PushStats(*row[1:])) for row in _items(objects, counts["push_stats"])
+        ),
+        **header.get("admin", {}),
     )
+    bulk.interrupt_running(state)
     state.all_board, state.round_board = all_board, round_board
     return state, Meta(header["journal_next"], header["version"], header["saved_at"])
 

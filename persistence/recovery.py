@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine import commands
+from engine import bulk, commands
 from engine.errors import GameError
 from engine.rules import Rules
 from engine.state import GameState, new_state
@@ -258,6 +258,7 @@ def _replay(data_dir: Path, result: Recovered, rules: Rules) -> None:
             break
     state.rules = rules
     state.outbox = []  # events of the past: no page is connected to hear them
+    bulk.interrupt_running(state)  # a job the journal stepped has no one stepping it now
     result.replayed = count
     seconds = time.perf_counter() - started
     log.info(

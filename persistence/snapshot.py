@@ -33,7 +33,9 @@ from persistence import codec
 from persistence.errors import CorruptFile, IncompatibleFile
 
 MAGIC = b"CTBSNAP\x00"
-FORMAT = 3  # 2: batch memory as ids and packed replies; 3: the slot on the player
+FORMAT = 4  # 2: batch memory as ids and packed replies; 3: the slot on the player; 4: admin state
+# Format 3 is format 4 without the admin sections at its end: a server upgraded in place loads it.
+READABLE = (3, FORMAT)
 HEAD = struct.Struct("<8sI")
 TAIL = struct.Struct("<QI4s")
 END = b"END\n"
@@ -114,9 +116,10 @@ def read(path: Path, rules: Rules) -> tuple[GameState, codec.Meta]:
         f.seek(HEAD.size)
         if _crc(f, length, zlib.crc32(head)) != crc:
             raise CorruptFile(path, "checksum mismatch")
-        if version != FORMAT:  # checked after the checksum: a flipped bit is damage, not news
+        if version not in READABLE:  # checked after the checksum: a flipped bit is damage
             raise IncompatibleFile(
-                f"{path} has snapshot format {version}; this version reads format {FORMAT}"
+                f"{path} has snapshot format {version}; this version reads formats "
+                + ", ".join(map(str, READABLE))
             )
         f.seek(HEAD.size)
         body = _Bounded(f, length)

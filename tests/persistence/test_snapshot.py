@@ -5,12 +5,14 @@ from __future__ import annotations
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.state import GameState
-from persistence import snapshot
+from persistence import codec, snapshot
 from persistence.errors import CorruptFile, IncompatibleFile
+from tests.conftest import fingerprint
 from tests.persistence.games import RULES, play
 
 
@@ -108,3 +110,30 @@ def test_a_failed_save_leaves_the_old_snapshots_and_no_temporary_file(
     with pytest.raises(TypeError):
         snapshot.save(tmp_path, game, 3)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_format_3_snapshot_from_before_the_admin_state_still_loads(
+    tmp_path: Path, game: GameState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server upgraded in place reads the format 3 file its predecessor wrote: the same
+    players, boards and rounds, and an empty admin state."""
+    encode = codec.encode
+
+    def format_3(state: GameState, journal_next: int, saved_at: float) -> Any:
+        stream = encode(state, journal_next, saved_at)
+        header = next(stream)
+        del header["admin"]
+        for name in codec.ADMIN_SECTIONS:
+            del header["counts"][name]
+        yield header
+        yield from stream
+
+    expected = fingerprint(game)
+    with monkeypatch.context() as patch:
+        patch.setattr(snapshot, "FORMAT", 3)
+        patch.setattr(codec, "encode", format_3)
+        snapshot.save(tmp_path, game, 1)
+    assert (tmp_path / snapshot.CURRENT).read_bytes()[8:12] == struct.pack("<I", 3)
+    loaded, _ = snapshot.read(tmp_path / snapshot.CURRENT, RULES)
+    assert fingerprint(loaded) == expected
+    assert (loaded.paused, loaded.interventions, loaded.bulk_jobs) == (False, {}, {})

@@ -1,0 +1,162 @@
+"""The admin listing and bulk jobs at 1,000,000 players (SPEC §8), as the actor runs them.
+
+Builds a game of ``--players`` players through ``engine.commands`` (a third renamed to names made
+of syllables, scores and round scores spread, last clicks over a day, 1 % banned, 0.1 % flagged),
+then times, each inside what would be one actor turn:
+- the index build (what a start-up adds) and the memory the index holds;
+- listings with a random filter, a random sort and a random page (p50, p95, max);
+- searches by name substring (p95) and by id prefix;
+- bulk steps of a 100,000-player ban and of a 100,000-player score reset (the longest step).
+Run: ``make bench`` or ``python bench/admin_bench.py --players 1000000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine import bulk, commands
+from engine.admin_query import list_players, parse_query
+from engine.leaderboard import Leaderboard
+from engine.player_index import PlayerIndex
+from engine.rules import Rules
+from engine.state import GameState, new_state
+
+T0 = 1_700_000_000.0
+SYLLABLES = ["ka", "zu", "mi", "ro", "tan", "el", "vo", "shi", "qu", "ne", "do", "ra", "lex"]
+PLANETS = ["earth", "mars", "venus", "jupiter"]
+ADMIN = {"admin": "bench", "reason": "bench"}
+
+
+def build(players: int, seed: int) -> tuple[GameState, list[str], float]:
+    rng = random.Random(seed)
+    state = new_state(Rules(round_target=10**12, round_seconds=86400.0), PLANETS)
+    commands.apply(state, {"op": "tick", "now": T0})
+    ids = [
+        f"{rng.getrandbits(32):08x}-0000-4000-8000-{rng.getrandbits(48):012x}"
+        for _ in range(players)
+    ]
+    for i, player_id in enumerate(ids):
+        name = None
+        if i % 3 == 0:
+            name = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 5))).title()
+        cmd = {"op": "create_player", "player_id": player_id, "now": T0 + i * 0.01}
+        commands.apply(state, cmd if name is None else {**cmd, "name": name})
+    assert state.current is not None
+    all_entries, round_entries = [], []
+    for player_id in ids:
+        player = state.players[player_id]
+        player.score = rng.randint(0, 50_000)
+        player.last_click_at = T0 + rng.uniform(0, 86400) if player.score else None
+        state.seq += 1
+        all_entries.append((player.slot, player.score, state.seq))
+        if rng.random() < 0.5:
+            player.round_id = state.current.id
+            player.round_score = rng.randint(1, min(player.score, 5_000) or 1)
+            round_entries.append((player.slot, player.round_score, state.seq))
+        if rng.random() < 0.01:
+            player.status = "banned"
+    state.all_board = Leaderboard.from_entries(all_entries, state.slots)
+    state.round_board = Leaderboard.from_entries(round_entries, state.slots)
+    flagged = rng.sample(ids, players // 1000)
+    started = time.perf_counter()
+    state.index = PlayerIndex.build(state.players.values(), PLANETS, flagged)
+    return state, ids, time.perf_counter() - started
+
+
+def random_query(rng: random.Random) -> dict[str, object]:
+    query: dict[str, object] = {
+        "sort": rng.choice(["score", "round_score", "last_click", "created", "name"]),
+        "order": rng.choice(["asc", "desc"]),
+        "page": rng.randint(1, 20),
+        "limit": rng.choice([50, 100, 500]),
+    }
+    choice = rng.randint(0, 4)
+    if choice == 0:
+        query["planet"] = rng.choice(PLANETS)
+    elif choice == 1:
+        query["score_min"] = rng.randint(0, 40_000)
+    elif choice == 2:
+        query["round_score_min"], query["round_score_max"] = 100, rng.randint(200, 5_000)
+    elif choice == 3:
+        query["active_since"] = T0 + rng.uniform(0, 86400)
+    else:
+        query["status"], query["flagged"] = "active", rng.choice([True, False])
+    return query
+
+
+def timed(state: GameState, raw: dict[str, object]) -> tuple[float, int]:
+    started = time.perf_counter()
+    reply = list_players(state, parse_query(raw), T0)
+    return (time.perf_counter() - started) * 1000, reply["total_count"]
+
+
+def figures(label: str, ms: list[float]) -> None:
+    ms = sorted(ms)
+    p95 = ms[max(0, int(len(ms) * 0.95) - 1)]
+    print(
+        f"{label}: n={len(ms)} p50 {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, "
+        f"max {ms[-1]:.1f} ms"
+    )
+
+
+def bulk_run(state: GameState, ids: list[str], action: str, limit: int) -> None:
+    job = commands.apply(
+        state,
+        {"op": "admin_bulk_create", "action": action, "player_ids": ids, "now": T0, **ADMIN},
+    )
+    steps: list[float] = []
+    while True:
+        started = time.perf_counter()
+        progress = bulk.step(state, job["id"], limit, T0 + 1)
+        steps.append((time.perf_counter() - started) * 1000)
+        if progress["status"] != "running":
+            break
+    figures(f"bulk {action} of {len(ids):,} players, {limit} a step", steps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--players", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--bulk", type=int, default=100_000)
+    parser.add_argument("--step", type=int, default=bulk.STEP)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    state, ids, build_seconds = build(args.players, args.seed)
+    gc.freeze()  # as the server does after loading a large state
+    print(f"built {args.players:,} players in {time.perf_counter() - started:.1f} s")
+    print(f"index build (start-up cost): {build_seconds * 1000:.0f} ms")
+    rng = random.Random(args.seed + 1)
+    first, _ = timed(state, {"search": "zz"})  # joins the name blocks once
+    print(f"first search (joins the name blocks): {first:.0f} ms")
+    print(f"index memory: {state.index.memory_bytes() / 2**20:.1f} MiB")
+    figures(
+        "filter + sort + page", [timed(state, random_query(rng))[0] for _ in range(args.queries)]
+    )
+    names = [state.players[i].name for i in rng.sample(ids[::3], args.queries)]
+    needles = [n[rng.randint(0, 2) : rng.randint(3, 6)].lower() for n in names]
+    searched = [timed(state, {"search": needle, "sort": "name"}) for needle in needles]
+    figures("name substring search", [ms for ms, _ in searched])
+    counts = sorted(count for _, count in searched)
+    print(f"  matches per search: median {counts[len(counts) // 2]:,}, max {counts[-1]:,}")
+    worst, hits = timed(state, {"search": "player", "sort": "score"})
+    print(f"  'player' (every default name, {hits:,} matches): {worst:.0f} ms")
+    prefixes = [timed(state, {"search": i[:5]})[0] for i in rng.sample(ids, args.queries)]
+    figures("id prefix search", prefixes)
+    targets = rng.sample(ids, args.bulk)
+    bulk_run(state, targets, "ban", args.step)
+    bulk_run(state, targets, "reset_score", args.step)
+    bulk_run(state, targets, "unban", args.step)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The audit log: every admin change, who made it, why, and what it changed (SPEC §8).
+
+An entry is written by the admin command itself, inside the same ``commands.apply``, so the
+journal (which stores the command dicts) replays it identically and the log can never miss a
+change or hold one that did not happen. Entries are plain dicts in ``state.audit``, oldest
+first, and persist with the rest of the state::
+
+    {"id", "at", "admin", "action", "target", "reason", "before", "after"}
+
+``admin`` is the admin token's id, never the token. ``id`` is the entry's place in the log plus
+one: the log is only ever appended to. A bulk job writes one entry when it is created and one
+when it ends (with its counts), not one per player: a bulk ban of 100,000 players would
+otherwise add 100,000 entries; the job itself keeps the list of players it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine import query_params as params
+from engine.errors import InvalidRequest
+from engine.state import GameState
+
+MAX_REASON = 500
+MAX_ADMIN = 64
+MAX_PAGE_SIZE = 500
+
+
+def clean_reason(raw: object) -> str:
+    """A reason is required for every admin change: 1-500 characters once trimmed."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidRequest("a reason is required", {"field": "reason"})
+    reason = raw.strip()
+    if len(reason) > MAX_REASON:
+        raise InvalidRequest(f"reason is at most {MAX_REASON} characters", {"field": "reason"})
+    return reason
+
+
+def clean_admin(raw: object) -> str:
+    if not isinstance(raw, str) or not 1 <= len(raw) <= MAX_ADMIN:
+        raise InvalidRequest(f"admin must be 1-{MAX_ADMIN} characters", {"field": "admin"})
+    return raw
+
+
+def record(
+    state: GameState,
+    now: float,
+    admin: str,
+    action: str,
+    target: str,
+    reason: str,
+    before: Any = None,
+    after: Any = None,
+) -> dict[str, Any]:
+    """Append one entry; the caller has validated ``admin`` and ``reason`` before changing."""
+    entry = {
+        "id": len(state.audit) + 1,
+        "at": now,
+        "admin": admin,
+        "action": action,
+        "target": target,
+        "reason": reason,
+        "before": before,
+        "after": after,
+    }
+    state.audit.append(entry)
+    state.version += 1
+    return entry
+
+
+@dataclass(slots=True, frozen=True)
+class AuditQuery:
+    action: str | None = None
+    target: str | None = None
+    admin: str | None = None
+    since: float | None = None
+    until: float | None = None
+    page: int = 1
+    limit: int = 50
+
+
+def parse_query(raw: Mapping[str, Any]) -> AuditQuery:
+    """The audit filter from request parameters (strings from a query string are accepted)."""
+    params.refuse_unknown(raw, AuditQuery.__slots__)
+    return AuditQuery(
+        action=params.text(raw, "action"),
+        target=params.text(raw, "target"),
+        admin=params.text(raw, "admin"),
+        since=params.time(raw, "since"),
+        until=params.time(raw, "until"),
+        page=params.integer(raw, "page", 1, 1, 10**9) or 1,
+        limit=params.integer(raw, "limit", 50, 1, MAX_PAGE_SIZE) or 50,
+    )
+
+
+def query(state: GameState, q: AuditQuery) -> dict[str, Any]:
+    """Matching entries, newest first, one page of them, with the total count."""
+    matches = [e for e in reversed(state.audit) if _matches(e, q)]
+    start = (q.page - 1) * q.limit
+    return {
+        "entries": matches[start : start + q.limit],
+        "total_count": len(matches),
+        "page": q.page,
+        "page_size": q.limit,
+    }
+
+
+def for_target(state: GameState, target: str) -> list[dict[str, Any]]:
+    """Every entry about one target (a player id), oldest first."""
+    return [e for e in state.audit if e["target"] == target]
+
+
+def _matches(entry: dict[str, Any], q: AuditQuery) -> bool:
+    return (
+        (q.action is None or entry["action"] == q.action)
+        and (q.target is None or entry["target"] == q.target)
+        and (q.admin is None or entry["admin"] == q.admin)
+        and (q.since is None or entry["at"] >= q.since)
+        and (q.until is None or entry["at"] < q.until)
+    )

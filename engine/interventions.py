@@ -1,0 +1,331 @@
+"""Flagged players: automatic detectors, manual flags, and the open → assigned → resolved queue.
+
+Two detectors run in the push path (``observe_push``, one call from ``engine.clicks.push``) over
+windows of ``WINDOW`` seconds of a player's pushes (SPEC §8):
+
+- *sustained throttling*: at least ``MIN_THROTTLED`` pushes in the window were clipped by the
+  click bucket, and they were at least ``THROTTLED_SHARE`` of its pushes;
+- *machine rhythm*: at least ``MIN_PUSHES`` pushes whose intervals and click counts barely vary
+  (coefficients of variation under ``CV_INTERVAL`` and ``CV_COUNT``). The game page itself
+  pushes on a fixed cadence, so regular intervals alone say nothing; a person's counts vary from
+  one second to the next, a script's do not.
+
+The statistics are running sums (``PushStats``), kept only for players who pushed in the last
+``IDLE`` seconds, in an ordered dict that is trimmed from its stale end as pushes come: a million
+players who once pushed cost nothing, the online ones about 200 bytes each. They are part of the
+saved state, so a replay after a crash flags exactly what the live game flagged.
+
+A flag carries its evidence (the figures above). While a player has a case that is not resolved
+the player is ``flagged`` in the listing and no second automatic case is opened; a case
+dismissed as a false positive keeps the detectors quiet for that player for ``QUIET`` seconds.
+Resolution templates make the common cases one action: ``warn``, ``ban`` (bans the player too),
+``dismiss``; ``other`` needs a note.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from engine import audit, roster
+from engine.errors import Conflict, InvalidRequest, NotFound
+
+if TYPE_CHECKING:
+    from engine.players import Player
+    from engine.state import GameState
+
+WINDOW = 120.0
+IDLE = 30.0  # a pause this long ends the window: the next push starts a new one
+MIN_THROTTLED = 20
+THROTTLED_SHARE = 0.5
+MIN_PUSHES = 60
+CV_INTERVAL = 0.10
+CV_COUNT = 0.05
+QUIET = 3600.0
+EVICT_PER_PUSH = 4  # stale entries dropped per push: bounded work on the push path
+
+OPEN, ASSIGNED, RESOLVED = "open", "assigned", "resolved"
+THROTTLING, MACHINE_RHYTHM, MANUAL = "throttling", "machine_rhythm", "manual"
+TEMPLATES = {
+    "warn": "Warned the player",
+    "ban": "Banned the player",
+    "dismiss": "Dismissed as a false positive",
+    "other": "",
+}
+MAX_NOTE = 1000
+
+
+@dataclass(slots=True)
+class PushStats:
+    """Running sums of one window of a player's pushes."""
+
+    started: float
+    last: float
+    pushes: int = 1
+    sum_dt: float = 0.0
+    sum_dt2: float = 0.0
+    sum_count: float = 0.0
+    sum_count2: float = 0.0
+    throttled_pushes: int = 0
+    throttled_clicks: int = 0
+
+
+@dataclass(slots=True)
+class Intervention:
+    id: int
+    player_id: str
+    kind: str
+    created_at: float
+    evidence: dict[str, Any]
+    status: str = OPEN
+    flagged_by: str | None = None  # the admin of a manual flag; None when automatic
+    assignee: str | None = None
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    resolution: str | None = None
+    resolved_at: float | None = None
+    resolved_by: str | None = None
+    updated_at: float = 0.0
+
+
+def observe_push(state: GameState, player: Player, clicks: int, throttled: int, now: float) -> None:
+    """Feed one applied push to the detectors; flags the player when a window is judged."""
+    stats_by_id = state.push_stats
+    stats = stats_by_id.get(player.id)
+    if stats is None or now - stats.last > IDLE:
+        stats = stats_by_id[player.id] = PushStats(now, now)
+        _count(stats, clicks, throttled)
+    else:
+        dt = now - stats.last
+        stats.last = now
+        stats.pushes += 1
+        stats.sum_dt += dt
+        stats.sum_dt2 += dt * dt
+        _count(stats, clicks, throttled)
+        if now - stats.started >= WINDOW:
+            _judge(state, player, stats, now)
+            stats_by_id[player.id] = PushStats(now, now)
+    stats_by_id.move_to_end(player.id)
+    for _ in range(EVICT_PER_PUSH):
+        oldest = next(iter(stats_by_id))
+        if now - stats_by_id[oldest].last <= IDLE:
+            break
+        stats_by_id.popitem(last=False)
+
+
+def _count(stats: PushStats, clicks: int, throttled: int) -> None:
+    stats.sum_count += clicks
+    stats.sum_count2 += clicks * clicks
+    if throttled:
+        stats.throttled_pushes += 1
+        stats.throttled_clicks += throttled
+
+
+def figures(stats: PushStats) -> dict[str, Any]:
+    """The evidence: what the window looked like."""
+    intervals = stats.pushes - 1
+    mean_dt = stats.sum_dt / intervals if intervals else 0.0
+    mean_count = stats.sum_count / stats.pushes
+    return {
+        "window_seconds": round(stats.last - stats.started, 3),
+        "pushes": stats.pushes,
+        "throttled_pushes": stats.throttled_pushes,
+        "throttled_clicks": stats.throttled_clicks,
+        "mean_interval": round(mean_dt, 4),
+        "cv_interval": _cv(stats.sum_dt, stats.sum_dt2, intervals),
+        "mean_count": round(mean_count, 4),
+        "cv_count": _cv(stats.sum_count, stats.sum_count2, stats.pushes),
+    }
+
+
+def _cv(total: float, squares: float, n: int) -> float | None:
+    """Coefficient of variation (population) from running sums; None below two samples."""
+    if n < 2 or total <= 0:
+        return None
+    mean = total / n
+    return round(math.sqrt(max(0.0, squares / n - mean * mean)) / mean, 4)
+
+
+def _judge(state: GameState, player: Player, stats: PushStats, now: float) -> None:
+    evidence = figures(stats)
+    kind = None
+    if (
+        stats.throttled_pushes >= MIN_THROTTLED
+        and stats.throttled_pushes >= THROTTLED_SHARE * stats.pushes
+    ):
+        kind = THROTTLING
+    elif (
+        stats.pushes >= MIN_PUSHES
+        and evidence["cv_interval"] is not None
+        and evidence["cv_interval"] <= CV_INTERVAL
+        and evidence["cv_count"] is not None
+        and evidence["cv_count"] <= CV_COUNT
+    ):
+        kind = MACHINE_RHYTHM
+    if kind is None or state.index.column("flagged")[player.slot] or _quiet(state, player, now):
+        return
+    evidence["violations"] = player.violations
+    evidence["thresholds"] = {
+        "min_throttled": MIN_THROTTLED,
+        "throttled_share": THROTTLED_SHARE,
+        "min_pushes": MIN_PUSHES,
+        "cv_interval": CV_INTERVAL,
+        "cv_count": CV_COUNT,
+    }
+    open_case(state, player, kind, evidence, now, None)
+
+
+def _quiet(state: GameState, player: Player, now: float) -> bool:
+    """A case of this player dismissed within ``QUIET`` seconds keeps the detectors quiet."""
+    return any(
+        case.player_id == player.id
+        and case.resolution == "dismiss"
+        and now - (case.resolved_at or 0.0) < QUIET
+        for case in state.interventions.values()
+    )
+
+
+def open_case(
+    state: GameState,
+    player: Player,
+    kind: str,
+    evidence: dict[str, Any],
+    now: float,
+    admin: str | None,
+) -> Intervention:
+    case = Intervention(
+        id=state.next_intervention_id,
+        player_id=player.id,
+        kind=kind,
+        created_at=now,
+        evidence=evidence,
+        flagged_by=admin,
+        updated_at=now,
+    )
+    state.next_intervention_id += 1
+    state.interventions[case.id] = case
+    state.index.set_flagged(player.slot, True)
+    state.version += 1
+    return case
+
+
+def flag(state: GameState, player_id: str, admin: str, reason: str, now: float) -> Intervention:
+    """An admin flags a player by hand; the reason is the evidence."""
+    player = roster.get_player(state, player_id)
+    case = open_case(state, player, MANUAL, {"reason": reason}, now, admin)
+    audit.record(state, now, admin, "flag", player_id, reason, None, {"intervention": case.id})
+    return case
+
+
+def get_case(state: GameState, case_id: object) -> Intervention:
+    case = state.interventions.get(case_id) if isinstance(case_id, int) else None
+    if case is None:
+        raise NotFound("no such intervention", {"intervention_id": case_id})
+    return case
+
+
+def check_update(
+    state: GameState,
+    case_id: object,
+    assignee: object,
+    note: object,
+    resolution: object,
+) -> Intervention:
+    """Validate an update before anything changes: the whole update applies or none of it."""
+    case = get_case(state, case_id)
+    if assignee is not None and (not isinstance(assignee, str) or not 1 <= len(assignee) <= 64):
+        raise InvalidRequest("assignee must be 1-64 characters", {"field": "assignee"})
+    if note is not None and (not isinstance(note, str) or not 1 <= len(note) <= MAX_NOTE):
+        raise InvalidRequest(f"note must be 1-{MAX_NOTE} characters", {"field": "note"})
+    if resolution is not None and resolution not in TEMPLATES:
+        raise InvalidRequest(f"resolution must be one of {list(TEMPLATES)}", {"field": "resolve"})
+    if resolution == "other" and note is None:
+        raise InvalidRequest("resolving as other needs a note", {"field": "note"})
+    if case.status == RESOLVED and (assignee is not None or resolution is not None):
+        raise Conflict("the intervention is resolved", {"intervention_id": case.id})
+    if assignee is None and note is None and resolution is None:
+        raise InvalidRequest("nothing to change: give assignee, note or resolve")
+    return case
+
+
+def update(
+    state: GameState,
+    case: Intervention,
+    admin: str,
+    reason: str,
+    now: float,
+    assignee: str | None = None,
+    note: str | None = None,
+    resolution: str | None = None,
+    revoke_round_clicks: bool = False,
+) -> dict[str, Any]:
+    """Assign, add a note, resolve (with a template): the checked update, audited."""
+    before = case_dict(case)
+    if assignee is not None:
+        case.assignee = assignee
+        case.status = ASSIGNED
+    if note is not None:
+        case.notes.append({"at": now, "admin": admin, "text": note})
+    if resolution is not None:
+        if resolution == "ban":
+            player = roster.get_player(state, case.player_id)
+            was = player.status
+            revoked = roster.ban(state, case.player_id, revoke_round_clicks)
+            after = {"status": player.status, "revoked": revoked}
+            audit.record(state, now, admin, "ban", case.player_id, reason, {"status": was}, after)
+        if note is None:
+            case.notes.append({"at": now, "admin": admin, "text": TEMPLATES[resolution]})
+        case.status = RESOLVED
+        case.resolution = resolution
+        case.resolved_at = now
+        case.resolved_by = admin
+        _unflag_if_clear(state, case.player_id)
+    case.updated_at = now
+    after = case_dict(case)
+    audit.record(state, now, admin, "intervention", case.player_id, reason, before, after)
+    return after
+
+
+def _unflag_if_clear(state: GameState, player_id: str) -> None:
+    still_open = any(
+        c.player_id == player_id and c.status != RESOLVED for c in state.interventions.values()
+    )
+    player = state.players.get(player_id)
+    if player is not None and not still_open:
+        state.index.set_flagged(player.slot, False)
+
+
+def case_dict(case: Intervention) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "player_id": case.player_id,
+        "kind": case.kind,
+        "status": case.status,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "evidence": case.evidence,
+        "flagged_by": case.flagged_by,
+        "assignee": case.assignee,
+        "notes": list(case.notes),
+        "resolution": case.resolution,
+        "resolved_at": case.resolved_at,
+        "resolved_by": case.resolved_by,
+    }
+
+
+def listing(
+    state: GameState, status: str | None, player_id: str | None, page: int, limit: int
+) -> dict[str, Any]:
+    """The queue, newest first, filtered by status and player."""
+    cases = [
+        c
+        for c in reversed(state.interventions.values())
+        if status in (None, c.status) and player_id in (None, c.player_id)
+    ]
+    start = (page - 1) * limit
+    return {
+        "interventions": [case_dict(c) for c in cases[start : start + limit]],
+        "total_count": len(cases),
+        "page": page,
+        "page_size": limit,
+    }

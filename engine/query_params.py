@@ -1,0 +1,83 @@
+"""Reading the admin queries' parameters: numbers may come as strings from a query string.
+
+The HTTP layer passes ``request.query`` (all strings) or a JSON body (typed values) straight
+through; each reader accepts both and refuses anything else with ``InvalidRequest`` naming the
+field, so the listing, the audit log and the bulk filter validate in one way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from engine.errors import InvalidRequest
+
+TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def refuse_unknown(raw: Mapping[str, Any], known: tuple[str, ...]) -> None:
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise InvalidRequest(f"unknown parameters: {unknown}", {"fields": unknown})
+
+
+def text(raw: Mapping[str, Any], name: str, longest: int = 200) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= longest:
+        raise InvalidRequest(f"{name} must be a string of 1-{longest} characters", {"field": name})
+    return value
+
+
+def time(raw: Mapping[str, Any], name: str) -> float | None:
+    """A time: Unix seconds (a number or a string of one) or an ISO 8601 string with a zone."""
+    value = raw.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            message = f"{name} must be Unix seconds or ISO 8601"
+            raise InvalidRequest(message, {"field": name}) from None
+        if parsed.tzinfo is None:
+            raise InvalidRequest(f"{name} needs a time zone (Z for UTC)", {"field": name})
+        return parsed.timestamp()
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise InvalidRequest(f"{name} must be Unix seconds or ISO 8601", {"field": name})
+    return float(value)
+
+
+def integer(
+    raw: Mapping[str, Any], name: str, default: int | None, low: int, high: int
+) -> int | None:
+    value = raw.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidRequest(f"{name} must be an integer from {low} to {high}", {"field": name})
+    return value
+
+
+def flag(raw: Mapping[str, Any], name: str) -> bool | None:
+    value = raw.get(name)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in TRUE + FALSE:
+        return value.lower() in TRUE
+    raise InvalidRequest(f"{name} must be true or false", {"field": name})
+
+
+def choice(raw: Mapping[str, Any], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = raw.get(name, default)
+    if value not in allowed:
+        raise InvalidRequest(f"{name} must be one of {list(allowed)}", {"field": name})
+    return value

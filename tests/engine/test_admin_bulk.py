@@ -1,0 +1,177 @@
+"""Bulk jobs (SPEC §8): chunked steps, progress, cancel, and the interrupted state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import bulk, commands
+from engine.errors import Conflict, InvalidRequest, NotFound
+from engine.state import GameState
+from tests.conftest import T0, add_player, push
+
+
+def cmd(state: GameState, op: str, now: float = T0, **fields: Any) -> Any:
+    return commands.apply(state, {"op": op, "now": now, "admin": "tok", "reason": "r", **fields})
+
+
+def step(state: GameState, job_id: int, limit: int, now: float = T0 + 1) -> dict[str, Any]:
+    return commands.apply(
+        state, {"op": "admin_bulk_step", "job_id": job_id, "limit": limit, "now": now}
+    )
+
+
+@pytest.fixture
+def crowd(state: GameState) -> GameState:
+    """Twelve players, each with a few clicks; the odd ones on mars."""
+    for i in range(12):
+        add_player(state, f"p{i:02d}")
+        push(state, f"p{i:02d}", "b", [i + 1], T0)
+    return state
+
+
+def test_a_job_from_a_filter_takes_its_targets_when_created(crowd: GameState) -> None:
+    """Targets are the players the filter matched at creation; later players are not added."""
+    job = cmd(crowd, "admin_bulk_create", action="ban", filter={"planet": "mars"})
+    assert (job["total"], job["status"], job["selection"]) == (
+        6,
+        "running",
+        {"filter": {"planet": "mars"}},
+    )
+    add_player(crowd, "late")
+    commands.apply(
+        crowd,
+        {
+            "op": "admin_patch_player",
+            "admin": "t",
+            "reason": "r",
+            "player_id": "late",
+            "planet": "mars",
+            "now": T0,
+        },
+    )
+    progress = step(crowd, job["id"], 4)
+    assert (progress["processed"], progress["done"], progress["remaining"]) == (4, 4, 2)
+    progress = step(crowd, job["id"], 4)
+    assert (progress["status"], progress["done"], progress["progress"]) == ("done", 6, 1.0)
+    banned = sorted(p.id for p in crowd.players.values() if p.status == "banned")
+    assert banned == [f"p{i:02d}" for i in range(1, 12, 2)]
+    assert [e["action"] for e in crowd.audit] == ["bulk_create", "patch", "bulk_done"]
+    with pytest.raises(Conflict):
+        step(crowd, job["id"], 4)
+
+
+def test_cancel_keeps_what_was_done_and_reports_it(crowd: GameState) -> None:
+    """A cancelled job stops; the players it already reached stay changed and are counted."""
+    ids = [f"p{i:02d}" for i in range(12)]
+    job = cmd(crowd, "admin_bulk_create", action="reset_score", player_ids=ids)
+    step(crowd, job["id"], 5)
+    cancelled = cmd(crowd, "admin_bulk_cancel", job_id=job["id"])
+    assert (cancelled["status"], cancelled["done"], cancelled["remaining"]) == ("cancelled", 5, 7)
+    assert [crowd.players[i].score for i in ids] == [0] * 5 + list(range(6, 13))
+    with pytest.raises(Conflict):
+        step(crowd, job["id"], 5)
+    with pytest.raises(Conflict):
+        cmd(crowd, "admin_bulk_cancel", job_id=job["id"])
+
+
+def test_skipped_targets_are_counted_not_failed(crowd: GameState) -> None:
+    """Unknown ids and players already in the wanted state are skipped."""
+    cmd(crowd, "admin_ban", player_id="p00")
+    job = cmd(crowd, "admin_bulk_create", action="unban", player_ids=["p00", "p01", "ghost"])
+    done = step(crowd, job["id"], 10)
+    assert (done["done"], done["skipped"]) == (1, 2)
+    moved = cmd(
+        crowd, "admin_bulk_create", action="move_planet", planet="mars", player_ids=["p00", "p01"]
+    )
+    assert step(crowd, moved["id"], 10)["done"] == 1
+    assert crowd.players["p00"].planet == "mars"
+
+
+def test_an_interrupted_job_resumes_only_by_an_admin(crowd: GameState) -> None:
+    """A job running at shutdown is interrupted; it can be stepped by a replay or resumed."""
+    job = cmd(crowd, "admin_bulk_create", action="ban", player_ids=["p00", "p01", "p02"])
+    step(crowd, job["id"], 1)
+    assert bulk.interrupt_running(crowd) == [job["id"]]
+    assert bulk.running_jobs(crowd) == []
+    info = commands.query(crowd, {"op": "admin_bulk_job", "job_id": job["id"]})
+    assert (info["status"], info["done"]) == ("interrupted", 1)
+    resumed = cmd(crowd, "admin_bulk_resume", job_id=job["id"])
+    assert resumed["status"] == "running"
+    with pytest.raises(Conflict):
+        cmd(crowd, "admin_bulk_resume", job_id=job["id"])
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"action": "explode", "player_ids": ["p00"]},
+        {"action": "ban"},
+        {"action": "ban", "player_ids": ["p00"], "filter": {}},
+        {"action": "ban", "player_ids": []},
+        {"action": "ban", "player_ids": [1]},
+        {"action": "move_planet", "player_ids": ["p00"], "planet": "pluto"},
+        {"action": "ban", "filter": {"sort": "age"}},
+    ],
+)
+def test_a_bad_job_is_refused_before_it_exists(crowd: GameState, fields: dict[str, Any]) -> None:
+    """Every malformed job is an invalid_request and no job is made."""
+    with pytest.raises(InvalidRequest):
+        cmd(crowd, "admin_bulk_create", **fields)
+    assert crowd.bulk_jobs == {}
+
+
+def test_steps_refuse_a_bad_limit_or_job(crowd: GameState) -> None:
+    """The step's limit is 1 to MAX_STEP; an unknown job is not_found."""
+    job = cmd(crowd, "admin_bulk_create", action="ban", player_ids=["p00"])
+    with pytest.raises(InvalidRequest):
+        step(crowd, job["id"], 0)
+    with pytest.raises(NotFound):
+        step(crowd, 99, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["ban", "reset_score", "move_planet"]),
+    st.lists(st.integers(1, 5), min_size=1, max_size=8),
+    st.integers(0, 8),
+    st.booleans(),
+)
+def test_steps_and_cancel_leave_a_consistent_state(action, limits, cancel_after, revoke) -> None:
+    """Whatever the step sizes and a cancel, every processed target is changed, no other is,
+    and the planet totals still equal the recorded contributions."""
+    from engine.rules import Rules
+    from engine.state import new_state
+
+    state = new_state(Rules(), ["earth", "mars"])
+    commands.apply(state, {"op": "tick", "now": T0})
+    for i in range(10):
+        add_player(state, f"q{i}")
+        push(state, f"q{i}", "b", [i + 1], T0)
+    extra = {"planet": "mars"} if action == "move_planet" else {}
+    if action == "ban":
+        extra = {"revoke_round_clicks": revoke}
+    job = cmd(state, "admin_bulk_create", action=action, filter={"score_min": 3}, **extra)
+    for n, limit in enumerate(limits):
+        if n == cancel_after:
+            cmd(state, "admin_bulk_cancel", job_id=job["id"])
+            break
+        if step(state, job["id"], limit)["status"] == "done":
+            break
+    info = commands.query(state, {"op": "admin_bulk_job", "job_id": job["id"]})
+    reached = set(state.bulk_jobs[job["id"]].targets[: info["processed"]])
+    assert info["done"] + info["skipped"] == info["processed"]
+    for pid, player in state.players.items():
+        changed = {
+            "ban": player.status == "banned",
+            "reset_score": player.score == 0,
+            "move_planet": player.planet == "mars",
+        }[action]
+        original_mars = player.slot % 2 == 1
+        assert changed == (pid in reached or (action == "move_planet" and original_mars))
+    assert state.current is not None
+    for planet, by_player in state.current.contributions.items():
+        assert state.current.totals[planet] == sum(map(sum, by_player.values()))
