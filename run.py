@@ -6,12 +6,11 @@ import logging
 import sys
 
 import uvloop
-from aiohttp import web
 
 import settings as settings_mod
 from persistence.errors import StartupError
 from persistence.store import check_data_dir
-from server import logs
+from server import listener, logs
 from server.app import init_app
 
 
@@ -24,17 +23,17 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(settings.log_level)
     log = logging.getLogger("ctb")
     log.info("starting", extra={"event": "start", "host": settings.host, "port": settings.port})
+    # Every connection is a descriptor: the soft limit (often 1,024) is raised to the hard one
+    # before the app sizes its connection budget from it (server/conn_limits.py).
+    before, after = listener.raise_descriptor_limit()
+    log.info(
+        "descriptor limit",
+        extra={"event": "descriptor_limit", "soft_before": before, "soft": after},
+    )
     uvloop.install()
     try:
         check_data_dir(settings.data_dir)  # before anything else writes its files there
-        web.run_app(
-            init_app(settings),
-            host=settings.host,
-            port=settings.port,
-            print=None,
-            access_log=None,
-            shutdown_timeout=5.0,
-        )
+        listener.run(init_app(settings), settings.host, settings.port, shutdown_timeout=5.0)
     except StartupError as error:  # DATA_DIR unusable or no valid saved state (SPEC §7)
         log.error("cannot start", extra={"event": "startup_failed", "error": str(error)})
         print(f"run.py: {error}", file=sys.stderr)

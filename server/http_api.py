@@ -295,7 +295,7 @@ ROUTES = [
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     app[HTTP] = HttpState(
-        rules=settings.rules(),
+        rules=settings.rules,
         limiter=SessionLimiter(settings.sessions_per_minute),
         openapi=orjson.dumps(document(settings)),
         # Present at 0 from the start, as Prometheus advises for known label values.

@@ -70,8 +70,8 @@ BEARER = [{"bearerAuth": []}]
 
 
 def schemas(settings: Settings) -> Json:
-    max_count = settings.rules().max_count
-    max_counts = settings.rules().max_counts_per_push
+    max_count = settings.rules.max_count
+    max_counts = settings.rules.max_counts_per_push
     nullable_int = {"type": ["integer", "null"], "minimum": 1}
     return {
         "Error": {
