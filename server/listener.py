@@ -23,7 +23,7 @@ import contextlib
 import errno
 import logging
 import resource
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiohttp import web
@@ -99,10 +99,10 @@ class GuardedRequestHandler(RequestHandler):
                 refusal, reason = TOO_MANY, "per_address"
         if refusal is not None:
             limits.refusals.note("connection_refused", reason, address=host)
-            assert isinstance(transport, asyncio.Transport)
-            with contextlib.suppress(OSError):
-                transport.write(refusal)
-            transport.close()
+            stream = cast(asyncio.Transport, transport)  # uvloop's is not a subclass of it
+            with contextlib.suppress(OSError, RuntimeError):
+                stream.write(refusal)
+            stream.close()
             self._manager = None  # aiohttp never saw it: connection_lost has nothing to undo
             return
         limits.total += 1
