@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.rules import Rules
+from engine.rules import DEFAULT_RULES, MAX_ROUND_SECONDS, MAX_ROUND_TARGET, Rules
 
 FSYNC_MODES = ("always", "everysec", "no")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -32,14 +32,14 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 8080
     data_dir: Path = Path("./data")
-    click_push_rate: float = 1.0
-    max_cps: int = 20
-    burst_seconds: float = 10.0
+    click_push_rate: float = DEFAULT_RULES.click_push_rate
+    max_cps: int = DEFAULT_RULES.max_cps
+    burst_seconds: float = DEFAULT_RULES.burst_seconds
     broadcast_interval: float = 0.25
     snapshot_interval: float = 2.0
-    round_target: int = 10_000
-    round_seconds: float = 600.0
-    round_break_seconds: float = 10.0
+    round_target: int = DEFAULT_RULES.round_target
+    round_seconds: float = DEFAULT_RULES.round_seconds
+    round_break_seconds: float = DEFAULT_RULES.round_break_seconds
     sessions_per_minute: int = 10
     trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
     fsync: str = "everysec"
@@ -48,9 +48,31 @@ class Settings:
     log_level: str = "INFO"
     planets_file: Path = Path(__file__).parent / "data" / "planets.json"
     start_empty: bool = False
+    # Connection limits (README, Operations). A real page holds one socket and a few HTTP
+    # connections; these only stop one client from holding the server's memory or descriptors.
+    ws_buffer_limit: int = 1024 * 1024  # unsent bytes a socket may hold before it is closed 1013
+    ws_max_per_player: int = 32  # open sockets of one player
+    max_connections_per_address: int = 1000  # open connections (HTTP and WebSocket) per client
+    header_timeout: float = 10.0  # seconds to send a request's headers, or the connection closes
+    # WebSocket rules of SPEC §6, not for operators to change; tests shrink them.
+    ws_heartbeat: float = 20.0  # ping after this long without a frame; pong due in half of it
+    ws_bad_limit: int = 20  # more bad messages than this ...
+    ws_bad_window: float = 60.0  # ... within this many seconds closes with 1008
+    ws_slow_ticks: int = 2  # broadcast ticks in a row over the buffer limit before a 1013
+    ws_frame_limit: int = 64 * 1024  # aiohttp closes (1009) on bigger frames; 4 KiB+ get `error`
+    # The kernel's send buffer per socket. Left to autotuning it grows to megabytes, all of it
+    # invisible to the buffer limit; kept small, a client that stops reading shows up in the
+    # transport's buffer within a few boards. 64 KiB is many seconds of boards.
+    ws_send_buffer: int | None = 64 * 1024
+    # `resync` answers with a whole snapshot: a client gets this many at once, then one more
+    # every interval; more count as bad messages.
+    ws_resync_burst: int = 5
+    ws_resync_interval: float = 1.0
+    # Built once from the fields above (``__post_init__``); every part of the server reads this.
+    rules: Rules = field(init=False, repr=False, compare=False)
 
-    def rules(self) -> Rules:
-        return Rules(
+    def __post_init__(self) -> None:
+        rules = Rules(
             click_push_rate=self.click_push_rate,
             max_cps=self.max_cps,
             burst_seconds=self.burst_seconds,
@@ -58,6 +80,7 @@ class Settings:
             round_seconds=self.round_seconds,
             round_break_seconds=self.round_break_seconds,
         )
+        object.__setattr__(self, "rules", rules)  # frozen: the one assignment, at creation
 
 
 def _number(kind: type, low: float, high: float) -> Callable[[str, str], Any]:
@@ -147,8 +170,8 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
     ("BURST_SECONDS", _number(float, 0, 3600), "seconds of clicks a player may save up"),
     ("BROADCAST_INTERVAL", _number(float, 0.01, 60), "seconds between board broadcasts"),
     ("SNAPSHOT_INTERVAL", _number(float, 0.05, 3600), "seconds between snapshot checks"),
-    ("ROUND_TARGET", _number(int, 1, 10**12), "clicks a planet needs to win a round"),
-    ("ROUND_SECONDS", _number(float, 1, 604800), "longest round, in seconds"),
+    ("ROUND_TARGET", _number(int, 1, MAX_ROUND_TARGET), "clicks a planet needs to win a round"),
+    ("ROUND_SECONDS", _number(float, 1, MAX_ROUND_SECONDS), "longest round, in seconds"),
     ("ROUND_BREAK_SECONDS", _number(float, 0, 3600), "break between rounds, in seconds"),
     ("SESSIONS_PER_MINUTE", _number(int, 1, 100000), "new sessions per client address a minute"),
     ("TRUSTED_PROXIES", _networks, "proxies whose X-Forwarded-For is believed (comma list)"),
@@ -157,6 +180,14 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
     ("ADMIN_TOKEN", _text(16), "admin bearer token (default: generated once in DATA_DIR)"),
     ("LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "DEBUG, INFO, WARNING or ERROR"),
     ("PLANETS_FILE", _path, "JSON list of planet names"),
+    ("WS_BUFFER_LIMIT", _number(int, 4096, 2**30), "unsent bytes a WebSocket may hold (1013)"),
+    ("WS_MAX_PER_PLAYER", _number(int, 1, 100000), "open WebSockets per player"),
+    (
+        "MAX_CONNECTIONS_PER_ADDRESS",
+        _number(int, 1, 10**6),
+        "open connections (HTTP and WebSocket) per client address",
+    ),
+    ("HEADER_TIMEOUT", _number(float, 0.1, 3600), "seconds a client has to send its headers"),
 ]
 
 

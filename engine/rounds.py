@@ -12,10 +12,9 @@ from dataclasses import asdict
 from typing import Any
 
 from engine.errors import Conflict, InvalidRequest
+from engine.rules import MAX_ROUND_SECONDS, MAX_ROUND_TARGET
 from engine.state import ACTIVE, FINISHED, GameState, Round, RoundSummary, active_round
 from engine.view import RoundSummaryInfo, round_view
-
-TOP_CONTRIBUTORS = 10
 
 
 def make_round(
@@ -33,14 +32,18 @@ def make_round(
         raise InvalidRequest(f"unknown planets: {unknown}", {"field": "planets"})
     target = rules.round_target if target is None else target
     seconds = rules.round_seconds if seconds is None else seconds
-    if isinstance(target, bool) or not isinstance(target, int) or not 1 <= target <= 10**12:
+    if (
+        isinstance(target, bool)
+        or not isinstance(target, int)
+        or not 1 <= target <= MAX_ROUND_TARGET
+    ):
         raise InvalidRequest("target must be an integer from 1 to 10^12", {"field": "target"})
     if (
         isinstance(seconds, bool)
         or not isinstance(seconds, int | float)
-        or not 1 <= seconds <= 86400 * 7
+        or not 1 <= seconds <= MAX_ROUND_SECONDS
     ):
-        raise InvalidRequest("seconds must be from 1 to 604800", {"field": "seconds"})
+        raise InvalidRequest(f"seconds must be from 1 to {MAX_ROUND_SECONDS}", {"field": "seconds"})
     round_ = Round(id=state.next_round_id, planets=chosen, target=target, seconds=float(seconds))
     state.next_round_id += 1
     return round_
@@ -131,7 +134,7 @@ def finish(state: GameState, round_: Round, reason: str, at: float) -> RoundSumm
             "planet": state.players[player_id].planet if player_id in state.players else None,
             "score": score,
         }
-        for rank, player_id, score in state.round_board.top(TOP_CONTRIBUTORS)
+        for rank, player_id, score in state.round_board.top(state.rules.top_n)
     ]
     summary = RoundSummary(
         id=round_.id,

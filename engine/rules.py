@@ -1,8 +1,16 @@
-"""The rule constants of one game, fixed at start-up from the settings (SPEC §3, §4, §10)."""
+"""The rule constants of one game, fixed at start-up from the settings (SPEC §3, §4, §10).
+
+Each default and each bound lives here once: ``settings.py`` takes its defaults and the ranges
+it accepts from this module, and ``engine/rounds.py`` checks an admin's round against the same
+bounds.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+MAX_ROUND_TARGET = 10**12
+MAX_ROUND_SECONDS = 604_800  # a week
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,7 +21,7 @@ class Rules:
     round_target: int = 10_000
     round_seconds: float = 600.0
     round_break_seconds: float = 10.0
-    top_n: int = 10
+    top_n: int = 10  # leaderboard rows on a board, and contributors named in a round summary
     batch_memory: int = 64
     max_counts_per_push: int = 32
 
@@ -31,3 +39,6 @@ class Rules:
     def push_interval(self) -> float:
         """One push comes back into a player's push bucket this often (SPEC §4)."""
         return self.click_push_rate * 0.5
+
+
+DEFAULT_RULES = Rules()

@@ -162,7 +162,7 @@ def open_store(settings: Settings, planet_names: list[str]) -> Store:
     check_data_dir(data_dir)
     lock_fd = take_lock(data_dir)
     try:
-        rules = settings.rules()
+        rules = settings.rules
         recovered = recover(data_dir, rules, planet_names, settings.start_empty)
         try:
             journal = journal_mod.Journal(data_dir, recovered.next_segment, settings.fsync, rules)

@@ -18,6 +18,7 @@ from actor.clock import Clock, SystemClock
 from persistence.store import open_store
 from server import http_api, pages, ws
 from server.auth import load_auth
+from server.conn_limits import CONN_LIMITS, ConnLimits
 from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
 from server.metrics import Metrics
 from server.request_body import BODY_LIMIT
@@ -70,6 +71,7 @@ def init_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicati
     app[CLOCK] = clock if clock is not None else SystemClock()
     app[AUTH] = load_auth(settings)
     app[METRICS] = Metrics()
+    app[CONN_LIMITS] = ConnLimits.from_settings(settings)
     app.cleanup_ctx.append(game_ctx)
     http_api.setup(app)
     ws.setup(app)

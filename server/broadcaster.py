@@ -15,9 +15,11 @@ whole state anyway) and is then closed with 1013. The loop yields to the event l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,27 +42,58 @@ CLOSE_KICKED = 4000
 
 @dataclass(slots=True, eq=False)  # eq=False: hashed by identity, kept in sets
 class Conn:
-    """One open socket: where to write, whose it is, and how it is doing."""
+    """One open socket: where to write, whose it is, and how it is doing.
+
+    Every reply and snapshot goes through ``write``, boards through ``Broadcaster.fan_out``;
+    both hold the socket to ``limit`` unsent bytes (``WS_BUFFER_LIMIT``), so a client that does
+    not read costs at most that much memory however fast it asks for replies.
+    """
 
     ws: web.WebSocketResponse
     transport: asyncio.Transport
     player_id: str
     codec: proto.Codec
+    limit: int = 1024 * 1024
+    on_slow: Callable[[Conn], None] | None = None  # closes the socket with 1013
     over_ticks: int = 0
     closing: bool = False
     reason: str | None = None
+    close_code: int | None = None  # the code we closed with, when we closed first
+    held: bool = False  # reading paused until the client reads what we sent
     bad: deque[float] = field(default_factory=deque)
+    resync_tokens: float = -1.0  # -1: a full bucket on first use (``ws.on_resync``)
+    resync_at: float = 0.0
     closer: asyncio.Task[None] | None = None
 
     def write(self, data: bytes) -> bool:
-        """Write a ready frame without waiting; False when the socket is already going away."""
-        if self.closing or self.ws.closed or self.transport.is_closing():
+        """Write a ready frame without waiting; False when the socket is going away or slow."""
+        transport = self.transport
+        if self.closing or self.ws.closed or transport.is_closing():
             return False
-        self.transport.write(data)
+        if transport.get_write_buffer_size() > self.limit:
+            # A reply cannot be skipped the way a board can (an ack would be lost): close.
+            self.hold()
+            if self.on_slow is not None:
+                self.on_slow(self)
+            return False
+        transport.write(data)
         return True
 
     def send(self, message: dict[str, Any]) -> bool:
         return self.write(proto.encode_frame(self.codec, message))
+
+    def hold(self) -> None:
+        """Stop reading a client over its limit: what it asks for would only queue more."""
+        if not self.held:
+            self.held = True
+            with contextlib.suppress(RuntimeError, AttributeError):
+                self.transport.pause_reading()
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            with contextlib.suppress(RuntimeError, AttributeError):
+                self.transport.resume_reading()
 
 
 @dataclass(slots=True)
@@ -68,7 +101,7 @@ class Broadcaster:
     actor: Actor
     metrics: Metrics
     interval: float
-    buffer_limit: int = 1024 * 1024
+    buffer_limit: int = 1024 * 1024  # the same limit as each Conn's
     slow_ticks: int = 2
     slice_size: int = 512
     close_timeout: float = 2.0
@@ -82,17 +115,25 @@ class Broadcaster:
 
     # -- the registry ---------------------------------------------------------------------
 
+    # ``online`` counts players with at least one open socket, not sockets (SPEC §6 board):
+    # the actor hears of a player's first socket and of the last one going.
+
     def add(self, conn: Conn) -> None:
         self.conns[conn] = None
-        self.by_player.setdefault(conn.player_id, set()).add(conn)
+        mine = self.by_player.setdefault(conn.player_id, set())
+        if not mine:
+            self.actor.cast({"op": "online", "delta": 1})
+        mine.add(conn)
 
     def remove(self, conn: Conn) -> None:
-        self.conns.pop(conn, None)
-        mine = self.by_player.get(conn.player_id)
-        if mine is not None:
-            mine.discard(conn)
-            if not mine:
-                del self.by_player[conn.player_id]
+        if conn not in self.conns:
+            return  # removed already (closing starts with it; the handler ends with it)
+        del self.conns[conn]
+        mine = self.by_player[conn.player_id]
+        mine.discard(conn)
+        if not mine:
+            del self.by_player[conn.player_id]
+            self.actor.cast({"op": "online", "delta": -1})
 
     def close(self, conn: Conn, code: int, reason: str, message: str = "") -> None:
         """Start closing ``conn`` without waiting for it; the first reason given wins."""
@@ -100,6 +141,7 @@ class Broadcaster:
             return
         conn.closing = True
         conn.reason = reason
+        conn.close_code = code
         self.remove(conn)
         task = conn.closer = asyncio.create_task(self._close(conn, code, message))
         self.closers.add(task)
@@ -200,12 +242,14 @@ class Broadcaster:
                     continue
                 if transport.get_write_buffer_size() > limit:
                     skipped += 1  # this board is skipped: the next one carries the whole state
+                    conn.hold()
                     conn.over_ticks += 1
                     if conn.over_ticks > slow_ticks:
-                        self._drop_slow(conn)
+                        self.drop_slow(conn)
                     continue
                 if conn.over_ticks:
                     conn.over_ticks = 0
+                    conn.release()
                 transport.write(data)
                 sent += 1
         metrics = self.metrics
@@ -220,7 +264,7 @@ class Broadcaster:
             extra={"event": "ws_broadcast", "sent": sent, "skipped": skipped, "ms": seconds * 1e3},
         )
 
-    def _drop_slow(self, conn: Conn) -> None:
+    def drop_slow(self, conn: Conn) -> None:
         log.warning(
             "dropping a client that does not read",
             extra={

@@ -42,6 +42,11 @@ def _trusted(address: Address | None, proxies: Sequence[Network]) -> bool:
     return address is not None and any(address in net for net in proxies)
 
 
+def is_trusted_proxy(remote: str, proxies: Sequence[Network]) -> bool:
+    """Whether a peer is one of ``TRUSTED_PROXIES`` (whose connections carry many clients)."""
+    return _trusted(_parse(remote), proxies)
+
+
 def client_address(request: web.BaseRequest, proxies: Sequence[Network]) -> str:
     """The client's address: the peer, or the right-most untrusted ``X-Forwarded-For`` hop."""
     remote = request.remote or ""

@@ -184,7 +184,7 @@ class ClientSettings(Struct):
 
     @classmethod
     def of(cls, settings: Settings) -> ClientSettings:
-        rules = settings.rules()
+        rules = settings.rules
         return cls(
             click_push_rate=settings.click_push_rate,
             max_cps=settings.max_cps,

@@ -103,4 +103,4 @@ PUSH = web.AppKey("push", PushPath)
 
 
 def setup(app: web.Application) -> None:
-    app[PUSH] = PushPath(push_models_for(app[SETTINGS].rules()), app[METRICS])
+    app[PUSH] = PushPath(push_models_for(app[SETTINGS].rules), app[METRICS])

@@ -19,10 +19,9 @@ import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WebSocketError, WSCloseCode, WSMsgType, web
 
 from engine.errors import Banned, GameError, InvalidRequest, NotFound, RateLimited, Unavailable
 from engine.players import BANNED
@@ -37,6 +36,8 @@ from server.broadcaster import (
     Broadcaster,
     Conn,
 )
+from server.client_address import client_address, is_trusted_proxy, limit_key
+from server.conn_limits import CONN_LIMITS, RETRY_AFTER
 from server.errors import PayloadTooLarge, Unauthorized, http_error, ws_error
 from server.keys import ACTOR, AUTH, METRICS, SETTINGS
 from server.models import PONG, ClientSettings, Ping, Resync, ack
@@ -46,30 +47,12 @@ from server.validation import validate
 log = logging.getLogger("ctb.ws")
 
 
-@dataclass(frozen=True, slots=True)
-class WsConfig:
-    """Connection rules of SPEC §6; tests shrink the times and the buffer limit."""
-
-    heartbeat: float = 20.0  # ping after this long without a frame; pong due in half of it
-    bad_limit: int = 20  # more bad messages than this ...
-    bad_window: float = 60.0  # ... within this many seconds closes with 1008
-    buffer_limit: int = 1024 * 1024  # unsent bytes a socket may hold at a broadcast tick
-    slow_ticks: int = 2  # ticks in a row over the limit before the socket is closed (1013)
-    frame_limit: int = 64 * 1024  # aiohttp closes (1009) on bigger frames; 4 KiB+ get ``error``
-    # The kernel's send buffer per socket. Left to autotuning it grows to megabytes, all of it
-    # invisible to the broadcaster; kept small, a client that stops reading shows up in the
-    # transport's buffer within a few boards. 64 KiB is many seconds of boards.
-    send_buffer: int | None = 64 * 1024
-
-
-WS_CONFIG = web.AppKey("ws_config", WsConfig)
 BROADCASTER = web.AppKey("broadcaster", Broadcaster)
 
 Handler = Callable[[web.Application, Conn, dict[str, Any]], Awaitable[None]]
 
 
 def setup(app: web.Application) -> None:
-    app[WS_CONFIG] = WsConfig()
     app.router.add_get("/ws", handle)
     app.cleanup_ctx.append(broadcaster_ctx)
     app.on_shutdown.append(close_all)
@@ -77,13 +60,13 @@ def setup(app: web.Application) -> None:
 
 async def broadcaster_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the broadcaster beside the actor; it starts after it and stops before it."""
-    config, actor = app[WS_CONFIG], app[ACTOR]
+    settings, actor = app[SETTINGS], app[ACTOR]
     broadcaster = Broadcaster(
         actor,
         app[METRICS],
-        app[SETTINGS].broadcast_interval,
-        buffer_limit=config.buffer_limit,
-        slow_ticks=config.slow_ticks,
+        settings.broadcast_interval,
+        buffer_limit=settings.ws_buffer_limit,
+        slow_ticks=settings.ws_slow_ticks,
     )
     app[BROADCASTER] = broadcaster
     actor.subscribe(broadcaster.on_turn)
@@ -115,10 +98,10 @@ def close_player(app: web.Application, player_id: str, *, kick: bool = False) ->
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
+    """The handshake: refused in the error shape (and logged), or the socket's whole life."""
     app = request.app
-    broadcaster = app[BROADCASTER]
-    if not broadcaster.accepting:
-        return http_error(Unavailable("the server is shutting down"))
+    if not app[BROADCASTER].accepting:
+        return refuse(request, Unavailable("the server is shutting down"), "shutdown")
     token = request.query.get("token", "")
     try:
         if not token:
@@ -129,13 +112,63 @@ async def handle(request: web.Request) -> web.StreamResponse:
         except NotFound:
             raise Unauthorized("unknown player") from None
     except Unauthorized as error:
-        return http_error(error)
+        return refuse(request, error, "unauthorized")
 
-    config = app[WS_CONFIG]
+    # The caps of server/conn_limits.py, held from here to the handler's end.
+    limits = app[CONN_LIMITS]
+    address_key = proxied_address_key(request)
+    if address_key is not None and not limits.per_address.take(address_key):
+        error = RateLimited("too many connections from this address", RETRY_AFTER)
+        return refuse(request, error, "per_address")
+    try:
+        if not limits.per_player.take(player_id):
+            error = RateLimited("too many open sockets for this player", RETRY_AFTER)
+            return refuse(request, error, "per_player", player_id=player_id)
+        try:
+            return await run_socket(request, player_id, me)
+        finally:
+            limits.per_player.give_back(player_id)
+    finally:
+        if address_key is not None:
+            limits.per_address.give_back(address_key)
+
+
+def refuse(
+    request: web.Request, error: GameError, reason: str, **fields: Any
+) -> web.StreamResponse:
+    """A refused handshake: the SPEC §5 error reply and a log line (rate-limited per reason)."""
+    response = http_error(error)
+    request.app[CONN_LIMITS].refusals.note(
+        "ws_refused",
+        reason,
+        status=response.status,
+        address=client_address(request, request.app[SETTINGS].trusted_proxies),
+        **fields,
+    )
+    return response
+
+
+def proxied_address_key(request: web.Request) -> str | None:
+    """The key a proxied client's sockets count under; None for a direct client.
+
+    A direct client's connections are counted when accepted (``server/listener.py``); behind a
+    trusted proxy the peer is the proxy, so its sockets count under the forwarded address.
+    """
+    proxies = request.app[SETTINGS].trusted_proxies
+    if not proxies or not is_trusted_proxy(request.remote or "", proxies):
+        return None
+    return limit_key(client_address(request, proxies))
+
+
+async def run_socket(
+    request: web.Request, player_id: str, me: dict[str, Any]
+) -> web.StreamResponse:
+    app = request.app
+    settings, broadcaster = app[SETTINGS], app[BROADCASTER]
     ws = web.WebSocketResponse(
         protocols=proto.PROTOCOLS,
-        heartbeat=config.heartbeat,
-        max_msg_size=config.frame_limit,
+        heartbeat=settings.ws_heartbeat,
+        max_msg_size=settings.ws_frame_limit,
         compress=False,  # one encoded frame for every client: no per-socket deflate state
         decode_text=False,  # text frames stay bytes: the 4 KiB limit counts bytes
     )
@@ -143,23 +176,34 @@ async def handle(request: web.Request) -> web.StreamResponse:
     transport = request.transport
     if transport is None:  # the peer left during the handshake
         return ws
-    if config.send_buffer is not None:
-        limit_send_buffer(transport, config.send_buffer)
-    conn = Conn(ws, transport, player_id, proto.codec_for(ws.ws_protocol))
+    if settings.ws_send_buffer is not None:
+        limit_send_buffer(transport, settings.ws_send_buffer)
+    conn = Conn(
+        ws,
+        transport,
+        player_id,
+        proto.codec_for(ws.ws_protocol),
+        limit=settings.ws_buffer_limit,
+        on_slow=broadcaster.drop_slow,
+    )
     if me["status"] == BANNED:
         conn.send(ws_error(Banned("this player is banned")))
         await ws.close(code=CLOSE_BANNED, message=b"banned")
+        log.info(
+            "ws refused",
+            extra={"event": "ws_refused", "reason": "banned", "player_id": player_id},
+        )
         return ws
 
     metrics = app[METRICS]
     metrics.ws_connect_total.inc()
     metrics.ws_connections_active.inc()
-    app[ACTOR].cast({"op": "online", "delta": 1})
     log.info(
         "ws connect",
         extra={"event": "ws_connect", "player_id": player_id, "protocol": conn.codec.name},
     )
     # Snapshot and registration happen with no await between them: no board can slip by.
+    # Registering also tells the actor when this is the player's first socket (``online``).
     send_snapshot(app, conn, me)
     broadcaster.add(conn)
     reason = ""
@@ -175,14 +219,16 @@ async def handle(request: web.Request) -> web.StreamResponse:
         metrics.ws_disconnect_total.labels(reason=reason).inc()
         if reason == "heartbeat":
             metrics.ws_heartbeat_fail_total.inc()
-        app[ACTOR].cast({"op": "online", "delta": -1})
         log.info(
             "ws disconnect",
             extra={
                 "event": "ws_disconnect",
                 "reason": reason,
                 "player_id": player_id,
-                "code": ws.close_code,
+                # The code of the close we started, else the one the client sent (aiohttp's
+                # close_code is the client's answer to ours: often 1000 after our 1008).
+                "code": conn.close_code if conn.close_code is not None else ws.close_code,
+                "peer_code": ws.close_code,
             },
         )
     return ws
@@ -206,6 +252,9 @@ async def serve(app: web.Application, conn: Conn) -> str:
             if conn.closing:
                 return conn.reason or "closed"
         elif msg.type is WSMsgType.ERROR:
+            if isinstance(msg.data, WebSocketError):  # aiohttp closed it with this code
+                conn.close_code = msg.data.code
+                return "too_big" if msg.data.code == WSCloseCode.MESSAGE_TOO_BIG else "protocol"
             return lost_reason(ws)
         elif msg.type is WSMsgType.CLOSE or msg.type is WSMsgType.CLOSING:
             return "client_close"
@@ -236,12 +285,12 @@ def bad_message(
     """Reply ``error``; the (bad_limit + 1)th bad message in the window closes with 1008."""
     conn.send(ws_error(error, batch_id))
     now = asyncio.get_running_loop().time()
-    config = app[WS_CONFIG]
+    settings = app[SETTINGS]
     bad = conn.bad
     bad.append(now)
-    while bad and bad[0] <= now - config.bad_window:
+    while bad and bad[0] <= now - settings.ws_bad_window:
         bad.popleft()
-    if len(bad) > config.bad_limit:
+    if len(bad) > settings.ws_bad_limit:
         app[BROADCASTER].close(conn, CLOSE_POLICY, "policy", "too many bad messages")
 
 
@@ -281,6 +330,10 @@ async def on_ping(app: web.Application, conn: Conn, message: dict[str, Any]) -> 
 
 
 async def on_resync(app: web.Application, conn: Conn, message: dict[str, Any]) -> None:
+    wait = resync_wait(app, conn)
+    if wait:  # a snapshot is the biggest reply: asked for in a loop it is a flood
+        bad_message(app, conn, RateLimited("resync asked for too often", wait))
+        return
     try:
         validate(message, Resync)
         me = await app[ACTOR].call({"op": "me", "player_id": conn.player_id})
@@ -291,6 +344,21 @@ async def on_resync(app: web.Application, conn: Conn, message: dict[str, Any]) -
         conn.send(ws_error(error))
         return
     send_snapshot(app, conn, me)
+
+
+def resync_wait(app: web.Application, conn: Conn) -> float:
+    """Take a token from the socket's resync bucket; seconds to wait when it is empty."""
+    settings = app[SETTINGS]
+    now = asyncio.get_running_loop().time()
+    burst, every = settings.ws_resync_burst, settings.ws_resync_interval
+    tokens = burst if conn.resync_tokens < 0 else conn.resync_tokens
+    tokens = min(burst, tokens + (now - conn.resync_at) / every)
+    conn.resync_at = now
+    if tokens < 1:
+        conn.resync_tokens = tokens
+        return (1 - tokens) * every
+    conn.resync_tokens = tokens - 1
+    return 0.0
 
 
 async def on_unknown(app: web.Application, conn: Conn, message: dict[str, Any]) -> None:

@@ -1,10 +1,40 @@
-"""Settings (SPEC §10): values from flags and the environment, refused with a named setting."""
+"""Settings: read once, validated with a sentence, and the one place the game's rules come from."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
 import settings as settings_mod
+from engine.rules import DEFAULT_RULES
+from settings import Settings, SettingsError
+
+
+def test_the_rules_are_built_once_from_the_settings() -> None:
+    """``rules`` is one object built at creation; a replaced setting builds new rules."""
+    settings = settings_mod.load([], {"MAX_CPS": "30", "ROUND_TARGET": "500"})
+    assert settings.rules is settings.rules
+    assert (settings.rules.max_cps, settings.rules.round_target) == (30, 500)
+    changed = dataclasses.replace(settings, click_push_rate=2.0)
+    assert changed.rules.click_push_rate == 2.0
+    assert Settings().rules == DEFAULT_RULES
+
+
+def test_connection_limits_come_from_the_environment_and_flags() -> None:
+    """The operator's connection limits are settings; a flag wins over the environment."""
+    environ = {"WS_BUFFER_LIMIT": "65536", "WS_MAX_PER_PLAYER": "4", "HEADER_TIMEOUT": "2.5"}
+    settings = settings_mod.load(["--max-connections-per-address", "9"], environ)
+    assert settings.ws_buffer_limit == 65536
+    assert settings.ws_max_per_player == 4
+    assert settings.header_timeout == 2.5
+    assert settings.max_connections_per_address == 9
+
+
+def test_a_bad_connection_limit_is_named() -> None:
+    """A value out of range stops start-up with a message naming the setting."""
+    with pytest.raises(SettingsError, match="WS_MAX_PER_PLAYER must be an integer"):
+        settings_mod.load([], {"WS_MAX_PER_PLAYER": "0"})
 
 
 def test_secret_key_must_be_32_bytes_or_more() -> None:

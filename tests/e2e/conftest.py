@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,8 @@ class ServerProcess:
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # Run in the child before run.py starts, e.g. to lower its descriptor limit.
+    preexec: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:
@@ -58,6 +60,7 @@ class ServerProcess:
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=self.preexec,
             )
         self.wait_ready()
 

@@ -93,18 +93,3 @@ async def ws_player(client: TestClient, name: str | None = None) -> tuple[str, s
     player_id = str(uuid4())
     await app[ACTOR].call({"op": "create_player", "player_id": player_id, "name": name})
     return auth_mod.issue(app[AUTH], player_id, auth_mod.WS), player_id
-
-
-@pytest.fixture
-async def make_ws_client(
-    aiohttp_client: Any, tmp_path: Path, app_clock: FakeClock
-) -> Callable[..., Awaitable[TestClient]]:
-    """Build a client whose app has WebSocket rules (``server.ws.WsConfig``) overridden."""
-    from server.ws import WS_CONFIG
-
-    async def build(ws: dict[str, Any] | None = None, **overrides: Any) -> TestClient:
-        app = init_app(make_settings(tmp_path / "data", **overrides), clock=app_clock)
-        app[WS_CONFIG] = dataclasses.replace(app[WS_CONFIG], **(ws or {}))
-        return await aiohttp_client(app)
-
-    return build

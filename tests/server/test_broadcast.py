@@ -20,7 +20,7 @@ from server import ws_protocol
 from server.keys import ACTOR, METRICS
 from server.models import BoardMessage
 from server.ws_protocol import MSGPACK_PROTOCOL
-from tests.server.conftest import ws_player
+from tests.server.conftest import ClientFactory, ws_player
 from tests.server.wsclient import (
     WAIT,
     RawSocket,
@@ -182,11 +182,11 @@ async def test_a_board_is_encoded_once_per_subprotocol(
 
 
 async def test_a_client_that_stops_reading_is_dropped_without_delaying_the_others(
-    make_ws_client: Any, app_clock: FakeClock
+    make_client: ClientFactory, app_clock: FakeClock
 ) -> None:
     """A socket that never reads is closed with 1013 while the others get every board."""
-    client = await make_ws_client(
-        ws={"buffer_limit": 16 * 1024, "send_buffer": 4096}, round_seconds=86400.0
+    client = await make_client(
+        ws_buffer_limit=16 * 1024, ws_send_buffer=4096, round_seconds=86400.0
     )
     readers = [await open_socket(client), await open_socket(client, MSGPACK_PROTOCOL)]
     token, _ = await ws_player(client)

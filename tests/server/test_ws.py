@@ -16,8 +16,8 @@ from actor.clock import FakeClock
 from server import auth, ws
 from server.keys import ACTOR, AUTH, METRICS
 from server.ws_protocol import MSGPACK_PROTOCOL
+from tests.server.conftest import ClientFactory, new_player, ws_player
 from tests.server.conftest import auth as auth_header
-from tests.server.conftest import new_player, ws_player
 from tests.server.wsclient import WAIT, recv, recv_close, recv_reply, recv_type, until
 
 
@@ -345,9 +345,9 @@ async def test_shutdown_closes_every_socket_with_1001(client: TestClient) -> Non
     assert response.status == 503
 
 
-async def test_a_client_that_never_answers_pings_is_closed(make_ws_client: Any) -> None:
+async def test_a_client_that_never_answers_pings_is_closed(make_client: ClientFactory) -> None:
     """With no pong within half the heartbeat, the socket is closed and counted."""
-    client = await make_ws_client(ws={"heartbeat": 0.2})
+    client = await make_client(ws_heartbeat=0.2)
     token, _ = await ws_player(client)
     sock = await client.ws_connect(f"/ws?token={token}", autoping=False)
     await until(lambda: metric(client, "ws_heartbeat_fail_total") == 1)
@@ -356,9 +356,9 @@ async def test_a_client_that_never_answers_pings_is_closed(make_ws_client: Any) 
     await sock.close()
 
 
-async def test_a_client_that_answers_pings_stays(make_ws_client: Any) -> None:
+async def test_a_client_that_answers_pings_stays(make_client: ClientFactory) -> None:
     """A client that answers the heartbeat pings stays connected through several of them."""
-    client = await make_ws_client(ws={"heartbeat": 0.1})
+    client = await make_client(ws_heartbeat=0.1)
     sock, _, _ = await connect(client)
     await client.server.app[ACTOR].call({"op": "end_round"})  # nothing changes after this
     with pytest.raises(TimeoutError):  # receive() answers the pings meanwhile

@@ -96,6 +96,7 @@ class RawSocket:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buffer = b""
+        self.unsent = b""
 
     @classmethod
     async def connect(cls, host: str, port: int, path: str) -> RawSocket:
@@ -148,8 +149,35 @@ class RawSocket:
         self.buffer = buf[at + length :]
         return buf[0] & 0x0F, buf[at : at + length]
 
+    def try_send(self, text: bytes) -> bool:
+        """Queue one masked text frame and send what the socket takes without blocking.
+
+        False when the socket's send buffer is full (the frame is not queued): the server has
+        stopped reading.
+        """
+        if self.unsent:
+            self._flush()
+            if self.unsent:
+                return False
+        self.unsent = frame(text)
+        self._flush()
+        return True
+
+    def _flush(self) -> None:
+        try:
+            sent = self.sock.send(self.unsent)
+        except BlockingIOError:
+            return
+        self.unsent = self.unsent[sent:]
+
     def close(self) -> None:
         self.sock.close()
+
+
+def frame(text: bytes) -> bytes:
+    """A client's text frame (RFC 6455 §5.2: masked; a zero mask keeps the bytes readable)."""
+    assert len(text) < 126
+    return bytes([0x81, 0x80 | len(text)]) + b"\0\0\0\0" + text
 
 
 async def send(ws: ClientWebSocketResponse, message: dict[str, Any]) -> None:
