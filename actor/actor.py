@@ -1,7 +1,8 @@
 """The one asyncio task that owns the game state (SPEC §2), in the manner of a GenServer.
 
-Callers ``call`` (and await a reply) or ``cast`` (fire and forget) command dicts into the mailbox.
-Each turn drains up to ``max_batch`` messages and stamps them with one ``now``. Its mutations are
+Callers ``call`` (and await a reply) or ``cast`` (fire and forget) typed commands
+(``engine/command_types.py``) into the mailbox. Each turn drains up to ``max_batch`` messages and
+stamps its mutations with one ``now``. Its mutations are
 written ahead: they go to ``on_commit`` in one piece (group commit) *before* any of them touches
 the state, and only once that write succeeded are they applied, in order, and their replies
 released. A turn whose write fails applies nothing, publishes nothing and answers every mutation
@@ -23,24 +24,50 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar, Union
+
+import msgspec
 
 from actor.clock import Clock
-from engine import commands, rounds
+from engine import command_types, commands, rounds
+from engine.command_types import Command, Tick, stamped
 from engine.errors import GameError, InvalidRequest, Unavailable
 from engine.state import GameState
 from engine.view import Board, build_board
 
 log = logging.getLogger("ctb.actor")
 
-Command = dict[str, Any]
 CommitHook = Callable[[list[Command]], None]
 Listener = Callable[[Board, list[dict[str, Any]]], None]
 T = TypeVar("T")
 Boundary = Callable[[GameState], Any]
 
 _STOP = object()
-_BETWEEN = "_between_turns"
+
+
+class Online(msgspec.Struct, tag_field="op", tag="online", frozen=True):
+    """A socket opened (+1) or closed (-1): the board's ``online``; the actor's, not the game's."""
+
+    delta: int
+
+
+@dataclass(slots=True, frozen=True)
+class _BetweenTurns:
+    fn: Callable[[GameState], Any]
+
+
+Message = Command | Online | _BetweenTurns
+_WAKE_UP = Tick()  # the ticker's message: the turn itself journals a tick when one is due
+# Until every caller builds typed commands (admin routes in flight), a dict is read at the edge.
+_FROM_DICT: Any = Union[(*command_types.MUTATIONS, *command_types.QUERIES, Online)]
+
+
+def typed(cmd: Message | dict[str, Any]) -> Message:
+    """The message itself, or the typed command a plain dict describes (InvalidRequest if none)."""
+    if type(cmd) is dict:
+        return command_types.parse(cmd, _FROM_DICT)  # type: ignore[no-any-return]
+    return cmd  # type: ignore[return-value]
 
 
 class Actor:
@@ -75,17 +102,22 @@ class Actor:
 
     # -- the public face: thin wrappers that put a message in the mailbox ------------------
 
-    async def call(self, cmd: Command) -> Any:
-        """Apply a mutation or run a query in the actor's turn; raises its GameError."""
+    async def call(self, cmd: Message | dict[str, Any]) -> Any:
+        """Apply a mutation or run a query in the actor's turn; raises its GameError.
+
+        A plain dict is still taken, and read into its typed command here, before the mailbox:
+        one that fits no command is refused now and never reaches the journal.
+        """
         if self._stopping:
             raise Unavailable("the game is stopping")
+        message = typed(cmd)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._mailbox.put_nowait((cmd, future))
+        self._mailbox.put_nowait((message, future))
         return await future
 
-    def cast(self, cmd: Command) -> None:
+    def cast(self, cmd: Message | dict[str, Any]) -> None:
         if not self._stopping:
-            self._mailbox.put_nowait((cmd, None))
+            self._mailbox.put_nowait((typed(cmd), None))
 
     async def between_turns(self, fn: Callable[[GameState], T]) -> T:
         """Run ``fn(state)`` after a turn's commands are applied and published, before the next.
@@ -93,7 +125,7 @@ class Actor:
         At that point the state holds exactly what the journal holds, which is what a snapshot
         taken there needs. Never journaled.
         """
-        result: T = await self.call({"op": _BETWEEN, "fn": fn})
+        result: T = await self.call(_BetweenTurns(fn))
         return result
 
     def subscribe(self, listener: Listener) -> None:
@@ -130,7 +162,7 @@ class Actor:
     async def _tick_forever(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
-            self.cast({"op": "tick"})
+            self.cast(_WAKE_UP)
 
     async def _run(self) -> None:
         mailbox = self._mailbox
@@ -151,41 +183,43 @@ class Actor:
             if message is not _STOP and message[1] is not None and not message[1].done():
                 message[1].set_exception(Unavailable("the game is stopping"))
 
-    def _turn(self, batch: list[tuple[Command, asyncio.Future[Any] | None]]) -> None:
+    def _turn(self, batch: list[tuple[Message, asyncio.Future[Any] | None]]) -> None:
         started = time.perf_counter()
         state = self._state
         version_before, online_before = state.version, self._online
         now = self._clock.now()
+        mutations = commands.MUTATIONS
         records: list[Command] = []
         if rounds.is_due(state, now):
-            records.append({"op": "tick", "now": now})
+            records.append(Tick(now=now))
         for cmd, _ in batch:
-            if cmd.get("op") in commands.MUTATIONS and cmd.get("op") != "tick":
-                records.append({**cmd, "now": now})
+            kind = type(cmd)
+            if kind in mutations and kind is not Tick:
+                records.append(stamped(cmd, now))  # type: ignore[arg-type]
         committed = self._commit(records)
         replies: list[tuple[asyncio.Future[Any] | None, bool, Any]] = []
-        boundary: list[tuple[Command, asyncio.Future[Any] | None]] = []
+        boundary: list[tuple[_BetweenTurns, asyncio.Future[Any] | None]] = []
         journaled = iter(records)
-        if committed and records and records[0]["op"] == "tick":
+        if committed and records and type(records[0]) is Tick:
             commands.apply(state, next(journaled))
         for cmd, future in batch:
-            op = cmd.get("op")
-            if op == _BETWEEN:
-                boundary.append((cmd, future))
+            kind = type(cmd)
+            if kind is _BetweenTurns:
+                boundary.append((cmd, future))  # type: ignore[arg-type]
                 continue
-            if op == "tick":  # a wake-up: the turn's own tick record did what was due
+            if kind is Tick:  # a wake-up: the turn's own tick record did what was due
                 replies.append((future, True, None))
                 continue
-            if op in commands.MUTATIONS and not committed:
+            if kind in mutations and not committed:
                 replies.append((future, False, Unavailable("the change could not be saved")))
                 continue
-            record = next(journaled) if op in commands.MUTATIONS else cmd
+            record = next(journaled) if kind in mutations else cmd
             try:
                 replies.append((future, True, self._handle(record)))
             except GameError as error:
                 replies.append((future, False, error))
             except Exception as error:  # a bug: see ``_handle``
-                log.exception("command %r failed", op)
+                log.exception("command %r failed", record)
                 replies.append((future, False, error))
         for future, ok, value in replies:
             if future is None or future.done():
@@ -227,7 +261,7 @@ class Actor:
             self._write_failures = 0
         return True
 
-    def _handle(self, cmd: Command) -> Any:
+    def _handle(self, cmd: Message) -> Any:
         """Apply one journaled mutation or answer a query.
 
         A mutation that raises something other than a GameError is a bug. Its record is in the
@@ -235,19 +269,19 @@ class Actor:
         the segment's header), so a replay runs the same code to the same half-way point: what
         stays in memory is what a restart rebuilds.
         """
-        op = cmd.get("op")
-        if op in commands.QUERIES:
-            return commands.query(self._state, cmd)
-        if op == "online":
-            self._online = max(0, self._online + cmd["delta"])
+        kind = type(cmd)
+        if kind in commands.QUERIES:
+            return commands.query(self._state, cmd)  # type: ignore[arg-type]
+        if kind is Online:
+            self._online = max(0, self._online + cmd.delta)  # type: ignore[union-attr]
             return self._online
-        if op not in commands.MUTATIONS:
-            raise InvalidRequest(f"unknown command {op!r}")
-        return commands.apply(self._state, cmd)
+        if kind not in commands.MUTATIONS:
+            raise InvalidRequest(f"unknown command {cmd!r}")
+        return commands.apply(self._state, cmd)  # type: ignore[arg-type]
 
-    def _run_boundary(self, cmd: Command, future: asyncio.Future[Any] | None) -> None:
+    def _run_boundary(self, cmd: _BetweenTurns, future: asyncio.Future[Any] | None) -> None:
         try:
-            result = cmd["fn"](self._state)
+            result = cmd.fn(self._state)
         except Exception as error:
             log.exception("between-turns work failed")
             if future is not None and not future.done():

@@ -2,200 +2,61 @@
 
 Each command names ``admin`` (the admin token's id, never the token) and a ``reason``, and
 writes its audit entry itself, inside the one ``commands.apply``: the journal stores the same
-command dict, so a replay rebuilds the entry exactly and no change can go unaudited.
+command, so a replay rebuilds the entry exactly and no change can go unaudited. The commands are
+declared in ``engine/command_types.py``; the player actions they share with ``admin_batch``
+(check, then apply) are in ``engine/admin_actions.py``.
 
-Player actions (``patch``, ``ban``, ``unban``, ``reset_score``, ``kick``) are split into a check
-that only reads and an apply that cannot fail once the check passed. A single action is the two
-in a row; ``admin_batch`` checks every operation first and applies them all in the same turn only
-when every check passed, so a batch is all or nothing and reports a result for each operation.
-
-The table at the end (``MUTATIONS``, ``QUERIES``) is merged into ``engine.commands``.
+The tables at the end (``MUTATIONS``, ``QUERIES``) are merged into ``engine.commands``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from engine import admin_query, audit, bulk, interventions, roster, rounds
+import msgspec
+
+from engine import admin_query, audit, bulk, interventions, rounds
+from engine import command_types as c
 from engine import query_params as params
+from engine.admin_actions import Checked, apply_checked, check
 from engine.errors import Conflict, GameError, InvalidRequest
-from engine.players import STATUSES, Player, clean_name
 from engine.state import GameState, active_round
-from engine.view import player_dict
 
-Command = dict[str, Any]
+Handler = Callable[[GameState, Any], Any]
 MAX_BATCH = 100
-SCORE_MAX = 10**12
+_NOT_OPERATION_FIELDS = ("now", "admin")
 
 
-@dataclass(slots=True, frozen=True)
-class Checked:
-    """An operation that passed its check: what ``apply`` needs and nothing more."""
-
-    action: str
-    player: Player
-    reason: str
-    values: dict[str, Any]
+def _signed(cmd: c.AdminCommand) -> tuple[str, str]:
+    """Who made the change and why: both are required, and checked before anything changes."""
+    return audit.clean_admin(cmd.admin), audit.clean_reason(cmd.reason)
 
 
-def _check_patch(state: GameState, player: Player, op: Command) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if "name" in op:
-        values["name"] = clean_name(op["name"])
-    if "planet" in op:
-        if op["planet"] not in state.planets:
-            raise InvalidRequest(f"unknown planet {op['planet']!r}", {"field": "planet"})
-        values["planet"] = op["planet"]
-    if "status" in op:
-        if op["status"] not in STATUSES:
-            raise InvalidRequest(f"status must be one of {list(STATUSES)}", {"field": "status"})
-        values["status"] = op["status"]
-    for name in ("score", "round_score"):
-        if name in op:
-            value = op[name]
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SCORE_MAX:
-                raise InvalidRequest(f"{name} must be an integer from 0 to 10^12", {"field": name})
-            values[name] = value
-    if "round_score" in values and active_round(state) is None:
-        raise Conflict("no round is active: there is no round score to set")
-    if not values:
-        raise InvalidRequest("nothing to change: give name, planet, status, score or round_score")
-    return values
+# -- player actions ---------------------------------------------------------------------------
 
 
-def _check_ban(state: GameState, player: Player, op: Command) -> dict[str, Any]:
-    revoke = op.get("revoke_round_clicks", False)
-    if not isinstance(revoke, bool):
-        raise InvalidRequest("revoke_round_clicks must be true or false", {"field": "revoke"})
-    return {"revoke_round_clicks": revoke}
+def _action(name: str) -> Handler:
+    """One player action as a command: the same check and apply as an operation of a batch."""
 
-
-def _no_values(state: GameState, player: Player, op: Command) -> dict[str, Any]:
-    return {}
-
-
-def _apply_patch(state: GameState, c: Checked) -> dict[str, Any]:
-    player, values = c.player, c.values
-    before = {name: _read(state, player, name) for name in values}
-    if "name" in values:
-        roster.rename(state, player.id, values["name"])
-    if "planet" in values:
-        roster.move_player(state, player.id, values["planet"])
-    if "status" in values:
-        roster.set_status(state, player.id, values["status"])
-    if "score" in values:
-        player.score = values["score"]
-        state.seq += 1
-        state.all_board.set(player.slot, player.score, state.seq)
-    if "round_score" in values:
-        assert state.current is not None  # checked: a round is active
-        player.round_id = state.current.id
-        player.round_score = values["round_score"]
-        state.seq += 1
-        if player.round_score:
-            state.round_board.set(player.slot, player.round_score, state.seq)
-        else:
-            state.round_board.discard(player.slot)
-    state.index.sync(player)
-    after = {name: _read(state, player, name) for name in values}
-    return {"player": player_dict(state, player), "before": before, "after": after}
-
-
-def _read(state: GameState, player: Player, name: str) -> Any:
-    if name == "round_score":
-        return player_dict(state, player)["round_score"]
-    return getattr(player, name)
-
-
-def _apply_ban(state: GameState, c: Checked) -> dict[str, Any]:
-    before = {"status": c.player.status, "score": c.player.score}
-    revoked = roster.ban(state, c.player.id, c.values["revoke_round_clicks"])
-    after = {"status": c.player.status, "score": c.player.score, "revoked": revoked}
-    return {
-        "player": player_dict(state, c.player),
-        "revoked": revoked,
-        "before": before,
-        "after": after,
-    }
-
-
-def _apply_unban(state: GameState, c: Checked) -> dict[str, Any]:
-    before = {"status": c.player.status}
-    roster.unban(state, c.player.id)
-    return {"player": player_dict(state, c.player), "before": before, "after": {"status": "active"}}
-
-
-def _apply_reset(state: GameState, c: Checked) -> dict[str, Any]:
-    shown = player_dict(state, c.player)
-    before = {"score": shown["score"], "round_score": shown["round_score"]}
-    roster.reset_score(state, c.player.id)
-    after = {"score": 0, "round_score": 0}
-    return {"player": player_dict(state, c.player), "before": before, "after": after}
-
-
-def _apply_kick(state: GameState, c: Checked) -> dict[str, Any]:
-    """Nothing in the game changes: the server closes the player's sockets (4000)."""
-    return {"player": player_dict(state, c.player), "kicked": True, "before": None, "after": None}
-
-
-Check = Callable[[GameState, Player, Command], dict[str, Any]]
-Apply = Callable[[GameState, Checked], dict[str, Any]]
-ACTIONS: dict[str, tuple[Check, Apply, tuple[str, ...]]] = {
-    "patch": (_check_patch, _apply_patch, ("name", "planet", "status", "score", "round_score")),
-    "ban": (_check_ban, _apply_ban, ("revoke_round_clicks",)),
-    "unban": (_no_values, _apply_unban, ()),
-    "reset_score": (_no_values, _apply_reset, ()),
-    "kick": (_no_values, _apply_kick, ()),
-}
-COMMON = ("action", "player_id", "reason")
-
-
-def check(state: GameState, op: object) -> Checked:
-    """Validate one player operation against the state; changes nothing."""
-    if not isinstance(op, dict):
-        raise InvalidRequest("an operation must be an object")
-    action = op.get("action")
-    if action not in ACTIONS:
-        raise InvalidRequest(f"action must be one of {list(ACTIONS)}", {"field": "action"})
-    check_values, _, fields = ACTIONS[action]
-    params.refuse_unknown(op, COMMON + fields)
-    reason = audit.clean_reason(op.get("reason"))
-    player_id = op.get("player_id")
-    if not isinstance(player_id, str):
-        raise InvalidRequest("player_id must be a string", {"field": "player_id"})
-    player = roster.get_player(state, player_id)
-    return Checked(action, player, reason, check_values(state, player, op))
-
-
-def apply_checked(state: GameState, c: Checked, admin: str, now: float) -> dict[str, Any]:
-    result = ACTIONS[c.action][1](state, c)
-    before, after = result.pop("before"), result.pop("after")
-    result["audit_id"] = audit.record(
-        state, now, admin, c.action, c.player.id, c.reason, before, after
-    )["id"]
-    return result
-
-
-# -- command handlers -------------------------------------------------------------------------
-
-
-def _action(name: str) -> Callable[[GameState, Command], dict[str, Any]]:
-    def handler(state: GameState, cmd: Command) -> dict[str, Any]:
-        admin = audit.clean_admin(cmd.get("admin"))
-        fields = {k: v for k, v in cmd.items() if k not in ("op", "now", "admin")}
+    def handler(state: GameState, cmd: c.AdminCommand) -> dict[str, Any]:
+        admin = audit.clean_admin(cmd.admin)
+        fields = {
+            k: v
+            for k, v in msgspec.structs.asdict(cmd).items()
+            if k not in _NOT_OPERATION_FIELDS and v is not msgspec.UNSET
+        }
         checked = check(state, {**fields, "action": name})
-        return apply_checked(state, checked, admin, cmd["now"])
+        return apply_checked(state, checked, admin, cmd.now)
 
     return handler
 
 
-def _batch(state: GameState, cmd: Command) -> dict[str, Any]:
+def _batch(state: GameState, cmd: c.AdminBatch) -> dict[str, Any]:
     """Check every operation, then apply them all; a refused one refuses the batch."""
-    admin = audit.clean_admin(cmd.get("admin"))
-    operations = cmd.get("operations")
-    if not isinstance(operations, list) or not 1 <= len(operations) <= MAX_BATCH:
+    admin = audit.clean_admin(cmd.admin)
+    operations = cmd.operations
+    if not 1 <= len(operations) <= MAX_BATCH:
         raise InvalidRequest(f"operations must list 1-{MAX_BATCH} operations", {"field": "ops"})
     checked: list[Checked] = []
     problems: list[dict[str, Any]] = []
@@ -208,9 +69,9 @@ def _batch(state: GameState, cmd: Command) -> dict[str, Any]:
     if len(checked) != len(operations):
         raise InvalidRequest("the batch was refused: nothing was applied", {"results": problems})
     results = []
-    for i, c in enumerate(checked):
-        outcome = apply_checked(state, c, admin, cmd["now"])
-        results.append({"index": i, "ok": True, "action": c.action, "result": outcome})
+    for i, one in enumerate(checked):
+        outcome = apply_checked(state, one, admin, cmd.now)
+        results.append({"index": i, "ok": True, "action": one.action, "result": outcome})
     return {"results": results, "applied": len(results)}
 
 
@@ -218,27 +79,24 @@ def _error(error: GameError) -> dict[str, Any]:
     return {"code": error.code, "message": error.message, "details": error.details}
 
 
-def _pause(state: GameState, cmd: Command) -> dict[str, Any]:
+# -- the game as a whole ----------------------------------------------------------------------
+
+
+def _pause(state: GameState, cmd: c.AdminPause) -> dict[str, Any]:
     """Emergency stop: pushes are refused with ``paused`` and the round clock stands still."""
-    admin, reason, now = (
-        audit.clean_admin(cmd.get("admin")),
-        audit.clean_reason(cmd.get("reason")),
-        cmd["now"],
-    )
+    admin, reason = _signed(cmd)
     if state.paused:
         raise Conflict("the game is already paused")
+    now = cmd.now
     state.paused, state.pause_reason, state.paused_at = True, reason, now
     audit.record(state, now, admin, "pause", "game", reason, {"paused": False}, {"paused": True})
     return pause_info(state)
 
 
-def _resume(state: GameState, cmd: Command) -> dict[str, Any]:
+def _resume(state: GameState, cmd: c.AdminResume) -> dict[str, Any]:
     """Play on; the active round's end and the next round's start move by the pause's length."""
-    admin, reason, now = (
-        audit.clean_admin(cmd.get("admin")),
-        audit.clean_reason(cmd.get("reason")),
-        cmd["now"],
-    )
+    admin, reason = _signed(cmd)
+    now = cmd.now
     if not state.paused:
         raise Conflict("the game is not paused")
     stood = max(0.0, now - (state.paused_at or now))
@@ -257,119 +115,127 @@ def pause_info(state: GameState) -> dict[str, Any]:
     return {"paused": state.paused, "reason": state.pause_reason, "since": state.paused_at}
 
 
-def _queue_round(state: GameState, cmd: Command) -> dict[str, Any]:
-    admin, reason = audit.clean_admin(cmd.get("admin")), audit.clean_reason(cmd.get("reason"))
-    round_ = rounds.queue_round(state, cmd.get("target"), cmd.get("seconds"), cmd.get("planets"))
-    after = {"target": round_.target, "seconds": round_.seconds, "planets": round_.planets}
-    audit.record(state, cmd["now"], admin, "queue_round", f"round:{round_.id}", reason, None, after)
-    return {"id": round_.id, **after}
-
-
-def _end_round(state: GameState, cmd: Command) -> dict[str, Any]:
-    admin, reason = audit.clean_admin(cmd.get("admin")), audit.clean_reason(cmd.get("reason"))
-    summary = rounds.end_current(state, cmd["now"])
-    info = rounds.summary_info(summary)
-    after = {"winner": summary.winner, "totals": summary.totals}
-    audit.record(state, cmd["now"], admin, "end_round", f"round:{summary.id}", reason, None, after)
+def _queue_round(state: GameState, cmd: c.AdminQueueRound) -> dict[str, Any]:
+    admin, reason = _signed(cmd)
+    info = rounds.queued_info(rounds.queue_round(state, cmd.target, cmd.seconds, cmd.planets))
+    after = {k: v for k, v in info.items() if k != "id"}
+    audit.record(state, cmd.now, admin, "queue_round", f"round:{info['id']}", reason, None, after)
     return info
 
 
-def _bulk_create(state: GameState, cmd: Command) -> dict[str, Any]:
+def _end_round(state: GameState, cmd: c.AdminEndRound) -> dict[str, Any]:
+    admin, reason = _signed(cmd)
+    summary = rounds.end_current(state, cmd.now)
+    info = rounds.summary_info(summary)
+    after = {"winner": summary.winner, "totals": summary.totals}
+    audit.record(state, cmd.now, admin, "end_round", f"round:{summary.id}", reason, None, after)
+    return info
+
+
+# -- bulk jobs --------------------------------------------------------------------------------
+
+
+def _bulk_create(state: GameState, cmd: c.AdminBulkCreate) -> dict[str, Any]:
     """A job over the players a filter matches now, or over a list of ids."""
-    admin, reason = audit.clean_admin(cmd.get("admin")), audit.clean_reason(cmd.get("reason"))
-    action = cmd.get("action")
-    job_params = bulk.check_params(state, action, cmd)
-    if ("filter" in cmd) == ("player_ids" in cmd):
+    admin, reason = _signed(cmd)
+    given = {"revoke_round_clicks": cmd.revoke_round_clicks}
+    if cmd.planet is not msgspec.UNSET:
+        given["planet"] = cmd.planet
+    job_params = bulk.check_params(state, cmd.action, given)
+    if (cmd.filter is msgspec.UNSET) == (cmd.player_ids is msgspec.UNSET):
         raise InvalidRequest("give either filter or player_ids", {"field": "filter"})
-    if "filter" in cmd:
-        raw = cmd["filter"]
-        if not isinstance(raw, dict):
-            raise InvalidRequest("filter must be an object", {"field": "filter"})
-        query = admin_query.parse_query({k: v for k, v in raw.items()})
+    if cmd.filter is not msgspec.UNSET:
+        query = admin_query.parse_query(dict(cmd.filter))
         slots = admin_query.matching_slots(state, query)
         by_slot = state.index.by_slot
         targets = [by_slot[s].id for s in slots.tolist()]
-        selection = {"filter": admin_query.filters_applied(query)}
+        selection: dict[str, Any] = {"filter": admin_query.filters_applied(query)}
     else:
-        targets = bulk.check_ids(cmd["player_ids"])
+        targets = bulk.check_ids(cmd.player_ids)
         selection = {"player_ids": len(targets)}
-    job = bulk.create(state, str(action), job_params, targets, selection, admin, reason, cmd["now"])
+    job = bulk.create(state, cmd.action, job_params, targets, selection, admin, reason, cmd.now)
     return bulk.job_dict(job)
 
 
-def _bulk_step(state: GameState, cmd: Command) -> dict[str, Any]:
-    return bulk.step(state, cmd.get("job_id"), cmd.get("limit", bulk.STEP), cmd["now"])
+def _bulk_step(state: GameState, cmd: c.AdminBulkStep) -> dict[str, Any]:
+    return bulk.step(state, cmd.job_id, cmd.limit, cmd.now)
 
 
-def _bulk_cancel(state: GameState, cmd: Command) -> dict[str, Any]:
-    admin, reason = audit.clean_admin(cmd.get("admin")), audit.clean_reason(cmd.get("reason"))
-    return bulk.cancel(state, cmd.get("job_id"), admin, reason, cmd["now"])
+def _bulk_cancel(state: GameState, cmd: c.AdminBulkCancel) -> dict[str, Any]:
+    admin, reason = _signed(cmd)
+    return bulk.cancel(state, cmd.job_id, admin, reason, cmd.now)
 
 
-def _bulk_resume(state: GameState, cmd: Command) -> dict[str, Any]:
-    admin, reason = audit.clean_admin(cmd.get("admin")), audit.clean_reason(cmd.get("reason"))
-    return bulk.resume(state, cmd.get("job_id"), admin, reason, cmd["now"])
+def _bulk_resume(state: GameState, cmd: c.AdminBulkResume) -> dict[str, Any]:
+    admin, reason = _signed(cmd)
+    return bulk.resume(state, cmd.job_id, admin, reason, cmd.now)
 
 
-def _flag(state: GameState, cmd: Command) -> dict[str, Any]:
-    admin, reason = audit.clean_admin(cmd.get("admin")), audit.clean_reason(cmd.get("reason"))
-    player_id = cmd.get("player_id")
-    if not isinstance(player_id, str):
-        raise InvalidRequest("player_id must be a string", {"field": "player_id"})
-    return interventions.case_dict(interventions.flag(state, player_id, admin, reason, cmd["now"]))
+# -- interventions ----------------------------------------------------------------------------
 
 
-def _intervention(state: GameState, cmd: Command) -> dict[str, Any]:
+def _flag(state: GameState, cmd: c.AdminFlag) -> dict[str, Any]:
+    admin, reason = _signed(cmd)
+    return interventions.case_dict(interventions.flag(state, cmd.player_id, admin, reason, cmd.now))
+
+
+def _intervention(state: GameState, cmd: c.AdminIntervention) -> dict[str, Any]:
     """Assign, note, or resolve with a template (``warn``, ``ban``, ``dismiss``, ``other``)."""
-    admin, reason = audit.clean_admin(cmd.get("admin")), audit.clean_reason(cmd.get("reason"))
-    assignee, note, resolution = cmd.get("assignee"), cmd.get("note"), cmd.get("resolve")
-    revoke = cmd.get("revoke_round_clicks", False)
-    if not isinstance(revoke, bool):
-        raise InvalidRequest("revoke_round_clicks must be true or false", {"field": "revoke"})
-    case = interventions.check_update(state, cmd.get("intervention_id"), assignee, note, resolution)
+    admin, reason = _signed(cmd)
+    case = interventions.check_update(
+        state, cmd.intervention_id, cmd.assignee, cmd.note, cmd.resolve
+    )
     return interventions.update(
-        state, case, admin, reason, cmd["now"], assignee, note, resolution, revoke
+        state,
+        case,
+        admin,
+        reason,
+        cmd.now,
+        cmd.assignee,
+        cmd.note,
+        cmd.resolve,
+        cmd.revoke_round_clicks,
     )
 
 
-MUTATIONS: dict[str, Callable[[GameState, Command], Any]] = {
-    "admin_patch_player": _action("patch"),
-    "admin_ban": _action("ban"),
-    "admin_unban": _action("unban"),
-    "admin_reset_score": _action("reset_score"),
-    "admin_kick": _action("kick"),
-    "admin_batch": _batch,
-    "admin_pause": _pause,
-    "admin_resume": _resume,
-    "admin_queue_round": _queue_round,
-    "admin_end_round": _end_round,
-    "admin_bulk_create": _bulk_create,
-    "admin_bulk_step": _bulk_step,
-    "admin_bulk_cancel": _bulk_cancel,
-    "admin_bulk_resume": _bulk_resume,
-    "admin_flag": _flag,
-    "admin_intervention": _intervention,
+MUTATIONS: dict[type[c.Command], Handler] = {
+    c.AdminPatchPlayer: _action("patch"),
+    c.AdminBan: _action("ban"),
+    c.AdminUnban: _action("unban"),
+    c.AdminResetScore: _action("reset_score"),
+    c.AdminKick: _action("kick"),
+    c.AdminBatch: _batch,
+    c.AdminPause: _pause,
+    c.AdminResume: _resume,
+    c.AdminQueueRound: _queue_round,
+    c.AdminEndRound: _end_round,
+    c.AdminBulkCreate: _bulk_create,
+    c.AdminBulkStep: _bulk_step,
+    c.AdminBulkCancel: _bulk_cancel,
+    c.AdminBulkResume: _bulk_resume,
+    c.AdminFlag: _flag,
+    c.AdminIntervention: _intervention,
 }
 
 
 # -- queries: read the live state in a turn, never journaled -----------------------------------
 
 
-def _players(state: GameState, cmd: Command) -> dict[str, Any]:
-    query = admin_query.parse_query(cmd.get("query") or {})
-    return admin_query.list_players(state, query, cmd.get("now", 0.0))
+def _players(state: GameState, cmd: c.AdminListPlayers) -> dict[str, Any]:
+    query = admin_query.parse_query(cmd.query)
+    return admin_query.list_players(state, query, cmd.now)
 
 
-def _player(state: GameState, cmd: Command) -> dict[str, Any]:
-    return admin_query.player_detail(state, cmd["player_id"], cmd.get("now", 0.0))
+def _player(state: GameState, cmd: c.AdminGetPlayer) -> dict[str, Any]:
+    return admin_query.player_detail(state, cmd.player_id, cmd.now)
 
 
-def _audit(state: GameState, cmd: Command) -> dict[str, Any]:
-    return audit.query(state, audit.parse_query(cmd.get("query") or {}))
+def _audit(state: GameState, cmd: c.AdminGetAudit) -> dict[str, Any]:
+    return audit.query(state, audit.parse_query(cmd.query))
 
 
-def _interventions(state: GameState, cmd: Command) -> dict[str, Any]:
-    raw = cmd.get("query") or {}
+def _interventions(state: GameState, cmd: c.AdminListInterventions) -> dict[str, Any]:
+    raw = cmd.query
     params.refuse_unknown(raw, ("status", "player_id", "page", "limit"))
     status = raw.get("status")
     if status is not None and status not in (
@@ -387,24 +253,24 @@ def _interventions(state: GameState, cmd: Command) -> dict[str, Any]:
     )
 
 
-def _bulk_job(state: GameState, cmd: Command) -> dict[str, Any]:
-    return bulk.job_dict(bulk.get_job(state, cmd.get("job_id")))
+def _bulk_job(state: GameState, cmd: c.AdminGetBulkJob) -> dict[str, Any]:
+    return bulk.job_dict(bulk.get_job(state, cmd.job_id))
 
 
-def _bulk_jobs(state: GameState, cmd: Command) -> dict[str, Any]:
+def _bulk_jobs(state: GameState, cmd: c.AdminListBulkJobs) -> dict[str, Any]:
     return {"jobs": [bulk.job_dict(job) for job in reversed(state.bulk_jobs.values())]}
 
 
-def _game(state: GameState, cmd: Command) -> dict[str, Any]:
+def _game(state: GameState, cmd: c.AdminGetGame) -> dict[str, Any]:
     return pause_info(state)
 
 
-QUERIES: dict[str, Callable[[GameState, Command], Any]] = {
-    "admin_players": _players,
-    "admin_player": _player,
-    "admin_audit": _audit,
-    "admin_interventions": _interventions,
-    "admin_bulk_job": _bulk_job,
-    "admin_bulk_jobs": _bulk_jobs,
-    "admin_game": _game,
+QUERIES: dict[type[c.Command], Handler] = {
+    c.AdminListPlayers: _players,
+    c.AdminGetPlayer: _player,
+    c.AdminGetAudit: _audit,
+    c.AdminListInterventions: _interventions,
+    c.AdminGetBulkJob: _bulk_job,
+    c.AdminListBulkJobs: _bulk_jobs,
+    c.AdminGetGame: _game,
 }

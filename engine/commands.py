@@ -1,9 +1,10 @@
-"""Every change to the game as a plain command dict, and one table that applies them.
+"""Every change to the game as a typed command, and one table that applies them.
 
-A command is ``{"op": name, "now": seconds, ...}``. The actor applies commands from its mailbox
-with ``apply`` and the journal stores the very same dicts, so replaying a journal after a crash
-runs the same code with the same ``now`` and rebuilds the same state. Handlers return plain
-values (dicts, frozen results), never a mutable object of the state.
+Commands are declared once, in ``engine/command_types.py`` (msgspec structs tagged by ``op``,
+each with its ``now``). The actor applies commands from its mailbox with ``apply`` and the
+journal stores the very same commands, so replaying a journal after a crash runs the same code
+with the same ``now`` and rebuilds the same state. Handlers return plain values (dicts, frozen
+results), never a mutable object of the state.
 Queries read the state without changing it; they go through the actor too, because only its task
 may look at mutable state, but they are never journaled.
 """
@@ -14,124 +15,111 @@ from collections.abc import Callable
 from typing import Any
 
 from engine import admin, clicks, roster, rounds
+from engine import command_types as c
 from engine.errors import InvalidRequest
 from engine.state import GameState
 from engine.view import entries_view, player_dict
 
-Command = dict[str, Any]
-Handler = Callable[[GameState, Command], Any]
+Handler = Callable[[GameState, Any], Any]
 
 
-def _tick(state: GameState, cmd: Command) -> None:
-    rounds.advance(state, cmd["now"])
+def _tick(state: GameState, cmd: c.Tick) -> None:
+    rounds.advance(state, cmd.now)
 
 
-def _create_player(state: GameState, cmd: Command) -> dict[str, Any]:
-    player = roster.create_player(state, cmd["player_id"], cmd.get("name"), cmd["now"])
+def _create_player(state: GameState, cmd: c.CreatePlayer) -> dict[str, Any]:
+    player = roster.create_player(state, cmd.player_id, cmd.name, cmd.now)
     return player_dict(state, player)
 
 
-def _rename(state: GameState, cmd: Command) -> dict[str, Any]:
-    return player_dict(state, roster.rename(state, cmd["player_id"], cmd["name"]))
+def _rename(state: GameState, cmd: c.Rename) -> dict[str, Any]:
+    return player_dict(state, roster.rename(state, cmd.player_id, cmd.name))
 
 
-def _push(state: GameState, cmd: Command) -> clicks.PushResult:
-    return clicks.push(state, cmd["player_id"], cmd["batch_id"], cmd["clicks"], cmd["now"])
+def _push(state: GameState, cmd: c.Push) -> clicks.PushResult:
+    return clicks.push(state, cmd.player_id, cmd.batch_id, cmd.clicks, cmd.now)
 
 
-def _move_player(state: GameState, cmd: Command) -> dict[str, Any]:
-    return player_dict(state, roster.move_player(state, cmd["player_id"], cmd["planet"]))
+def _move_player(state: GameState, cmd: c.MovePlayer) -> dict[str, Any]:
+    return player_dict(state, roster.move_player(state, cmd.player_id, cmd.planet))
 
 
-def _set_status(state: GameState, cmd: Command) -> dict[str, Any]:
-    return player_dict(state, roster.set_status(state, cmd["player_id"], cmd["status"]))
+def _set_status(state: GameState, cmd: c.SetStatus) -> dict[str, Any]:
+    return player_dict(state, roster.set_status(state, cmd.player_id, cmd.status))
 
 
-def _ban(state: GameState, cmd: Command) -> dict[str, Any]:
-    revoked = roster.ban(state, cmd["player_id"], bool(cmd.get("revoke_round_clicks")))
-    return {"player": player_dict(state, state.players[cmd["player_id"]]), "revoked": revoked}
+def _ban(state: GameState, cmd: c.Ban) -> dict[str, Any]:
+    revoked = roster.ban(state, cmd.player_id, bool(cmd.revoke_round_clicks))
+    return {"player": player_dict(state, state.players[cmd.player_id]), "revoked": revoked}
 
 
-def _unban(state: GameState, cmd: Command) -> dict[str, Any]:
-    return player_dict(state, roster.unban(state, cmd["player_id"]))
+def _unban(state: GameState, cmd: c.Unban) -> dict[str, Any]:
+    return player_dict(state, roster.unban(state, cmd.player_id))
 
 
-def _reset_score(state: GameState, cmd: Command) -> dict[str, Any]:
-    return player_dict(state, roster.reset_score(state, cmd["player_id"]))
+def _reset_score(state: GameState, cmd: c.ResetScore) -> dict[str, Any]:
+    return player_dict(state, roster.reset_score(state, cmd.player_id))
 
 
-def _queue_round(state: GameState, cmd: Command) -> dict[str, Any]:
-    round_ = rounds.queue_round(state, cmd.get("target"), cmd.get("seconds"), cmd.get("planets"))
-    return {
-        "id": round_.id,
-        "target": round_.target,
-        "seconds": round_.seconds,
-        "planets": round_.planets,
-    }
+def _queue_round(state: GameState, cmd: c.QueueRound) -> dict[str, Any]:
+    return rounds.queued_info(rounds.queue_round(state, cmd.target, cmd.seconds, cmd.planets))
 
 
-def _end_round(state: GameState, cmd: Command) -> dict[str, Any]:
-    return rounds.summary_info(rounds.end_current(state, cmd["now"]))
+def _end_round(state: GameState, cmd: c.EndRound) -> dict[str, Any]:
+    return rounds.summary_info(rounds.end_current(state, cmd.now))
 
 
-MUTATIONS: dict[str, Handler] = {
-    "tick": _tick,
-    "create_player": _create_player,
-    "rename": _rename,
-    "push": _push,
-    "move_player": _move_player,
-    "set_status": _set_status,
-    "ban": _ban,
-    "unban": _unban,
-    "reset_score": _reset_score,
-    "queue_round": _queue_round,
-    "end_round": _end_round,
+MUTATIONS: dict[type[c.Command], Handler] = {
+    c.Tick: _tick,
+    c.CreatePlayer: _create_player,
+    c.Rename: _rename,
+    c.Push: _push,
+    c.MovePlayer: _move_player,
+    c.SetStatus: _set_status,
+    c.Ban: _ban,
+    c.Unban: _unban,
+    c.ResetScore: _reset_score,
+    c.QueueRound: _queue_round,
+    c.EndRound: _end_round,
     **admin.MUTATIONS,  # each with its audit entry: engine/admin.py
 }
 
 
-def _me(state: GameState, cmd: Command) -> dict[str, Any]:
-    return player_dict(state, roster.get_player(state, cmd["player_id"]))
+def _me(state: GameState, cmd: c.GetMe) -> dict[str, Any]:
+    return player_dict(state, roster.get_player(state, cmd.player_id))
 
 
-def _leaderboard(state: GameState, cmd: Command) -> dict[str, Any]:
-    board = state.round_board if cmd.get("scope", "round") == "round" else state.all_board
-    limit = cmd.get("limit", 10)
-    around = cmd.get("around")
-    if around is not None:
-        entries = board.around(roster.get_player(state, around).slot, limit)
+def _leaderboard(state: GameState, cmd: c.GetLeaderboard) -> dict[str, Any]:
+    board = state.round_board if cmd.scope == "round" else state.all_board
+    if cmd.around is not None:
+        entries = board.around(roster.get_player(state, cmd.around).slot, cmd.limit)
     else:
-        entries = board.top(limit)
-    return {
-        "scope": cmd.get("scope", "round"),
-        "entries": entries_view(state, entries),
-        "total": len(board),
-    }
+        entries = board.top(cmd.limit)
+    return {"scope": cmd.scope, "entries": entries_view(state, entries), "total": len(board)}
 
 
-def _rounds(state: GameState, cmd: Command) -> list[dict[str, Any]]:
-    limit = cmd.get("limit", 50)
-    return [rounds.summary_info(s) for s in reversed(state.history[-limit:])]
+def _rounds(state: GameState, cmd: c.GetRounds) -> list[dict[str, Any]]:
+    return [rounds.summary_info(s) for s in reversed(state.history[-cmd.limit :])]
 
 
-QUERIES: dict[str, Handler] = {
-    "me": _me,
-    "leaderboard": _leaderboard,
-    "rounds": _rounds,
+QUERIES: dict[type[c.Command], Handler] = {
+    c.GetMe: _me,
+    c.GetLeaderboard: _leaderboard,
+    c.GetRounds: _rounds,
     **admin.QUERIES,
 }
 
 
-def apply(state: GameState, cmd: Command) -> Any:
+def apply(state: GameState, cmd: c.Command) -> Any:
     """Apply one mutation; raises a GameError (state unchanged) when it is refused."""
-    handler = MUTATIONS.get(cmd.get("op", ""))
+    handler = MUTATIONS.get(type(cmd))
     if handler is None:
-        raise InvalidRequest(f"unknown command {cmd.get('op')!r}")
+        raise InvalidRequest(f"unknown command {cmd!r}")
     return handler(state, cmd)
 
 
-def query(state: GameState, cmd: Command) -> Any:
-    handler = QUERIES.get(cmd.get("op", ""))
+def query(state: GameState, cmd: c.Command) -> Any:
+    handler = QUERIES.get(type(cmd))
     if handler is None:
-        raise InvalidRequest(f"unknown query {cmd.get('op')!r}")
+        raise InvalidRequest(f"unknown query {cmd!r}")
     return handler(state, cmd)

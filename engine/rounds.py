@@ -160,6 +160,16 @@ def round_info(state: GameState) -> dict[str, Any]:
     return asdict(round_view(state))
 
 
+def queued_info(round_: Round) -> dict[str, Any]:
+    """A queued round as the command that queued it answers."""
+    return {
+        "id": round_.id,
+        "target": round_.target,
+        "seconds": round_.seconds,
+        "planets": round_.planets,
+    }
+
+
 def summary_info(summary: RoundSummary) -> RoundSummaryInfo:
     return {
         "id": summary.id,

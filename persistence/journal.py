@@ -8,7 +8,11 @@ needed by any snapshot on disk (see ``saver.py``). Layout of a segment::
     "CTBJRNL\\0"  frame(header map: format, segment, rules)  frame(record)  frame(record) ...
     frame = u32 payload length, u32 crc32 of payload, msgpack payload
 
-A record is the command dict the actor applied, with its ``now``; the header keeps the rules in
+A record is the command the actor applied, with its ``now``: a typed command of
+``engine/command_types.py``, encoded by msgspec as the msgpack map ``{"op": ..., ..., "now": ...}``
+(the same maps the journal held when commands were plain dicts, so older segments replay
+unchanged). Records are decoded through the same models: one that does not fit its command, or
+names an op no command has, is a corrupt record. The header keeps the rules in
 force when the segment was written, so a replay after a crash throttles exactly as the live game
 did even when the settings changed in between. The actor hands over one turn's records at a time
 (group commit) and they go to the file in one ``os.write``: once that returns, the records are in
@@ -30,8 +34,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import msgpack
+import msgspec
 
+from engine.command_types import MUTATION, Command
 from engine.rules import Rules
 from persistence.errors import JournalError
 from persistence.snapshot import fsync_dir
@@ -43,6 +48,8 @@ FORMAT = 1
 FRAME = struct.Struct("<II")
 SEGMENT_NAME = re.compile(r"journal-(\d{1,20})\.log")
 ALWAYS, EVERYSEC, NO = "always", "everysec", "no"
+_HEADER = msgspec.msgpack.Decoder(dict[str, Any])
+_RECORD = msgspec.msgpack.Decoder(MUTATION)
 
 
 def segment_path(data_dir: Path, segment: int) -> Path:
@@ -83,7 +90,7 @@ class Journal:
         self.data_dir = data_dir
         self.fsync = fsync
         self._rules = dataclasses.asdict(rules)
-        self._packer = msgpack.Packer()
+        self._encoder = msgspec.msgpack.Encoder()
         self.segment = 0
         self._fd = -1
         self._size = 0
@@ -102,7 +109,7 @@ class Journal:
         path = segment_path(self.data_dir, segment)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         header = {"format": FORMAT, "segment": segment, "rules": self._rules, "at": time.time()}
-        data = MAGIC + frame(self._packer.pack(header))
+        data = MAGIC + frame(self._encoder.encode(header))
         try:
             os.write(fd, data)
         except OSError:
@@ -112,7 +119,7 @@ class Journal:
         self._fd, self.segment, self._size = fd, segment, len(data)
         self._dir_unsynced = True
 
-    def append(self, records: list[dict[str, Any]]) -> None:
+    def append(self, records: list[Command]) -> None:
         """Write one turn's records in one ``os.write``; raise JournalError if they are not safe.
 
         The actor writes ahead: it applies none of the records unless this returns. A failed
@@ -121,10 +128,10 @@ class Journal:
         """
         if self.failure is not None:
             raise JournalError(f"the journal is not writable: {self.failure}")
-        pack = self._packer.pack
+        encode = self._encoder.encode
         try:
-            data = b"".join([frame(pack(record)) for record in records])
-        except (TypeError, ValueError, OverflowError) as error:
+            data = b"".join([frame(encode(record)) for record in records])
+        except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as error:
             raise JournalError(f"a record cannot be encoded: {error}") from error
         if not data:
             return
@@ -230,7 +237,8 @@ class SegmentReader:
         self.detail = ""
 
     def frames(self) -> Iterator[Any]:
-        """Yield the header map first (if the file has one), then each record in order."""
+        """Yield the header map first (if the file has one), then each record (a typed command)
+        in order."""
         with open(self.path, "rb") as f:
             size = self.size = os.fstat(f.fileno()).st_size
             if size == 0:
@@ -263,12 +271,13 @@ class SegmentReader:
                 self._stop(mm, pos, "bad", "a record fails its checksum")
                 return
             try:
-                obj = msgpack.unpackb(payload, strict_map_key=False)
-            except Exception as error:
-                self._stop(mm, pos, "corrupt", f"a record does not decode: {error}")
+                obj = (_RECORD if index else _HEADER).decode(payload)
+            except msgspec.ValidationError as error:  # decodes, but fits no command (or header)
+                what = "a record is not a command" if index else "the header is not a map"
+                self._stop(mm, pos, "corrupt", f"{what} ({error})")
                 return
-            if not isinstance(obj, dict) or (index > 0 and "op" not in obj):
-                self._stop(mm, pos, "corrupt", "a record is not a command")
+            except msgspec.DecodeError as error:
+                self._stop(mm, pos, "corrupt", f"a record does not decode ({error})")
                 return
             self.good_end = end
             pos = end

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine import bulk, commands
+from engine import bulk, command_types, commands
 from engine.errors import GameError
 from engine.rules import Rules
 from engine.state import GameState, new_state
@@ -241,7 +241,7 @@ def _replay(data_dir: Path, result: Recovered, rules: Rules) -> None:
                         "a journal record failed on replay as it did live",
                         extra={
                             "event": "replay_failed",
-                            "op": record.get("op"),
+                            "op": command_types.op(record),
                             "error": str(error),
                         },
                     )

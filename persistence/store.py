@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from engine.command_types import Command
 from engine.errors import Unavailable
 from engine.state import GameState
 from persistence import journal as journal_mod
@@ -79,7 +80,7 @@ class Store:
         """Whether the state changed since the last snapshot (an int read, safe from any task)."""
         return self.saver.is_dirty(self.state.version)
 
-    def append(self, records: list[dict[str, Any]]) -> None:
+    def append(self, records: list[Command]) -> None:
         """The actor's commit hook: one write for the turn's records, before any is applied."""
         self.journal.append(records)
 

@@ -19,6 +19,7 @@ from prometheus_client import generate_latest
 
 from actor.actor import Actor
 from engine.clicks import PushResult
+from engine.command_types import Command, CreatePlayer, GetLeaderboard, GetMe, GetRounds, Rename
 from engine.errors import Banned, GameError, NotFound, Unavailable
 from engine.players import BANNED
 from engine.view import Board, PlayerObject
@@ -96,7 +97,7 @@ def player_of(request: web.Request) -> str:
     )
 
 
-async def call_as_player(request: web.Request, cmd: dict[str, Any]) -> Any:
+async def call_as_player(request: web.Request, cmd: Command) -> Any:
     """Run a command for the token's player; a player that no longer exists is a 401."""
     try:
         return await _actor(request).call(cmd)
@@ -116,9 +117,7 @@ async def create_session(request: web.Request) -> web.Response:
     key = limit_key(client_address(request, app[SETTINGS].trusted_proxies))
     limiter.take(key, app[CLOCK].now())
     try:
-        player = await actor.call(
-            {"op": "create_player", "player_id": str(uuid.uuid4()), "name": name}
-        )
+        player = await actor.call(CreatePlayer(player_id=str(uuid.uuid4()), name=name))
     except BaseException:
         limiter.give_back(key)  # no player was made: the attempt does not count
         raise
@@ -128,20 +127,18 @@ async def create_session(request: web.Request) -> web.Response:
 
 async def get_me(request: web.Request) -> web.Response:
     pid = player_of(request)
-    return json_response(await call_as_player(request, {"op": "me", "player_id": pid}))
+    return json_response(await call_as_player(request, GetMe(player_id=pid)))
 
 
 async def patch_me(request: web.Request) -> web.Response:
     pid = player_of(request)
     name = (await read_model(request, RenameRequest)).name
-    return json_response(
-        await call_as_player(request, {"op": "rename", "player_id": pid, "name": name})
-    )
+    return json_response(await call_as_player(request, Rename(player_id=pid, name=name)))
 
 
 async def ws_token(request: web.Request) -> web.Response:
     pid = player_of(request)
-    me = await call_as_player(request, {"op": "me", "player_id": pid})
+    me = await call_as_player(request, GetMe(player_id=pid))
     if me["status"] == BANNED:
         raise Banned("this player is banned")
     token = auth.issue(request.app[AUTH], pid, auth.WS)
@@ -196,16 +193,15 @@ async def get_leaderboard(request: web.Request) -> web.Response:
     scope = SCOPE.read(request)
     limit = BOARD_LIMIT.read(request)
     around = AROUND.read(request)
-    cmd: dict[str, Any] = {"op": "leaderboard", "scope": scope, "limit": limit}
     if around is None:
-        return json_response(await _actor(request).call(cmd))
-    cmd["around"] = player_of(request)
+        return json_response(await _actor(request).call(GetLeaderboard(scope=scope, limit=limit)))
+    cmd = GetLeaderboard(scope=scope, limit=limit, around=player_of(request))
     return json_response(await call_as_player(request, cmd))
 
 
 async def get_rounds(request: web.Request) -> web.Response:
     limit = ROUNDS_LIMIT.read(request)
-    rounds = await _actor(request).call({"op": "rounds", "limit": limit})
+    rounds = await _actor(request).call(GetRounds(limit=limit))
     return json_response(Rounds(rounds))
 
 

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from actor.actor import Actor
 from engine.clicks import PushResult
+from engine.command_types import Push
 from engine.errors import GameError, NotFound, Unavailable
 from server.errors import Unauthorized
 from server.keys import METRICS, SETTINGS
@@ -72,12 +73,7 @@ class PushPath:
             request = validate(data, model)
             if not actor.running:
                 raise Unavailable("the game is not running")
-            cmd = {
-                "op": "push",
-                "player_id": player_id,
-                "batch_id": request.batch_id,
-                "clicks": request.clicks,
-            }
+            cmd = Push(player_id=player_id, batch_id=request.batch_id, clicks=request.clicks)
             try:
                 result: PushResult = await actor.call(cmd)
             except NotFound:

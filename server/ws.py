@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import WebSocketError, WSCloseCode, WSMsgType, web
 
+from engine.command_types import GetMe
 from engine.errors import Banned, GameError, InvalidRequest, NotFound, RateLimited, Unavailable
 from engine.players import BANNED
 from engine.view import PlayerObject
@@ -108,7 +109,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
             raise Unauthorized("missing token")
         player_id = auth.verify(app[AUTH], token, auth.WS)
         try:
-            me = await app[ACTOR].call({"op": "me", "player_id": player_id})
+            me = await app[ACTOR].call(GetMe(player_id=player_id))
         except NotFound:
             raise Unauthorized("unknown player") from None
     except Unauthorized as error:
@@ -336,7 +337,7 @@ async def on_resync(app: web.Application, conn: Conn, message: dict[str, Any]) -
         return
     try:
         validate(message, Resync)
-        me = await app[ACTOR].call({"op": "me", "player_id": conn.player_id})
+        me = await app[ACTOR].call(GetMe(player_id=conn.player_id))
     except InvalidRequest as error:
         bad_message(app, conn, error)
         return

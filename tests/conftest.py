@@ -1,8 +1,10 @@
 """Fixtures shared by every layer of tests: rules, a fresh game state and a fake clock.
 
 Besides the fixtures, a few plain helpers live here so engine and actor tests speak the same
-language: ``add_player`` and ``push`` apply one command, ``fingerprint`` turns a whole game state
-into comparable plain values (for "nothing changed" and "replay rebuilds the same state").
+language: ``add_player`` and ``push`` apply one command; ``apply_command`` and ``run_query`` take
+a typed command or its dict shorthand (read by ``command_types.parse``, as the actor reads one);
+``fingerprint`` turns a whole game state into comparable plain values (for "nothing changed" and
+"replay rebuilds the same state").
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 import pytest
 
 from actor.clock import FakeClock
-from engine import commands
+from engine import command_types, commands
 from engine.clicks import PushResult
+from engine.command_types import Command, CreatePlayer, Push, Tick
 from engine.rules import Rules
 from engine.state import GameState, new_state
 
@@ -63,7 +66,7 @@ def rules() -> Rules:
 def state(rules: Rules) -> GameState:
     """A game whose first round started at ``T0``."""
     game = new_state(rules, ["earth", "mars"])
-    commands.apply(game, {"op": "tick", "now": T0})
+    commands.apply(game, Tick(now=T0))
     return game
 
 
@@ -73,7 +76,7 @@ def make_state() -> StateFactory:
 
     def build(planets: list[str] | None = None, **overrides: Any) -> GameState:
         game = new_state(Rules(**overrides), planets or ["earth", "mars"])
-        commands.apply(game, {"op": "tick", "now": T0})
+        commands.apply(game, Tick(now=T0))
         return game
 
     return build
@@ -83,16 +86,25 @@ def add_player(
     state: GameState, player_id: str, name: str | None = None, now: float = T0
 ) -> dict[str, Any]:
     """Create a player through the command table; returns the player object."""
-    cmd: dict[str, Any] = {"op": "create_player", "player_id": player_id, "now": now}
-    if name is not None:
-        cmd["name"] = name
-    return commands.apply(state, cmd)
+    return commands.apply(state, CreatePlayer(player_id=player_id, name=name, now=now))
 
 
 def push(state: GameState, player_id: str, batch_id: str, clicks: Any, now: float) -> PushResult:
-    """Apply one push through the command table."""
-    cmd = {"op": "push", "player_id": player_id, "batch_id": batch_id, "clicks": clicks}
-    return commands.apply(state, {**cmd, "now": now})
+    """Apply one push through the command table (``clicks`` as given, even of the wrong type:
+    the engine checks the shape again)."""
+    return commands.apply(
+        state, Push(player_id=player_id, batch_id=batch_id, clicks=clicks, now=now)
+    )
+
+
+def apply_command(state: GameState, cmd: Command | dict[str, Any]) -> Any:
+    """Apply one mutation; a dict is read into its typed command first."""
+    return commands.apply(state, command_types.parse(cmd) if isinstance(cmd, dict) else cmd)
+
+
+def run_query(state: GameState, cmd: Command | dict[str, Any]) -> Any:
+    """Run one query; a dict is read into its typed command first."""
+    return commands.query(state, command_types.parse(cmd) if isinstance(cmd, dict) else cmd)
 
 
 def fingerprint(state: GameState) -> dict[str, Any]:

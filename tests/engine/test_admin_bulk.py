@@ -8,18 +8,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import bulk, commands
+from engine import bulk
 from engine.errors import Conflict, InvalidRequest, NotFound
 from engine.state import GameState
-from tests.conftest import T0, add_player, push
+from tests.conftest import T0, add_player, apply_command, push, run_query
 
 
 def cmd(state: GameState, op: str, now: float = T0, **fields: Any) -> Any:
-    return commands.apply(state, {"op": op, "now": now, "admin": "tok", "reason": "r", **fields})
+    return apply_command(state, {"op": op, "now": now, "admin": "tok", "reason": "r", **fields})
 
 
 def step(state: GameState, job_id: int, limit: int, now: float = T0 + 1) -> dict[str, Any]:
-    return commands.apply(
+    return apply_command(
         state, {"op": "admin_bulk_step", "job_id": job_id, "limit": limit, "now": now}
     )
 
@@ -42,7 +42,7 @@ def test_a_job_from_a_filter_takes_its_targets_when_created(crowd: GameState) ->
         {"filter": {"planet": "mars"}},
     )
     add_player(crowd, "late")
-    commands.apply(
+    apply_command(
         crowd,
         {
             "op": "admin_patch_player",
@@ -97,7 +97,7 @@ def test_an_interrupted_job_resumes_only_by_an_admin(crowd: GameState) -> None:
     step(crowd, job["id"], 1)
     assert bulk.interrupt_running(crowd) == [job["id"]]
     assert bulk.running_jobs(crowd) == []
-    info = commands.query(crowd, {"op": "admin_bulk_job", "job_id": job["id"]})
+    info = run_query(crowd, {"op": "admin_bulk_job", "job_id": job["id"]})
     assert (info["status"], info["done"]) == ("interrupted", 1)
     resumed = cmd(crowd, "admin_bulk_resume", job_id=job["id"])
     assert resumed["status"] == "running"
@@ -147,7 +147,7 @@ def test_steps_and_cancel_leave_a_consistent_state(action, limits, cancel_after,
     from engine.state import new_state
 
     state = new_state(Rules(), ["earth", "mars"])
-    commands.apply(state, {"op": "tick", "now": T0})
+    apply_command(state, {"op": "tick", "now": T0})
     for i in range(10):
         add_player(state, f"q{i}")
         push(state, f"q{i}", "b", [i + 1], T0)
@@ -161,7 +161,7 @@ def test_steps_and_cancel_leave_a_consistent_state(action, limits, cancel_after,
             break
         if step(state, job["id"], limit)["status"] == "done":
             break
-    info = commands.query(state, {"op": "admin_bulk_job", "job_id": job["id"]})
+    info = run_query(state, {"op": "admin_bulk_job", "job_id": job["id"]})
     reached = set(state.bulk_jobs[job["id"]].targets[: info["processed"]])
     assert info["done"] + info["skipped"] == info["processed"]
     for pid, player in state.players.items():

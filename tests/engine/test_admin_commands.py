@@ -8,16 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import commands
 from engine.errors import Conflict, InvalidRequest, NotFound, Paused
 from engine.rules import Rules
 from engine.state import GameState, new_state
 from engine.view import board_dict, build_board
-from tests.conftest import T0, add_player, fingerprint, push
+from tests.conftest import T0, add_player, apply_command, fingerprint, push, run_query
 
 
 def cmd(state: GameState, op: str, now: float = T0, **fields: Any) -> Any:
-    return commands.apply(state, {"op": op, "now": now, "admin": "tok-1", **fields})
+    return apply_command(state, {"op": op, "now": now, "admin": "tok-1", **fields})
 
 
 @pytest.fixture
@@ -161,7 +160,7 @@ def test_pause_refuses_pushes_freezes_the_clock_and_shows_on_the_board(game: Gam
     with pytest.raises(Paused):
         push(game, "e1", "b2", [1], T0 + 11)
     assert push(game, "e1", "b1", [4, 6], T0 + 11).duplicate  # a retry still gets its answer
-    commands.apply(game, {"op": "tick", "now": ends_at + 5})
+    apply_command(game, {"op": "tick", "now": ends_at + 5})
     assert game.current.status == "active"
     with pytest.raises(Conflict):
         cmd(game, "admin_pause", T0 + 12, reason="again")
@@ -186,26 +185,26 @@ def test_the_audit_log_filters_and_pages_newest_first(game: GameState) -> None:
     for i in range(5):
         cmd(game, "admin_kick", T0 + i, player_id="e1" if i % 2 else "m1", reason=f"r{i}")
     cmd(game, "admin_ban", T0 + 9, player_id="m1", reason="last", admin="tok-2")
-    page = commands.query(game, {"op": "admin_audit", "query": {"action": "kick", "limit": "2"}})
+    page = run_query(game, {"op": "admin_audit", "query": {"action": "kick", "limit": "2"}})
     assert page["total_count"] == 5
     assert [e["reason"] for e in page["entries"]] == ["r4", "r3"]
-    by_target = commands.query(game, {"op": "admin_audit", "query": {"target": "e1"}})
+    by_target = run_query(game, {"op": "admin_audit", "query": {"target": "e1"}})
     assert [e["reason"] for e in by_target["entries"]] == ["r3", "r1"]
     window = {"since": str(T0 + 1), "until": T0 + 3, "admin": "tok-1"}
-    timed = commands.query(game, {"op": "admin_audit", "query": window})
+    timed = run_query(game, {"op": "admin_audit", "query": window})
     assert [e["reason"] for e in timed["entries"]] == ["r2", "r1"]
     with pytest.raises(InvalidRequest):
-        commands.query(game, {"op": "admin_audit", "query": {"limit": 501}})
+        run_query(game, {"op": "admin_audit", "query": {"limit": 501}})
 
 
 def test_player_detail_gathers_standing_batches_history_and_audit(game: GameState) -> None:
     """The detail shows the round's batches, past rounds' totals, cases and audit entries."""
-    commands.apply(game, {"op": "end_round", "now": T0 + 1})
-    commands.apply(game, {"op": "tick", "now": T0 + 11})
+    apply_command(game, {"op": "end_round", "now": T0 + 1})
+    apply_command(game, {"op": "tick", "now": T0 + 11})
     push(game, "e1", "b2", [3], T0 + 12)
     cmd(game, "admin_flag", T0 + 13, player_id="e1", reason="odd")
     cmd(game, "admin_kick", T0 + 14, player_id="e1", reason="odd again")
-    detail = commands.query(game, {"op": "admin_player", "player_id": "e1", "now": T0 + 15})
+    detail = run_query(game, {"op": "admin_player", "player_id": "e1", "now": T0 + 15})
     assert detail["player"]["score"] == 13
     assert detail["round_batches"] == {"earth": [3]}
     assert detail["rounds"] == [{"round": 1, "total": 10, "winner": "earth", "at": T0 + 1}]
@@ -214,7 +213,7 @@ def test_player_detail_gathers_standing_batches_history_and_audit(game: GameStat
     assert [e["action"] for e in detail["actions"]] == ["flag", "kick"]
     assert detail["push_stats"]["pushes"] == 2  # T0 and T0 + 12: one window
     with pytest.raises(NotFound):
-        commands.query(game, {"op": "admin_player", "player_id": "ghost"})
+        run_query(game, {"op": "admin_player", "player_id": "ghost"})
 
 
 @settings(max_examples=60, deadline=None)
@@ -230,7 +229,7 @@ def test_a_revoking_ban_restores_planet_totals_exactly(moves, victim) -> None:
     """After a revoking ban each planet's total equals a brute-force sum over the contributions
     that remain, and is the total before minus exactly the victim's batches."""
     game = new_state(Rules(round_target=10**9), ["earth", "mars"])
-    commands.apply(game, {"op": "tick", "now": T0})
+    apply_command(game, {"op": "tick", "now": T0})
     for pid in ("a", "b", "c"):
         add_player(game, pid)
     now = T0

@@ -9,20 +9,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import commands, interventions
+from engine import interventions
 from engine.errors import Conflict, InvalidRequest, NotFound
 from engine.rules import Rules
 from engine.state import GameState, new_state
-from tests.conftest import T0, add_player, push
+from tests.conftest import T0, add_player, apply_command, push, run_query
 
 
 def cmd(state: GameState, op: str, now: float = T0, **fields: Any) -> Any:
-    return commands.apply(state, {"op": op, "now": now, "admin": "tok", "reason": "r", **fields})
+    return apply_command(state, {"op": op, "now": now, "admin": "tok", "reason": "r", **fields})
 
 
 def long_game() -> GameState:
     game = new_state(Rules(round_seconds=3600.0, round_target=10**9), ["earth", "mars"])
-    commands.apply(game, {"op": "tick", "now": T0})
+    apply_command(game, {"op": "tick", "now": T0})
     return game
 
 
@@ -40,7 +40,7 @@ def test_a_script_pushing_the_same_count_every_second_is_flagged_with_evidence()
     assert (case.kind, case.status, case.player_id) == ("machine_rhythm", "open", "bot")
     assert case.evidence["cv_count"] == 0.0 and case.evidence["cv_interval"] == 0.0
     assert case.evidence["pushes"] >= interventions.MIN_PUSHES
-    listed = commands.query(game, {"op": "admin_players", "query": {"flagged": "true"}})
+    listed = run_query(game, {"op": "admin_players", "query": {"flagged": "true"}})
     assert [row["id"] for row in listed["players"]] == ["bot"]
 
 
@@ -147,7 +147,7 @@ def test_the_queue_lists_newest_first_by_status() -> None:
         add_player(game, pid)
         cmd(game, "admin_flag", player_id=pid)
     cmd(game, "admin_intervention", intervention_id=2, resolve="warn")
-    listed = commands.query(game, {"op": "admin_interventions", "query": {"status": "open"}})
+    listed = run_query(game, {"op": "admin_interventions", "query": {"status": "open"}})
     assert [c["player_id"] for c in listed["interventions"]] == ["c", "a"]
     assert listed["total_count"] == 2
 

@@ -9,14 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import commands
 from engine.admin_query import PlayerQuery, list_players, parse_query
 from engine.errors import InvalidRequest
 from engine.player_index import PlayerIndex
 from engine.players import Player, round_score
 from engine.rules import Rules
 from engine.state import GameState, current_round_id, new_state
-from tests.conftest import T0
+from tests.conftest import T0, apply_command
 
 NAMES = ["Ann", "anna", "Bob", "bo b", "Zed", "Émile", "ann-marie", "xx_ANN"]
 PLANETS = ["earth", "mars", "venus"]
@@ -25,29 +24,29 @@ PLANETS = ["earth", "mars", "venus"]
 def build_game(moves: list[tuple[int, int, int, bool, bool]]) -> GameState:
     """Players joining over time, some pushing, renamed, banned, moved or flagged; two rounds."""
     state = new_state(Rules(round_seconds=1000.0), PLANETS)
-    commands.apply(state, {"op": "tick", "now": T0})
+    apply_command(state, {"op": "tick", "now": T0})
     now = T0
     for i, (name, clicks, planet, banned, flagged) in enumerate(moves):
         now += 1.0
         pid = f"id{i:03d}-{i * 7919 % 1000:03d}"
-        commands.apply(state, {"op": "create_player", "player_id": pid, "now": now})
+        apply_command(state, {"op": "create_player", "player_id": pid, "now": now})
         if clicks:
             push = {"op": "push", "player_id": pid, "batch_id": "b", "clicks": [clicks]}
-            commands.apply(state, {**push, "now": now})
+            apply_command(state, {**push, "now": now})
         if i % 3 == 0:
-            commands.apply(
+            apply_command(
                 state, {"op": "rename", "player_id": pid, "name": NAMES[name], "now": now}
             )
         admin = {"admin": "t", "reason": "r", "player_id": pid, "now": now}
         if planet:
-            commands.apply(state, {**admin, "op": "admin_patch_player", "planet": PLANETS[planet]})
+            apply_command(state, {**admin, "op": "admin_patch_player", "planet": PLANETS[planet]})
         if banned:
-            commands.apply(state, {**admin, "op": "admin_ban"})
+            apply_command(state, {**admin, "op": "admin_ban"})
         if flagged:
-            commands.apply(state, {**admin, "op": "admin_flag"})
+            apply_command(state, {**admin, "op": "admin_flag"})
         if i == len(moves) // 2:  # half the players' round scores are from round 1
-            commands.apply(state, {"op": "end_round", "now": now})
-            commands.apply(state, {"op": "tick", "now": now + 100})
+            apply_command(state, {"op": "end_round", "now": now})
+            apply_command(state, {"op": "tick", "now": now + 100})
             now += 100
     return state
 
@@ -154,7 +153,7 @@ def test_the_index_built_at_load_equals_the_one_kept_by_the_game(moves) -> None:
 
 def test_the_reply_names_the_filters_and_the_page(state: GameState) -> None:
     """The reply carries total_count, page, page_size, filters_applied and query_time_ms."""
-    commands.apply(state, {"op": "create_player", "player_id": "a", "name": "Ann", "now": T0})
+    apply_command(state, {"op": "create_player", "player_id": "a", "name": "Ann", "now": T0})
     reply = list_players(state, parse_query({"search": "an", "status": "active"}), T0)
     assert reply["total_count"] == 1
     assert (reply["page"], reply["page_size"]) == (1, 50)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import commands
 from engine.errors import RateLimited
 from engine.state import GameState
-from tests.conftest import T0, StateFactory, add_player, fingerprint, push
+from tests.conftest import T0, StateFactory, add_player, apply_command, fingerprint, push
 
 
 def test_a_retried_batch_returns_the_same_numbers_marked_duplicate(state: GameState) -> None:
@@ -107,11 +106,11 @@ def test_a_fully_throttled_batch_is_remembered(make_state: StateFactory) -> None
 def test_a_duplicate_via_the_command_table_bumps_no_version(state: GameState) -> None:
     """A duplicate is a read: the state version stays, so no journal record is needed."""
     add_player(state, "a")
-    commands.apply(
+    apply_command(
         state, {"op": "push", "player_id": "a", "batch_id": "b", "clicks": [2], "now": T0}
     )
     version = state.version
-    commands.apply(
+    apply_command(
         state, {"op": "push", "player_id": "a", "batch_id": "b", "clicks": [2], "now": T0 + 1}
     )
     assert state.version == version

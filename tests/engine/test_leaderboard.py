@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import commands
 from engine.errors import NotFound
 from engine.leaderboard import Leaderboard, PlayerSlots
 from engine.state import GameState
-from tests.conftest import T0, add_player, push
+from tests.conftest import T0, add_player, apply_command, push, run_query
 
 
 def ids(entries: list[dict]) -> list[str]:
@@ -16,7 +15,7 @@ def ids(entries: list[dict]) -> list[str]:
 
 
 def board_query(state: GameState, **fields: object) -> dict:
-    return commands.query(state, {"op": "leaderboard", **fields})
+    return run_query(state, {"op": "leaderboard", **fields})
 
 
 @pytest.fixture
@@ -109,8 +108,8 @@ def test_the_all_time_board_holds_every_player_from_creation(state: GameState) -
 
 def test_the_round_board_starts_empty_in_each_round(ranked: GameState) -> None:
     """A new round's board is empty while the all-time board keeps everyone."""
-    commands.apply(ranked, {"op": "end_round", "now": T0 + 1})
-    commands.apply(ranked, {"op": "tick", "now": T0 + 11})
+    apply_command(ranked, {"op": "end_round", "now": T0 + 1})
+    apply_command(ranked, {"op": "tick", "now": T0 + 11})
     assert board_query(ranked, scope="round")["total"] == 0
     assert board_query(ranked, scope="all")["total"] == 6
     push(ranked, "p5", "b2", [1], T0 + 12)
@@ -119,7 +118,7 @@ def test_the_round_board_starts_empty_in_each_round(ranked: GameState) -> None:
 
 def test_a_reset_player_drops_to_the_end_of_the_zero_scores(ranked: GameState) -> None:
     """After reset_score the player is last on the all-time board and off the round board."""
-    commands.apply(ranked, {"op": "reset_score", "player_id": "p0", "now": T0 + 1})
+    apply_command(ranked, {"op": "reset_score", "player_id": "p0", "now": T0 + 1})
     assert ids(board_query(ranked, scope="all")["entries"])[-1] == "p0"
     assert "p0" not in ids(board_query(ranked, scope="round")["entries"])
     assert board_query(ranked, scope="round")["entries"][0]["rank"] == 1

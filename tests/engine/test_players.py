@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from engine import commands, planets
+from engine import planets
 from engine.errors import Banned, Conflict, InvalidRequest, NotFound
 from engine.players import (
     INVISIBLE,
@@ -21,7 +21,7 @@ from engine.players import (
 )
 from engine.rules import Rules
 from engine.state import GameState, new_state
-from tests.conftest import T0, add_player, fingerprint, push
+from tests.conftest import T0, add_player, apply_command, fingerprint, push
 
 
 @pytest.mark.parametrize(
@@ -194,24 +194,24 @@ def test_a_player_id_cannot_be_created_twice(state: GameState) -> None:
 def test_rename_trims_and_validates(state: GameState) -> None:
     """A rename stores the trimmed name; a bad one is refused and the old name stays."""
     add_player(state, "a", name="Ann")
-    renamed = commands.apply(state, {"op": "rename", "player_id": "a", "name": " Bo ", "now": T0})
+    renamed = apply_command(state, {"op": "rename", "player_id": "a", "name": " Bo ", "now": T0})
     assert renamed["name"] == "Bo"
     with pytest.raises(InvalidRequest):
-        commands.apply(state, {"op": "rename", "player_id": "a", "name": "", "now": T0})
+        apply_command(state, {"op": "rename", "player_id": "a", "name": "", "now": T0})
     assert state.players["a"].name == "Bo"
 
 
 def test_a_banned_player_cannot_rename(state: GameState) -> None:
     """The rename command itself refuses a banned player with banned and changes nothing."""
     add_player(state, "a", name="Ann")
-    commands.apply(state, {"op": "ban", "player_id": "a", "now": T0})
+    apply_command(state, {"op": "ban", "player_id": "a", "now": T0})
     before = fingerprint(state)
     with pytest.raises(Banned):
-        commands.apply(state, {"op": "rename", "player_id": "a", "name": "Bo", "now": T0})
+        apply_command(state, {"op": "rename", "player_id": "a", "name": "Bo", "now": T0})
     assert fingerprint(state) == before
-    commands.apply(state, {"op": "unban", "player_id": "a", "now": T0})
+    apply_command(state, {"op": "unban", "player_id": "a", "now": T0})
     assert (
-        commands.apply(state, {"op": "rename", "player_id": "a", "name": "Bo", "now": T0})["name"]
+        apply_command(state, {"op": "rename", "player_id": "a", "name": "Bo", "now": T0})["name"]
         == "Bo"
     )
 
@@ -226,7 +226,7 @@ def test_names_need_not_be_unique(state: GameState) -> None:
 def test_rename_of_an_unknown_player_is_not_found(state: GameState) -> None:
     """Renaming a player that does not exist is not_found."""
     with pytest.raises(NotFound):
-        commands.apply(state, {"op": "rename", "player_id": "x", "name": "Bo", "now": T0})
+        apply_command(state, {"op": "rename", "player_id": "x", "name": "Bo", "now": T0})
 
 
 def test_new_players_alternate_between_planets(state: GameState) -> None:

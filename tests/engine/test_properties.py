@@ -24,7 +24,7 @@ from typing import Any
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from engine import commands, players, rounds
+from engine import players, rounds
 from engine.clicks import PushResult
 from engine.errors import (
     Banned,
@@ -36,7 +36,7 @@ from engine.errors import (
 )
 from engine.rules import Rules
 from engine.state import ACTIVE, new_state
-from tests.conftest import T0, fingerprint
+from tests.conftest import T0, apply_command, fingerprint
 
 RULES = Rules(
     max_cps=5,
@@ -98,18 +98,18 @@ class Game:
     def run(self, cmd: dict[str, Any]) -> Any:
         """Tick first when a round is due, then apply ``cmd`` stamped with ``now``."""
         if rounds.is_due(self.state, self.now):
-            commands.apply(self.state, {"op": "tick", "now": self.now})
+            apply_command(self.state, {"op": "tick", "now": self.now})
         self.sync_round()
-        return commands.apply(self.state, {**cmd, "now": self.now})
+        return apply_command(self.state, {**cmd, "now": self.now})
 
     def refused(self, cmd: dict[str, Any], error: type[GameError]) -> None:
         """Run ``cmd`` expecting ``error`` and no change at all to the state."""
         if rounds.is_due(self.state, self.now):
-            commands.apply(self.state, {"op": "tick", "now": self.now})
+            apply_command(self.state, {"op": "tick", "now": self.now})
         self.sync_round()
         before = fingerprint(self.state)
         try:
-            commands.apply(self.state, {**cmd, "now": self.now})
+            apply_command(self.state, {**cmd, "now": self.now})
         except error:
             pass
         else:
@@ -191,7 +191,7 @@ class Game:
         batch_id = batch if batch is not None else f"f{next(self.fresh)}"
         cmd = {"op": "push", "player_id": pid, "batch_id": batch_id, "clicks": clicks}
         if rounds.is_due(self.state, self.now):
-            commands.apply(self.state, {"op": "tick", "now": self.now})
+            apply_command(self.state, {"op": "tick", "now": self.now})
         self.sync_round()
         current = self.state.current
         valid = 1 <= len(clicks) <= RULES.max_counts_per_push and all(
@@ -323,7 +323,7 @@ class Game:
     def end_round(self, step: float) -> None:
         self.now += step
         if rounds.is_due(self.state, self.now):
-            commands.apply(self.state, {"op": "tick", "now": self.now})
+            apply_command(self.state, {"op": "tick", "now": self.now})
         self.sync_round()
         if not self.active():
             self.refused({"op": "end_round"}, Conflict)

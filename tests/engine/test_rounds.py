@@ -6,20 +6,20 @@ from typing import Any
 
 import pytest
 
-from engine import commands, rounds
+from engine import rounds
 from engine.errors import Conflict, InvalidRequest, RoundNotActive
 from engine.players import round_score
 from engine.rules import Rules
 from engine.state import ACTIVE, FINISHED, GameState, new_state
 from engine.view import player_dict
-from tests.conftest import T0, StateFactory, add_player, fingerprint, push
+from tests.conftest import T0, StateFactory, add_player, apply_command, fingerprint, push, run_query
 
 END = T0 + 600  # the default first round's ends_at
 NEXT = END + 10  # and when the round after it starts
 
 
 def tick(state: GameState, now: float) -> None:
-    commands.apply(state, {"op": "tick", "now": now})
+    apply_command(state, {"op": "tick", "now": now})
 
 
 def two_players(state: GameState) -> None:
@@ -211,11 +211,9 @@ def test_a_late_start_after_a_long_outage_starts_at_now(state: GameState) -> Non
 
 def test_queued_rounds_start_first_with_their_own_settings(state: GameState) -> None:
     """A queued round starts after the break with its target and duration; then the defaults."""
-    queued = commands.apply(
-        state, {"op": "queue_round", "target": 50, "seconds": 30, "now": T0 + 1}
-    )
+    queued = apply_command(state, {"op": "queue_round", "target": 50, "seconds": 30, "now": T0 + 1})
     assert queued == {"id": 2, "target": 50, "seconds": 30.0, "planets": ["earth", "mars"]}
-    second = commands.apply(state, {"op": "queue_round", "target": 70, "now": T0 + 1})
+    second = apply_command(state, {"op": "queue_round", "target": 70, "now": T0 + 1})
     tick(state, NEXT)
     current = state.current
     assert current is not None
@@ -234,7 +232,7 @@ def test_a_queued_round_with_some_planets_refuses_the_others(make_state: StateFa
     game = make_state(planets=["earth", "mars", "venus"])
     for pid in ("e", "m", "v"):
         add_player(game, pid)
-    commands.apply(game, {"op": "queue_round", "planets": ["earth", "mars"], "now": T0})
+    apply_command(game, {"op": "queue_round", "planets": ["earth", "mars"], "now": T0})
     tick(game, NEXT)
     assert game.current is not None and game.current.totals == {"earth": 0, "mars": 0}
     with pytest.raises(RoundNotActive):
@@ -266,7 +264,7 @@ def test_a_bad_queued_round_is_refused(state: GameState, settings: dict[str, Any
     """Queueing a round with a bad target, duration or planet list is refused, changing nothing."""
     before = fingerprint(state)
     with pytest.raises(InvalidRequest):
-        commands.apply(state, {"op": "queue_round", "now": T0, **settings})
+        apply_command(state, {"op": "queue_round", "now": T0, **settings})
     assert fingerprint(state) == before
 
 
@@ -275,7 +273,7 @@ def test_an_admin_ends_the_active_round_now(state: GameState) -> None:
     two_players(state)
     push(state, "e", "b1", [10], T0)
     push(state, "m", "b1", [20], T0)
-    summary = commands.apply(state, {"op": "end_round", "now": T0 + 42})
+    summary = apply_command(state, {"op": "end_round", "now": T0 + 42})
     assert (summary["winner"], summary["reason"], summary["duration"]) == ("mars", "admin", 42)
     assert state.current is not None and state.current.status == FINISHED
     assert state.next_round_at == T0 + 42 + 10
@@ -285,10 +283,10 @@ def test_an_admin_ends_the_active_round_now(state: GameState) -> None:
 
 def test_ending_a_round_when_none_is_active_is_a_conflict(state: GameState) -> None:
     """end_round during the break is a conflict and changes nothing."""
-    commands.apply(state, {"op": "end_round", "now": T0 + 1})
+    apply_command(state, {"op": "end_round", "now": T0 + 1})
     before = fingerprint(state)
     with pytest.raises(Conflict):
-        commands.apply(state, {"op": "end_round", "now": T0 + 2})
+        apply_command(state, {"op": "end_round", "now": T0 + 2})
     assert fingerprint(state) == before
 
 
@@ -317,11 +315,11 @@ def test_the_rounds_query_lists_finished_rounds_newest_first(state: GameState) -
     """The rounds query returns summaries of finished rounds, the newest first."""
     tick(state, END)
     tick(state, NEXT)
-    commands.apply(state, {"op": "end_round", "now": NEXT + 5})
-    listed = commands.query(state, {"op": "rounds"})
+    apply_command(state, {"op": "end_round", "now": NEXT + 5})
+    listed = run_query(state, {"op": "rounds"})
     assert [r["id"] for r in listed] == [2, 1]
     assert listed[0]["reason"] == "admin" and listed[1]["reason"] == "time"
-    assert [r["id"] for r in commands.query(state, {"op": "rounds", "limit": 1})] == [2]
+    assert [r["id"] for r in run_query(state, {"op": "rounds", "limit": 1})] == [2]
 
 
 def test_a_player_moved_mid_round_keeps_both_planets_clicks_in_the_summary(
@@ -330,7 +328,7 @@ def test_a_player_moved_mid_round_keeps_both_planets_clicks_in_the_summary(
     """A player's round total in the summary adds the batches given on every planet."""
     two_players(state)
     push(state, "e", "b1", [8], T0)
-    commands.apply(state, {"op": "move_player", "player_id": "e", "planet": "mars", "now": T0})
+    apply_command(state, {"op": "move_player", "player_id": "e", "planet": "mars", "now": T0})
     push(state, "e", "b2", [5], T0 + 1)
     tick(state, END)
     summary = state.history[-1]

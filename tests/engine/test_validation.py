@@ -6,11 +6,10 @@ from typing import Any
 
 import pytest
 
-from engine import commands
 from engine.clicks import validate_push
 from engine.errors import Banned, InvalidRequest, NotFound
 from engine.state import GameState
-from tests.conftest import T0, add_player, fingerprint, push
+from tests.conftest import T0, add_player, apply_command, fingerprint, push
 
 BAD_BATCH_IDS: list[Any] = [
     "",
@@ -130,7 +129,7 @@ def test_max_count_is_max_cps_times_push_rate_times_ten(state: GameState) -> Non
 def test_a_banned_player_gets_banned(state: GameState) -> None:
     """A banned player's valid push is refused with banned and changes nothing."""
     add_player(state, "a")
-    commands.apply(state, {"op": "ban", "player_id": "a", "now": T0})
+    apply_command(state, {"op": "ban", "player_id": "a", "now": T0})
     before = fingerprint(state)
     with pytest.raises(Banned) as caught:
         push(state, "a", "b1", [5], T0)
@@ -141,7 +140,7 @@ def test_a_banned_player_gets_banned(state: GameState) -> None:
 def test_a_banned_players_malformed_push_is_an_invalid_request(state: GameState) -> None:
     """The shape is checked before the ban: a malformed push from a banned player is invalid."""
     add_player(state, "a")
-    commands.apply(state, {"op": "ban", "player_id": "a", "now": T0})
+    apply_command(state, {"op": "ban", "player_id": "a", "now": T0})
     with pytest.raises(InvalidRequest):
         push(state, "a", "bad id", [5], T0)
 

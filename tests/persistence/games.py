@@ -11,11 +11,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from engine import commands, rounds
+from engine import rounds
 from engine.errors import GameError
 from engine.rules import Rules
 from engine.state import GameState, new_state
-from tests.conftest import T0, fingerprint
+from tests.conftest import T0, apply_command, fingerprint
 
 RULES = Rules(
     max_cps=5,
@@ -93,14 +93,14 @@ def play(
         now += step
         if rounds.is_due(state, now):
             tick = {"op": "tick", "now": now}
-            commands.apply(state, tick)
+            apply_command(state, tick)
             records.append(tick)
         if cmd["op"] == "tick":
             continue
         stamped = {**cmd, "now": now}
         before = state.version
         try:
-            commands.apply(state, stamped)
+            apply_command(state, stamped)
         except GameError:
             continue
         if state.version != before:

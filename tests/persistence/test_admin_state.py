@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import commands
 from engine.state import GameState, new_state
 from persistence import snapshot
+from tests.conftest import apply_command
 from tests.persistence.games import PLANETS, RULES, full_print, games, play, player_ids
 
 ADMIN = {"admin": "tok-1", "reason": "because"}
@@ -120,7 +120,7 @@ def test_replaying_the_journal_of_admin_commands_rebuilds_the_same_state(moves, 
     state, records, _ = play(moves + admin)
     replayed = new_state(RULES, PLANETS)
     for record in records:
-        commands.apply(replayed, record)
+        apply_command(replayed, record)
     assert admin_print(replayed) == admin_print(state)
 
 
@@ -134,8 +134,8 @@ def test_a_job_stepped_after_the_snapshot_replays_and_ends_interrupted() -> None
     state, _, now = play([*joins, (1.0, create)])
     loaded = save_and_load(state)
     step = {"op": "admin_bulk_step", "job_id": 1, "limit": 4, "now": now + 1}
-    commands.apply(state, step)
-    commands.apply(loaded, step)
+    apply_command(state, step)
+    apply_command(loaded, step)
     assert loaded.bulk_jobs[1].status == state.bulk_jobs[1].status == "running"
     assert bulk.interrupt_running(loaded) == [1]
     assert loaded.bulk_jobs[1].done == 4

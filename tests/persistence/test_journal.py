@@ -5,25 +5,28 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import pytest
+from hypothesis import given, settings
 
+from engine.command_types import Command, CreatePlayer, Push, Tick, parse
 from persistence import journal as journal_mod
 from persistence.errors import JournalError
 from persistence.journal import Journal, SegmentReader, segment_path
 from tests.conftest import run_in_child
-from tests.persistence.games import RULES
+from tests.persistence.games import RULES, games, play
 
-RECORDS = [
-    {"op": "push", "player_id": "a", "batch_id": f"b{i}", "clicks": [i + 1], "now": 1.5}
-    for i in range(5)
+RECORDS: list[Command] = [
+    Push(player_id="a", batch_id=f"b{i}", clicks=[i + 1], now=1.5) for i in range(5)
 ]
 
 
-def read(path: Path) -> tuple[SegmentReader, Any, list[dict[str, Any]]]:
+def read(path: Path) -> tuple[SegmentReader, Any, list[Command]]:
     reader = SegmentReader(path)
     frames = list(reader.frames())
     return reader, frames[0] if frames else None, frames[1:]
@@ -133,7 +136,7 @@ def limited_writes(tmp_path: Path, steps: Callable[[Journal, Callable[[], None]]
     return run_in_child(scenario)
 
 
-def attempt(journal: Journal, records: list[dict[str, Any]]) -> str:
+def attempt(journal: Journal, records: list[Command]) -> str:
     try:
         journal.append(records)
     except JournalError as error:
@@ -180,7 +183,7 @@ def test_a_record_that_cannot_be_encoded_writes_nothing(tmp_path: Path) -> None:
     journal = Journal(tmp_path, 1, "no", RULES)
     size = segment_path(tmp_path, 1).stat().st_size
     with pytest.raises(JournalError, match="encoded"):
-        journal.append([RECORDS[0], {"op": "x", "now": 1.0, "bad": object()}])
+        journal.append([RECORDS[0], Push(player_id="a", batch_id="b", clicks=[object()])])
     assert segment_path(tmp_path, 1).stat().st_size == size
 
 
@@ -246,3 +249,69 @@ def test_a_file_that_is_no_segment_is_corrupt(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a journal segment at all")
     reader, header, _ = read(path)
     assert (reader.problem, header) == ("corrupt", None)
+
+
+def dict_segment(path: Path, records: list[dict[str, Any]]) -> None:
+    """A segment as the journal wrote it when commands were plain dicts (msgpack's Packer)."""
+    packer = msgpack.Packer()
+    header = {"format": 1, "segment": 1, "rules": {"max_cps": RULES.max_cps}, "at": 1.0}
+    frames = [journal_mod.frame(packer.pack(item)) for item in [header, *records]]
+    path.write_bytes(journal_mod.MAGIC + b"".join(frames))
+
+
+def test_a_segment_of_plain_dicts_reads_as_typed_commands(tmp_path: Path) -> None:
+    """Records written as command dicts before the typed models read back as those commands,
+    with their time, so an upgraded server replays the segments it finds."""
+    path = segment_path(tmp_path, 1)
+    dict_segment(
+        path,
+        [
+            {"op": "tick", "now": 1.0},
+            {"op": "create_player", "player_id": "a", "name": None, "now": 2},
+            {"op": "push", "player_id": "a", "batch_id": "b1", "clicks": [5, 3], "now": 2.5},
+        ],
+    )
+    reader, header, records = read(path)
+    assert reader.problem is None and header["rules"] == {"max_cps": RULES.max_cps}
+    assert records == [
+        Tick(now=1.0),
+        CreatePlayer(player_id="a", now=2.0),
+        Push(player_id="a", batch_id="b1", clicks=[5, 3], now=2.5),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("misfit", "named"),
+    [
+        ({"op": "push", "player_id": 7, "batch_id": "b", "clicks": [1], "now": 1.0}, "player_id"),
+        ({"op": "push", "player_id": "a", "batch_id": "b", "now": 1.0}, "clicks"),
+        ({"op": "explode", "now": 1.0}, "op"),
+        ({"op": "me", "player_id": "a", "now": 1.0}, "op"),  # a query is never journaled
+        ({"player_id": "a", "now": 1.0}, "op"),
+        ([1, 2, 3], "array"),
+    ],
+)
+def test_a_record_that_fits_no_command_is_corrupt(tmp_path: Path, misfit: Any, named: str) -> None:
+    """A record that decodes but is no command (a wrong type, a missing field, an unknown op)
+    stops the reading there as corruption, and the reason names what is wrong."""
+    path = segment_path(tmp_path, 1)
+    good = {"op": "tick", "now": 1.0}
+    dict_segment(path, [good, misfit, good])
+    reader, _, records = read(path)
+    assert records == [Tick(now=1.0)]
+    assert reader.problem == "corrupt"
+    assert "a record is not a command" in reader.detail and named in reader.detail
+
+
+@settings(max_examples=30, deadline=None)
+@given(games)
+def test_every_command_a_game_journals_reads_back_equal(moves) -> None:
+    """What the journal writes for a game's commands reads back as the same typed commands."""
+    _, records, _ = play(moves)
+    typed = [parse(record) for record in records]
+    with tempfile.TemporaryDirectory() as name:
+        journal = Journal(Path(name), 1, "no", RULES)
+        journal.append(typed)
+        journal.close()
+        reader, _, read_back = read(segment_path(Path(name), 1))
+    assert reader.problem is None and read_back == typed

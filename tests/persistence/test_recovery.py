@@ -9,11 +9,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import commands
 from engine.rules import Rules
 from engine.state import GameState
 from persistence import journal as journal_mod
@@ -21,6 +21,7 @@ from persistence import snapshot
 from persistence.errors import StartupError
 from persistence.journal import Journal, segment_path
 from persistence.recovery import recover
+from tests.conftest import apply_command
 from tests.persistence.games import PLANETS, RULES, full_print, games, play
 
 
@@ -187,7 +188,7 @@ def test_a_torn_last_record_is_cut_off_with_a_log_line(
         result = recover(tmp_path, RULES, PLANETS, False)
     assert result.replayed == len(scenario.last_records) - 1
     for record in scenario.last_records[:-1]:
-        commands.apply(expected, record)
+        apply_command(expected, record)
     assert full_print(result.state) == full_print(expected)
     [cut] = [r for r in caplog.records if getattr(r, "event", None) == "journal_torn"]
     assert cut.file == path.name and cut.bytes > 0
@@ -247,7 +248,7 @@ def crash_after_recovery(data_dir: Path, first: float) -> tuple[dict[str, Any], 
         {"op": "push", "player_id": "new", "batch_id": "n1", "clicks": [3], "now": first + 0.6},
     ]
     for record in served:
-        commands.apply(result.state, record)
+        apply_command(result.state, record)
     journal.append(served)
     journal.close()
     return full_print(result.state), load(data_dir)
@@ -327,3 +328,39 @@ def test_journal_replay_rebuilds_any_game(first, second, torn_bytes) -> None:
             os.truncate(path, path.stat().st_size - torn_bytes)
             result = recover(data_dir, RULES, PLANETS, False)
             assert result.replayed == len(records) - 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(games)
+def test_a_journal_written_as_plain_dicts_replays_the_same_game(moves) -> None:
+    """An upgrade: the segment a server wrote when commands were plain dicts (msgpack maps with
+    an ``op``) replays through the typed commands to exactly the game that server held."""
+    state, records, _ = play(moves)
+    with tempfile.TemporaryDirectory() as name:
+        data_dir = Path(name)
+        packer = msgpack.Packer()
+        header = {"format": 1, "segment": 1, "rules": dataclasses.asdict(RULES), "at": 1.0}
+        frames = [journal_mod.frame(packer.pack(item)) for item in [header, *records]]
+        segment_path(data_dir, 1).write_bytes(journal_mod.MAGIC + b"".join(frames))
+        result = recover(data_dir, RULES, PLANETS, False)
+    assert (result.replayed, result.refused, result.moved_aside) == (len(records), 0, [])
+    assert full_print(result.state) == full_print(state)
+
+
+def test_a_record_that_fits_no_command_is_refused_as_corrupt_with_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record whose fields do not fit its command stops the replay there: the records before
+    it are replayed, its segment is moved aside, and the log line says which field is wrong."""
+    scenario = Scenario(tmp_path)
+    later = Journal(tmp_path, 4, "no", RULES)
+    good = {"op": "create_player", "player_id": "late", "now": scenario.now + 1}
+    misfit = {"op": "push", "player_id": "late", "batch_id": "b1", "clicks": "5", "now": 1.0}
+    later.append([good, misfit, {**good, "player_id": "later"}])  # type: ignore[list-item]
+    later.close()
+    with caplog.at_level(logging.ERROR, "ctb.persistence"):
+        result = recover(tmp_path, RULES, PLANETS, False)
+    assert "late" in result.state.players and "later" not in result.state.players
+    [moved] = [r for r in caplog.records if getattr(r, "event", None) == "moved_aside"]
+    assert moved.file == segment_path(tmp_path, 4).name
+    assert "a record is not a command" in moved.reason and "clicks" in moved.reason

@@ -1,94 +1,28 @@
 """The store with a running actor: journal before acknowledgement, dirty-only background
-snapshots, the final snapshot at shutdown, and start-up errors (SPEC §7)."""
+snapshots, the final snapshot at shutdown, and the saver's child (SPEC §7)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
-import resource
-import shutil
-import signal
-import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from actor.actor import Actor
 from actor.clock import FakeClock
-from engine import commands
+from engine.command_types import Push, QueueRound, Tick, op
 from engine.errors import Unavailable
 from persistence import journal as journal_mod
 from persistence import saver as saver_mod
 from persistence import snapshot
-from persistence.errors import StartupError
-from persistence.store import Store, open_store, release_lock
-from settings import Settings
-from tests.conftest import T0, run_in_child
+from persistence.store import open_store, release_lock
+from tests.conftest import T0
+from tests.persistence.conftest import Game, reopen, settings_for
 from tests.persistence.games import PLANETS, full_print
-
-NOBODY = 65534  # the unprivileged user and group of Debian and most Linux systems
-
-
-def settings_for(data_dir: Path, **overrides: Any) -> Settings:
-    return dataclasses.replace(
-        Settings(data_dir=data_dir, snapshot_interval=3600, fsync="everysec"), **overrides
-    )
-
-
-class Game:
-    """A store and an actor on it, with the fake clock, as ``server.app.game_ctx`` wires them."""
-
-    def __init__(self, settings: Settings, clock: FakeClock) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.store: Store = open_store(settings, PLANETS)
-        self.actor = Actor(self.store.state, clock, on_commit=self.store.append, tick_interval=None)
-
-    async def start(self) -> Game:
-        self.actor.start()
-        await self.store.start(self.actor.between_turns)
-        return self
-
-    async def stop(self) -> None:
-        await self.actor.stop()
-        await self.store.close()
-
-    def crash(self) -> None:
-        """Drop everything as ``kill -9`` would: no final snapshot, no fsync, the lock freed."""
-        for task in (self.actor._task, self.actor._ticker, *self.store._tasks):
-            if task is not None:
-                task.cancel()
-        os.close(self.store.journal._fd)
-        release_lock(self.store._lock_fd)
-
-    async def join(self, player_id: str) -> dict[str, Any]:
-        return await self.actor.call({"op": "create_player", "player_id": player_id})
-
-    async def push(self, player_id: str, batch_id: str, clicks: list[int]) -> Any:
-        self.clock.jump(0.6)
-        return await self.actor.call(
-            {"op": "push", "player_id": player_id, "batch_id": batch_id, "clicks": clicks}
-        )
-
-
-@pytest.fixture
-async def game(tmp_path: Path) -> AsyncIterator[Game]:
-    clock = FakeClock(T0)
-    game = await Game(settings_for(tmp_path / "data"), clock).start()
-    await game.actor.call({"op": "tick"})
-    yield game
-    if game.actor.running:
-        await game.stop()
-
-
-async def reopen(game: Game) -> Game:
-    return await Game(game.settings, game.clock).start()
 
 
 async def test_a_push_is_in_the_journal_when_its_reply_arrives(game: Game) -> None:
@@ -97,8 +31,8 @@ async def test_a_push_is_in_the_journal_when_its_reply_arrives(game: Game) -> No
     await game.push("a", "b1", [5])
     reader = journal_mod.SegmentReader(journal_mod.segment_path(game.settings.data_dir, 1))
     records = list(reader.frames())[1:]
-    assert [r["op"] for r in records] == ["tick", "create_player", "push"]
-    assert records[-1]["batch_id"] == "b1" and records[-1]["now"] == T0 + 0.6
+    assert [op(r) for r in records] == ["tick", "create_player", "push"]
+    assert records[-1] == Push(player_id="a", batch_id="b1", clicks=[5], now=T0 + 0.6)
 
 
 async def test_a_snapshot_is_written_only_when_the_state_changed(game: Game) -> None:
@@ -118,7 +52,7 @@ async def test_a_snapshot_is_written_only_when_the_state_changed(game: Game) -> 
 async def test_the_background_saver_writes_once_per_change(tmp_path: Path) -> None:
     """With a short interval the saver writes after a change and then stays quiet."""
     game = await Game(settings_for(tmp_path, snapshot_interval=0.05), FakeClock(T0)).start()
-    await game.actor.call({"op": "tick"})
+    await game.actor.call(Tick())
     status = game.store.saver.status
     for _ in range(100):
         if status.writes:
@@ -252,65 +186,6 @@ async def test_the_event_loop_keeps_turning_while_a_snapshot_is_written(game: Ga
     assert ticks > 3
 
 
-def test_a_second_server_on_the_same_directory_is_refused(tmp_path: Path) -> None:
-    """The DATA_DIR lock keeps two servers from writing the same journal."""
-    first = open_store(settings_for(tmp_path), PLANETS)
-    with pytest.raises(StartupError, match="in use"):
-        open_store(settings_for(tmp_path), PLANETS)
-    first.journal.close()
-    release_lock(first._lock_fd)
-
-
-def test_a_data_dir_that_is_not_a_directory_is_a_clear_error(tmp_path: Path) -> None:
-    """DATA_DIR under a regular file cannot be created: the error names it."""
-    (tmp_path / "file").write_text("x")
-    with pytest.raises(StartupError, match=r"DATA_DIR .*file/data cannot be used"):
-        open_store(settings_for(tmp_path / "file" / "data"), PLANETS)
-
-
-def start_unprivileged(data_dir: Path) -> str:
-    """``open_store`` on ``data_dir`` in a child process; the StartupError's text, or "started".
-
-    Root reads and writes any directory, so when the tests run as root (as CI does) the child
-    first drops to the unprivileged ``nobody`` user: the permission check is then the kernel's.
-    """
-
-    def scenario() -> str:
-        if os.geteuid() == 0:
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-        try:
-            open_store(settings_for(data_dir), PLANETS)
-        except StartupError as error:
-            return str(error)
-        return "started"
-
-    return run_in_child(scenario)
-
-
-@pytest.mark.parametrize("mode", [0o000, 0o300, 0o500], ids=["no-access", "no-read", "no-write"])
-def test_a_data_dir_without_permission_is_a_clear_error(mode: int) -> None:
-    """A DATA_DIR the server may not list or write stops start-up with the reason and is left
-    exactly as it was: its files are neither read, moved nor replaced."""
-    parent = Path(tempfile.mkdtemp())
-    data_dir = parent / "data"
-    try:
-        parent.chmod(0o755)  # only DATA_DIR itself is out of reach, not the way to it
-        data_dir.mkdir()
-        (data_dir / snapshot.CURRENT).write_bytes(b"the operator's snapshot")
-        if os.geteuid() == 0:
-            os.chown(data_dir, NOBODY, NOBODY)  # the mode is then about the child's own user
-        data_dir.chmod(mode)
-        outcome = start_unprivileged(data_dir)
-        data_dir.chmod(0o700)
-        assert f"DATA_DIR {data_dir} cannot be" in outcome
-        assert os.listdir(data_dir) == [snapshot.CURRENT]
-        assert (data_dir / snapshot.CURRENT).read_bytes() == b"the operator's snapshot"
-    finally:
-        data_dir.chmod(0o700)
-        shutil.rmtree(parent)
-
-
 async def test_wait_child_reports_the_exit_code() -> None:
     """The parent learns a child's exit code on the event loop."""
     pid = os.fork()
@@ -327,7 +202,7 @@ async def test_changes_in_the_snapshot_turn_are_never_applied_twice(
     the snapshot or after it in the journal, never both: a restart has each round once."""
     await game.join("a")
     call = game.actor.call
-    rounds = [{"op": "queue_round", "target": 10 + i} for i in range(3)]
+    rounds = [QueueRound(target=10 + i) for i in range(3)]
     await asyncio.gather(
         *(call(cmd) for cmd in rounds[:before]),
         game.store.save(game.actor.between_turns),
@@ -349,115 +224,3 @@ async def test_a_child_that_never_finishes_is_killed_after_the_timeout() -> None
         time.sleep(60)
         os._exit(0)
     assert await saver_mod.wait_child(pid, timeout=0.2) == -9
-
-
-async def test_a_command_that_fails_half_way_leaves_memory_equal_to_the_journal(
-    game: Game, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A bug that raises after mutating half the state fails its caller only; what stays in
-    memory is what a restart rebuilds from the journal, because the record was written ahead
-    and the replay runs the same code to the same point."""
-
-    def half_done(state: Any, cmd: dict[str, Any]) -> None:
-        player = state.players[cmd["player_id"]]
-        player.score += 7  # the first half of a change ...
-        state.version += 1
-        raise RuntimeError("... and a bug before the second half")
-
-    monkeypatch.setitem(commands.MUTATIONS, "half_done", half_done)
-    await game.join("a")
-    with pytest.raises(RuntimeError):
-        await game.actor.call({"op": "half_done", "player_id": "a"})
-    await game.push("a", "b1", [5])
-    assert game.store.state.players["a"].score == 12
-    expected = full_print(game.store.state)
-    game.crash()
-    again = open_store(game.settings, PLANETS)
-    assert full_print(again.state) == expected
-    again.journal.close()
-    release_lock(again._lock_fd)
-
-
-def test_changes_the_disk_refuses_are_never_served(tmp_path: Path) -> None:
-    """With the journal's file held at its size by the kernel (RLIMIT_FSIZE, as a full disk),
-    a push and a new player are refused, nothing of them is in memory or on the board, a round
-    whose time ran out is not finished; once the disk takes writes again all goes on, and a
-    restart finds exactly what was served."""
-
-    def scenario() -> str:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-
-        async def play() -> str:
-            clock = FakeClock(T0)
-            game = await Game(settings_for(tmp_path, fsync="no"), clock).start()
-            await game.join("a")
-            await game.push("a", "b1", [5])
-            state, board = game.store.state, game.actor.board
-            version, served = state.version, full_print(state)
-            size = max(p.stat().st_size for _, p in journal_mod.list_segments(tmp_path))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
-            outcomes = []
-            clock.jump(600)  # round 1's time is up: the tick is refused with the rest
-            for cmd in (
-                {"op": "push", "player_id": "a", "batch_id": "b2", "clicks": [5]},
-                {"op": "create_player", "player_id": "b"},
-            ):
-                try:
-                    await game.actor.call(cmd)
-                    outcomes.append("acknowledged")
-                except Unavailable:
-                    outcomes.append("unavailable")
-            unchanged = (state.version, full_print(state)) == (version, served)
-            outcomes.append(f"unchanged {unchanged}, same board {game.actor.board is board}")
-            outcomes.append(f"problem {game.store.write_problem is not None}")
-            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-            await game.join("c")
-            outcomes.append(f"round {state.current.status}, players {sorted(state.players)}")
-            served = full_print(state)
-            game.crash()
-            again = open_store(game.settings, PLANETS)
-            outcomes.append(f"restart equal {full_print(again.state) == served}")
-            again.journal.close()
-            release_lock(again._lock_fd)
-            return " | ".join(outcomes)
-
-        return asyncio.run(play())
-
-    assert run_in_child(scenario).split(" | ") == [
-        "unavailable",
-        "unavailable",
-        "unchanged True, same board True",
-        "problem True",
-        "round finished, players ['a', 'c']",
-        "restart equal True",
-    ]
-
-
-async def test_after_a_recovery_the_previous_snapshot_still_has_every_change_after_it(
-    game: Game,
-) -> None:
-    """A start-up that moved a damaged segment aside saves its state first; after the next
-    background save, losing snapshot.bin still leaves snapshot.prev.bin and the journal with
-    every change, those of the recovered server included."""
-    data_dir = game.settings.data_dir
-    await game.join("a")
-    await game.store.save(game.actor.between_turns)
-    for i in range(6):
-        await game.push("a", f"b{i}", [1])
-    game.crash()
-    _, last = journal_mod.list_segments(data_dir)[-1]
-    damaged = bytearray(last.read_bytes())
-    damaged[len(damaged) // 2] ^= 0xFF
-    last.write_bytes(damaged)
-    recovered = await reopen(game)
-    assert 0 < recovered.store.state.players["a"].score < 6
-    await recovered.join("b")
-    assert await recovered.store.save(recovered.actor.between_turns)
-    await recovered.push("b", "c1", [2])
-    before = full_print(recovered.store.state)
-    recovered.crash()
-    (data_dir / snapshot.CURRENT).unlink()
-    again = await reopen(recovered)
-    assert full_print(again.store.state) == before
-    await again.stop()

@@ -1,0 +1,307 @@
+"""Every command the actor takes, declared once as a typed model (msgspec ``Struct``s).
+
+A command is a frozen struct tagged by ``op``: ``Push(player_id=..., batch_id=..., clicks=[5])``
+is the msgpack map ``{"op": "push", "player_id": ..., "batch_id": ..., "clicks": [5], "now": t}``
+in the journal, the same map the journal held when commands were plain dicts, so a segment
+written before the models replays unchanged. Mutations change the state and are journaled;
+queries only read it. The actor stamps each mutation's ``now`` (``stamped``) as it journals it:
+time is in the record, never read by the engine.
+
+The server builds the models directly. ``parse`` turns a plain dict into its model (the
+transition for code that still speaks dicts, and the tests' shorthand); a dict that does not fit
+its model is an ``InvalidRequest`` naming the field, before anything is journaled. The journal
+decodes records with ``MUTATION`` (``persistence/journal.py``): a record that does not fit its
+model, or names an op no model has, is refused as corrupt.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Union
+
+import msgspec
+from msgspec import UNSET, Struct, UnsetType
+
+from engine.bulk import STEP
+from engine.errors import InvalidRequest
+
+
+class Command(Struct, tag_field="op", kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """What every command carries: the time the actor applied it (0 until it is stamped)."""
+
+    now: float = 0.0
+
+
+class AdminCommand(Command, kw_only=True, frozen=True):
+    """An admin change: ``admin`` is the admin token's id, never the token (SPEC §8)."""
+
+    admin: str | None = None
+    reason: str | None = None
+
+
+# -- the game's own mutations ------------------------------------------------------------------
+
+
+class Tick(Command, tag="tick"):
+    """Finish a round whose time ran out, start one whose break is over."""
+
+
+class CreatePlayer(Command, tag="create_player"):
+    player_id: str
+    name: str | None = None
+
+
+class Rename(Command, tag="rename"):
+    player_id: str
+    name: str
+
+
+class Push(Command, tag="push"):
+    player_id: str
+    batch_id: str
+    clicks: list[int]
+
+
+class MovePlayer(Command, tag="move_player"):
+    player_id: str
+    planet: str
+
+
+class SetStatus(Command, tag="set_status"):
+    player_id: str
+    status: str
+
+
+class Ban(Command, tag="ban"):
+    player_id: str
+    revoke_round_clicks: bool = False
+
+
+class Unban(Command, tag="unban"):
+    player_id: str
+
+
+class ResetScore(Command, tag="reset_score"):
+    player_id: str
+
+
+class QueueRound(Command, tag="queue_round"):
+    target: int | None = None
+    seconds: float | None = None
+    planets: list[str] | None = None
+
+
+class EndRound(Command, tag="end_round"):
+    pass
+
+
+# -- admin mutations, each audited (engine/admin.py) -------------------------------------------
+
+
+class AdminPatchPlayer(AdminCommand, tag="admin_patch_player"):
+    player_id: str
+    name: str | UnsetType = UNSET
+    planet: str | UnsetType = UNSET
+    status: str | UnsetType = UNSET
+    score: int | UnsetType = UNSET
+    round_score: int | UnsetType = UNSET
+
+
+class AdminBan(AdminCommand, tag="admin_ban"):
+    player_id: str
+    revoke_round_clicks: bool = False
+
+
+class AdminUnban(AdminCommand, tag="admin_unban"):
+    player_id: str
+
+
+class AdminResetScore(AdminCommand, tag="admin_reset_score"):
+    player_id: str
+
+
+class AdminKick(AdminCommand, tag="admin_kick"):
+    player_id: str
+
+
+class AdminBatch(AdminCommand, tag="admin_batch"):
+    """Player operations ``{"action": "ban", "player_id": ..., "reason": ...}``, all or none;
+    each is checked by ``engine.admin.check``, which names the operation that is wrong."""
+
+    operations: list[dict[str, Any]]
+
+
+class AdminPause(AdminCommand, tag="admin_pause"):
+    pass
+
+
+class AdminResume(AdminCommand, tag="admin_resume"):
+    pass
+
+
+class AdminQueueRound(AdminCommand, tag="admin_queue_round"):
+    target: int | None = None
+    seconds: float | None = None
+    planets: list[str] | None = None
+
+
+class AdminEndRound(AdminCommand, tag="admin_end_round"):
+    pass
+
+
+class AdminBulkCreate(AdminCommand, tag="admin_bulk_create"):
+    """A job over the players ``filter`` matches now, or over ``player_ids`` (one of the two)."""
+
+    action: str
+    filter: dict[str, Any] | UnsetType = UNSET
+    player_ids: list[str] | UnsetType = UNSET
+    planet: str | UnsetType = UNSET  # move_planet
+    revoke_round_clicks: bool = False  # ban
+
+
+class AdminBulkStep(AdminCommand, tag="admin_bulk_step"):
+    job_id: int
+    limit: int = STEP
+
+
+class AdminBulkCancel(AdminCommand, tag="admin_bulk_cancel"):
+    job_id: int
+
+
+class AdminBulkResume(AdminCommand, tag="admin_bulk_resume"):
+    job_id: int
+
+
+class AdminFlag(AdminCommand, tag="admin_flag"):
+    player_id: str
+
+
+class AdminIntervention(AdminCommand, tag="admin_intervention"):
+    """Assign, note, or resolve with a template (``warn``, ``ban``, ``dismiss``, ``other``)."""
+
+    intervention_id: int
+    assignee: str | None = None
+    note: str | None = None
+    resolve: str | None = None
+    revoke_round_clicks: bool = False
+
+
+# -- queries: read in a turn, never journaled ------------------------------------------------
+
+
+class GetMe(Command, tag="me"):
+    player_id: str
+
+
+class GetLeaderboard(Command, tag="leaderboard"):
+    scope: str = "round"
+    limit: int = 10
+    around: str | None = None  # a player id: the entries on each side of theirs
+
+
+class GetRounds(Command, tag="rounds"):
+    limit: int = 50
+
+
+class AdminListPlayers(Command, tag="admin_players"):
+    query: dict[str, Any] = msgspec.field(default_factory=dict)  # the URL's parameters
+
+
+class AdminGetPlayer(Command, tag="admin_player"):
+    player_id: str
+
+
+class AdminGetAudit(Command, tag="admin_audit"):
+    query: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class AdminListInterventions(Command, tag="admin_interventions"):
+    query: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class AdminGetBulkJob(Command, tag="admin_bulk_job"):
+    job_id: int
+
+
+class AdminListBulkJobs(Command, tag="admin_bulk_jobs"):
+    pass
+
+
+class AdminGetGame(Command, tag="admin_game"):
+    pass
+
+
+MUTATIONS: tuple[type[Command], ...] = (
+    Tick,
+    CreatePlayer,
+    Rename,
+    Push,
+    MovePlayer,
+    SetStatus,
+    Ban,
+    Unban,
+    ResetScore,
+    QueueRound,
+    EndRound,
+    AdminPatchPlayer,
+    AdminBan,
+    AdminUnban,
+    AdminResetScore,
+    AdminKick,
+    AdminBatch,
+    AdminPause,
+    AdminResume,
+    AdminQueueRound,
+    AdminEndRound,
+    AdminBulkCreate,
+    AdminBulkStep,
+    AdminBulkCancel,
+    AdminBulkResume,
+    AdminFlag,
+    AdminIntervention,
+)
+QUERIES: tuple[type[Command], ...] = (
+    GetMe,
+    GetLeaderboard,
+    GetRounds,
+    AdminListPlayers,
+    AdminGetPlayer,
+    AdminGetAudit,
+    AdminListInterventions,
+    AdminGetBulkJob,
+    AdminListBulkJobs,
+    AdminGetGame,
+)
+MUTATION: Any = Union[MUTATIONS]  # noqa: UP007 - a union built from the tuple, for msgspec
+ANY_COMMAND: Any = Union[MUTATIONS + QUERIES]  # noqa: UP007
+_NAMED_FIELD = re.compile(r"Object (contains unknown|missing required) field `(.+)`")
+
+
+def op(cmd: Command) -> str:
+    """The command's ``op``, as the journal writes it."""
+    return type(cmd).__struct_config__.tag  # type: ignore[return-value]
+
+
+def parse(raw: Any, model: Any = ANY_COMMAND) -> Any:
+    """The typed command a plain dict describes; InvalidRequest naming the field if none fits
+    (``{"field": "clicks", "at": "clicks[0]"}``; an unknown field: ``{"fields": ["colour"]}``,
+    as the engine's own checks name them)."""
+    try:
+        return msgspec.convert(raw, model)
+    except msgspec.ValidationError as error:
+        message, _, where = str(error).partition(" - at `$")
+        path = where.rstrip("`").lstrip(".")
+        field = path.split("[")[0].split(".")[0]
+        named = _NAMED_FIELD.fullmatch(message)
+        details: dict[str, Any] = {}
+        if named and not path:
+            kind, name = named.groups()
+            details = {"fields": [name]} if kind == "contains unknown" else {"field": name}
+        elif field:
+            details = {"field": field} if path == field else {"field": field, "at": path}
+        raise InvalidRequest(f"not a valid command: {message}", details) from None
+
+
+def stamped(cmd: Command, now: float) -> Any:
+    """The same command at ``now``: what the actor journals and applies."""
+    return msgspec.structs.replace(cmd, now=now)
