@@ -2,11 +2,11 @@
 
 Callers ``call`` (and await a reply) or ``cast`` (fire and forget) typed commands
 (``engine/command_types.py``) into the mailbox. Each turn drains up to ``max_batch`` messages and
-stamps its mutations with one ``now``. Its mutations are
-written ahead: they go to ``on_commit`` in one piece (group commit) *before* any of them touches
-the state, and only once that write succeeded are they applied, in order, and their replies
-released. A turn whose write fails applies nothing, publishes nothing and answers every mutation
-``unavailable``: what the server holds in memory is always exactly what the journal replays.
+stamps its mutations with one ``now``. They are written ahead: they go to ``on_commit`` in one
+piece (group commit) *before* any of them touches the state, and only once that write succeeded
+are they applied, in order, and their replies released. A turn whose write fails applies nothing,
+publishes nothing and answers every mutation ``unavailable``: what the server holds in memory is
+always exactly what the journal replays.
 
 Readers use ``actor.board`` and never enter the mailbox. The round timer is a ``tick`` the actor's
 own ticker sends; at the start of a turn whose ``now`` is past a deadline the actor journals a

@@ -22,9 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from engine_bench import spread_scores
+
 from engine import bulk, commands
 from engine.admin_query import list_players, parse_query
-from engine.leaderboard import Leaderboard
+from engine.command_types import AdminBulkCreate, CreatePlayer, Tick
 from engine.player_index import PlayerIndex
 from engine.rules import Rules
 from engine.state import GameState, new_state
@@ -38,7 +40,7 @@ ADMIN = {"admin": "bench", "reason": "bench"}
 def build(players: int, seed: int) -> tuple[GameState, list[str], float]:
     rng = random.Random(seed)
     state = new_state(Rules(round_target=10**12, round_seconds=86400.0), PLANETS)
-    commands.apply(state, {"op": "tick", "now": T0})
+    commands.apply(state, Tick(now=T0))
     ids = [
         f"{rng.getrandbits(32):08x}-0000-4000-8000-{rng.getrandbits(48):012x}"
         for _ in range(players)
@@ -47,24 +49,13 @@ def build(players: int, seed: int) -> tuple[GameState, list[str], float]:
         name = None
         if i % 3 == 0:
             name = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 5))).title()
-        cmd = {"op": "create_player", "player_id": player_id, "now": T0 + i * 0.01}
-        commands.apply(state, cmd if name is None else {**cmd, "name": name})
-    assert state.current is not None
-    all_entries, round_entries = [], []
+        commands.apply(state, CreatePlayer(player_id=player_id, name=name, now=T0 + i * 0.01))
+    spread_scores(state, ids, rng)
     for player_id in ids:
         player = state.players[player_id]
-        player.score = rng.randint(0, 50_000)
         player.last_click_at = T0 + rng.uniform(0, 86400) if player.score else None
-        state.seq += 1
-        all_entries.append((player.slot, player.score, state.seq))
-        if rng.random() < 0.5:
-            player.round_id = state.current.id
-            player.round_score = rng.randint(1, min(player.score, 5_000) or 1)
-            round_entries.append((player.slot, player.round_score, state.seq))
         if rng.random() < 0.01:
             player.status = "banned"
-    state.all_board = Leaderboard.from_entries(all_entries, state.slots)
-    state.round_board = Leaderboard.from_entries(round_entries, state.slots)
     flagged = rng.sample(ids, players // 1000)
     started = time.perf_counter()
     state.index = PlayerIndex.build(state.players.values(), PLANETS, flagged)
@@ -110,7 +101,7 @@ def figures(label: str, ms: list[float]) -> None:
 def bulk_run(state: GameState, ids: list[str], action: str, limit: int) -> None:
     job = commands.apply(
         state,
-        {"op": "admin_bulk_create", "action": action, "player_ids": ids, "now": T0, **ADMIN},
+        AdminBulkCreate(action=action, player_ids=ids, now=T0, **ADMIN),
     )
     steps: list[float] = []
     while True:

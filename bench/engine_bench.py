@@ -1,8 +1,9 @@
 """Click-batch applications per second through the engine with 1,000,000 players present.
 
-Each application is a full ``engine.commands.apply`` of a push: validation, idempotency, the
-token bucket, the push-gap check, contributions, both leaderboards and both ranks. Scores are
-spread first so the rank indexes are as deep as in a long-running game. Run: ``make bench`` or
+Each application builds the push's typed command and runs a full ``engine.commands.apply``:
+validation, idempotency, the token bucket, the push-gap check, contributions, both leaderboards
+and both ranks. Scores are spread first so the rank indexes are as deep as in a long-running
+game. Run: ``make bench`` or
 ``python bench/engine_bench.py --players 1000000 --pushes 200000``.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import commands
+from engine.command_types import CreatePlayer, Push, Tick
 from engine.leaderboard import Leaderboard
 from engine.rules import Rules
 from engine.state import GameState, new_state
@@ -31,11 +33,17 @@ T0 = 1_700_000_000.0
 def build(players: int, seed: int) -> tuple[GameState, list[str]]:
     rng = random.Random(seed)
     state = new_state(Rules(round_target=10**12, round_seconds=86400.0), ["earth", "mars"])
-    commands.apply(state, {"op": "tick", "now": T0})
+    commands.apply(state, Tick(now=T0))
     ids = [f"{i:08x}-0000-4000-8000-{rng.getrandbits(48):012x}" for i in range(players)]
     for player_id in ids:
-        commands.apply(state, {"op": "create_player", "player_id": player_id, "now": T0})
-    # Spread scores as a long game would, so the indexes are deep (not a bench of one score).
+        commands.apply(state, CreatePlayer(player_id=player_id, now=T0))
+    spread_scores(state, ids, rng)
+    return state, ids
+
+
+def spread_scores(state: GameState, ids: list[str], rng: random.Random) -> None:
+    """Spread scores as a long game would, so the indexes are deep (not a bench of one score):
+    every player scored, half of them in the active round."""
     all_entries, round_entries = [], []
     assert state.current is not None
     for player_id in ids:
@@ -49,7 +57,6 @@ def build(players: int, seed: int) -> tuple[GameState, list[str]]:
             round_entries.append((player.slot, player.round_score, state.seq))
     state.all_board = Leaderboard.from_entries(all_entries, state.slots)
     state.round_board = Leaderboard.from_entries(round_entries, state.slots)
-    return state, ids
 
 
 def run(
@@ -69,13 +76,7 @@ def run(
     for i in range(len(picks)):
         apply(
             state,
-            {
-                "op": "push",
-                "player_id": picks[i],
-                "batch_id": f"b{seed}-{i}",
-                "clicks": counts[i],
-                "now": now + i * step,
-            },
+            Push(player_id=picks[i], batch_id=f"b{seed}-{i}", clicks=counts[i], now=now + i * step),
         )
     return time.perf_counter() - started
 

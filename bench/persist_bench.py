@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from actor.actor import Actor
 from actor.clock import SystemClock
 from engine import batch_memory, commands
+from engine.command_types import Command, CreatePlayer, Push, Tick
 from engine.leaderboard import Leaderboard
 from engine.players import Player
 from engine.rules import Rules
@@ -58,7 +59,7 @@ def build(players: int, batches: int, seed: int) -> GameState:
     """A long game's state, made without the command path (which would take minutes)."""
     rng = random.Random(seed)
     state = new_state(RULES, PLANETS)
-    commands.apply(state, {"op": "tick", "now": T0})
+    commands.apply(state, Tick(now=T0))
     current = state.current
     assert current is not None
     all_entries, round_entries = [], []
@@ -141,30 +142,24 @@ def journal_figures(records: int, data_dir: Path) -> dict[str, float]:
     data_dir.mkdir()
     state = new_state(RULES, PLANETS)
     journal = journal_mod.Journal(data_dir, 1, "no", RULES)
-    tick = {"op": "tick", "now": T0}
+    tick = Tick(now=T0)
     commands.apply(state, tick)
     journal.append([tick])
     ids = [f"p{i:05d}" for i in range(10_000)]
     for player_id in ids:
-        cmd = {"op": "create_player", "player_id": player_id, "now": T0}
+        cmd = CreatePlayer(player_id=player_id, now=T0)
         commands.apply(state, cmd)
         journal.append([cmd])
     rng = random.Random(7)
     now = T0 + 1
-    turn: list[dict[str, object]] = []
+    turn: list[Command] = []
     append_seconds = 0.0
     turns = 0
     for n in range(records):
         player_id = ids[n % len(ids)]
         if n % len(ids) == 0:
             now += 1.0
-        cmd = {
-            "op": "push",
-            "player_id": player_id,
-            "batch_id": f"b{n:09d}",
-            "clicks": [rng.randint(1, 20)],
-            "now": now,
-        }
+        cmd = Push(player_id=player_id, batch_id=f"b{n:09d}", clicks=[rng.randint(1, 20)], now=now)
         commands.apply(state, cmd)
         turn.append(cmd)
         if len(turn) == 8:  # a typical group commit: a few pushes per turn
@@ -189,10 +184,7 @@ def fsync_always_cost(data_dir: Path, turns: int = 200) -> float:
     """Microseconds per append with FSYNC=always: the price of durability against power loss."""
     data_dir.mkdir()
     journal = journal_mod.Journal(data_dir, 1, "always", RULES)
-    turn = [
-        {"op": "push", "player_id": "p", "batch_id": f"b{i}", "clicks": [5], "now": T0}
-        for i in range(8)
-    ]
+    turn = [Push(player_id="p", batch_id=f"b{i}", clicks=[5], now=T0) for i in range(8)]
     started = time.perf_counter()
     for _ in range(turns):
         journal.append(turn)
