@@ -104,7 +104,10 @@ def observe_push(state: GameState, player: Player, clicks: int, throttled: int, 
         _count(stats, clicks, throttled)
         if now - stats.started >= WINDOW:
             _judge(state, player, stats, now)
-            stats_by_id[player.id] = PushStats(now, now)
+            # The push that closed the window opens the next one: its time starts the next
+            # intervals and its count is the next window's first, as on a fresh start above.
+            stats = stats_by_id[player.id] = PushStats(now, now)
+            _count(stats, clicks, throttled)
     stats_by_id.move_to_end(player.id)
     for _ in range(EVICT_PER_PUSH):
         oldest = next(iter(stats_by_id))
