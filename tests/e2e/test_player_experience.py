@@ -123,7 +123,7 @@ def test_the_button_stays_put_and_the_page_passes_axe_in_every_state(
     banner = page.locator("#conn-banner")
     expect(banner).to_be_visible()
     expect(banner).not_to_have_attribute("data-state", "live")
-    expect(page.locator("#online")).to_have_text("–")
+    expect(page.locator("#online")).to_have_text("\u2013")  # an en dash: unknown
     expect(page.locator("#round-rank")).to_have_text("?")
     assert box(page, "#big-button") == where
     expect(banner).to_have_attribute("data-state", "offline", timeout=SLOW)
@@ -133,7 +133,7 @@ def test_the_button_stays_put_and_the_page_passes_axe_in_every_state(
 def test_on_a_phone_the_button_and_the_race_share_the_screen(
     server_process: ServerProcess, new_context: Any
 ) -> None:
-    """At 390×844 on a touch screen the button and every planet's bar are in view while
+    """At 390 by 844 on a touch screen the button and every planet's bar are in view while
     tapping, and the button speaks of tapping, not of a Space bar."""
     server_process.start(*FAST)
     size = {"width": 390, "height": 844}
@@ -213,9 +213,7 @@ def test_a_click_feels_at_once_and_a_result_can_be_shared(
     assert "Click the Button" in copied and server_process.url in copied
 
 
-def test_with_reduced_motion_nothing_flies(
-    server_process: ServerProcess, new_context: Any
-) -> None:
+def test_with_reduced_motion_nothing_flies(server_process: ServerProcess, new_context: Any) -> None:
     """With prefers-reduced-motion a click counts and shows, and no +1 flies."""
     server_process.start(*FAST)
     page = open_game(new_context(reduced_motion="reduce"), server_process)
