@@ -48,7 +48,7 @@ class Settings:
     log_level: str = "INFO"
     planets_file: Path = Path(__file__).parent / "data" / "planets.json"
     start_empty: bool = False
-    # Connection limits (README, Operations). A real page holds one socket and a few HTTP
+    # Connection limits (docs/operations.md). A real page holds one socket and a few HTTP
     # connections; these only stop one client from holding the server's memory or descriptors.
     ws_buffer_limit: int = 1024 * 1024  # unsent bytes a socket may hold before it is closed 1013
     ws_max_per_player: int = 32  # open sockets of one player

@@ -17,7 +17,7 @@ force when the segment was written, so a replay after a crash throttles exactly 
 did even when the settings changed in between. The actor hands over one turn's records at a time
 (group commit) and they go to the file in one ``os.write``: once that returns, the records are in
 the kernel and survive ``kill -9``; the ``FSYNC`` setting decides when they also survive a power
-loss (README, "Persistence").
+loss (docs/persistence.md).
 """
 
 from __future__ import annotations

@@ -229,6 +229,13 @@ def log_accept_errors(loop: asyncio.AbstractEventLoop, limits: ConnLimits) -> No
     loop.set_exception_handler(handler)
 
 
+def page_url(host: str, port: int) -> str:
+    """The address a person on this machine opens: localhost for any local or wildcard host."""
+    local = host in ("", "0.0.0.0", "::", "127.0.0.1", "::1", "localhost")
+    shown = "localhost" if local else (f"[{host}]" if ":" in host else host)
+    return f"http://{shown}:{port}/"
+
+
 async def serve(app: web.Application, host: str, port: int, shutdown_timeout: float) -> None:
     """Run ``app`` until cancelled (a signal raises ``GracefulExit`` out of the loop)."""
     runner = GuardedRunner(
@@ -243,6 +250,8 @@ async def serve(app: web.Application, host: str, port: int, shutdown_timeout: fl
         log_accept_errors(asyncio.get_running_loop(), app[CONN_LIMITS])
         site = web.TCPSite(runner, host, port)
         await site.start()
+        url = page_url(host, runner.addresses[0][1] if runner.addresses else port)
+        log.info(f"open {url}", extra={"event": "listening", "url": url})
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()

@@ -2,12 +2,20 @@
 //
 // This module wires the parts together: the HTTP client (api.js), the click queue (queue.js)
 // and its push scheduler (pusher.js), the WebSocket (socket.js), what the page knows of the
-// game (state.js), its rendering (view.js) and its controls (input.js).
+// game (state.js), its rendering (view.js) and its controls (input.js); around them, the
+// player's ranks (rank.js), the planets' pace (pace.js), the feel of a click (feel.js),
+// announcements for screen readers (announce.js), and the round's moments (moments.js: results,
+// past rounds, sharing, sound).
+import { Announcer } from "./announce.js";
 import { ApiClient, TOKEN_KEY } from "./api.js";
-import { fmt, plural } from "./dom.js";
+import { $, fmt, plural } from "./dom.js";
+import { Feel } from "./feel.js";
+import { Moments } from "./moments.js";
 import { bindInput } from "./input.js";
+import { Pace } from "./pace.js";
 import { PushScheduler } from "./pusher.js";
 import { ClickQueue } from "./queue.js";
+import { RankFollower, shownRank } from "./rank.js";
 import { GameSocket } from "./socket.js";
 import { GameState } from "./state.js";
 import * as view from "./view.js";
@@ -18,6 +26,11 @@ const ME_AFTER_MS = 300; // a duplicate's answer carries old numbers: /api/me is
 const state = new GameState();
 let scope = "round";
 let connState = "connecting";
+const feel = new Feel();
+const pace = new Pace();
+const announcer = new Announcer($("announcer"));
+const ranks = new RankFollower({ ask: askMe });
+let rates = {};
 
 const api = new ApiClient({
   player: applyMe,
@@ -26,6 +39,8 @@ const api = new ApiClient({
   banned,
   renewed: () => socket.reconnectNow(),
 });
+
+const moments = new Moments({ api, state, feel, announcer, ranks: () => shownRanks() });
 
 const queue = new ClickQueue(
   () => state.limits.maxCount,
@@ -84,7 +99,10 @@ const pusher = new PushScheduler({
 
 function onAck(r) {
   if (r.duplicate) refreshMeSoon(); // a repeated answer carries the numbers of its first time
-  else state.applyAck(r);
+  else {
+    state.applyAck(r);
+    ranks.told();
+  }
   if (r.throttled > 0) {
     view.notice(
       `Slow down: ${fmt(r.throttled)} click${r.throttled === 1 ? " was" : "s were"} over the ` +
@@ -102,6 +120,7 @@ function applySnapshot(data) {
 
 function applyBoard(data) {
   if (state.applyBoard(data)) view.clearNotice();
+  ranks.moved(state.board, state.me);
 }
 
 function applyMe(player) {
@@ -120,7 +139,7 @@ const HANDLERS = {
   },
   board(m) {
     applyBoard(m.data || {});
-    render();
+    render(pace.update(state.board.planets, performance.now()));
   },
   ack(m) {
     pusher.result(m.batch_id, m);
@@ -161,20 +180,20 @@ async function refresh() {
   return snap.ok;
 }
 
+// The player as the server sees it now (rank.js asks this when the player is off the board).
+async function askMe() {
+  const res = await api.call("GET", "/api/me");
+  if (res.ok && res.data) {
+    applyMe(res.data.player || res.data);
+    ranks.told();
+    render();
+  } else api.handleAuthError(res);
+}
+
 let meTimer = null;
 function refreshMeSoon() {
   clearTimeout(meTimer);
-  meTimer = setTimeout(async () => {
-    try {
-      const res = await api.call("GET", "/api/me");
-      if (res.ok && res.data) {
-        applyMe(res.data.player || res.data);
-        render();
-      } else api.handleAuthError(res);
-    } catch {
-      /* the next answer will do */
-    }
-  }, ME_AFTER_MS);
+  meTimer = setTimeout(() => askMe().catch(() => {}), ME_AFTER_MS); // else the next answer
 }
 
 // Without the socket the race still moves: the public snapshot is read every POLL_MS
@@ -204,19 +223,34 @@ async function pollWhileDown() {
 
 // ---------------------------------------------------------------- rendering (view.js)
 
-function render() {
-  renderCounts();
-  view.showMe(state.me);
-  view.showRace(state.board, state.me);
+// gained: the planets whose totals just grew (they pulse).
+function render(gained = []) {
+  renderCounts(gained);
+  const shown = shownRanks();
+  view.showMe(state.me, shown, state.board);
   view.showLeaders(state.board, state.me, scope);
   renderRound();
+  if (shown && state.me) {
+    const round = shown.round ? `round rank ${shown.round}` : "no round rank yet";
+    const all = shown.all ? `, all-time rank ${shown.all}` : "";
+    announcer.figures(`Your score this round: ${fmt(state.me.round_score || 0)}, ${round}${all}.`);
+  }
 }
 
-function renderCounts() {
+// The counts and the race: on every press too, so the player's planet moves with its clicks.
+function renderCounts(gained = []) {
   view.showCounts(state.me, queue.pending);
+  view.showRace(state.board, state.me, { pending: queue.pending, rates, gained });
+}
+
+// The ranks to show, or null while the socket is down: a live figure is unknown then, not old.
+function shownRanks() {
+  if (connState !== "live" || !state.me) return null;
+  return { round: shownRank(state.board, state.me, "round"), all: shownRank(state.board, state.me, "all") };
 }
 
 function renderRound() {
+  moments.round();
   view.showRound(state.board, state.me, {
     now: api.serverNow(),
     active: state.roundActive(api.serverNow()),
@@ -226,8 +260,10 @@ function renderRound() {
 }
 
 function setConn(next) {
+  const wasLive = connState === "live";
   connState = next;
   renderConn();
+  if (wasLive !== (next === "live")) render(); // live figures become unknown, or known again
 }
 
 function renderConn() {
@@ -245,12 +281,14 @@ function banned() {
 
 // ---------------------------------------------------------------- input and the page's life
 
-function press() {
+// point: where the button was pressed ({x, y} in the page), or null for a key.
+function press(point) {
   if (state.banned || !state.roundActive(api.serverNow())) return false;
   pusher.checkAdopted();
   pusher.dropStale();
   queue.press(state.currentRoundId);
   renderCounts();
+  feel.press(point);
   return true;
 }
 
@@ -297,6 +335,18 @@ function bindPage() {
   });
 }
 
+// Every 250 ms: the planets' pace (a quiet planet's rate falls back to 0) and the click meter.
+function tick() {
+  const now = performance.now();
+  feel.showCps(now);
+  if (!state.board) return;
+  pace.update(state.board.planets, now);
+  const next = {};
+  for (const p of state.board.planets) next[p.name] = pace.rate(p.name, now);
+  rates = next;
+  renderCounts();
+}
+
 async function boot() {
   bindInput({
     press,
@@ -313,12 +363,14 @@ async function boot() {
     rename,
   });
   bindPage();
+  moments.bind();
   queue.save(); // other tabs' queues are adopted once the settings are known (see pusher.pump)
   setConn("connecting");
   lastPollAt = performance.now(); // boot reads the snapshot itself
   setInterval(() => {
     renderRound();
     renderConn();
+    tick();
     socket.watch();
     pollWhileDown();
   }, 250);

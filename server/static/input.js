@@ -1,6 +1,7 @@
 // The game page's controls: the button (mouse, touch, pen, Space/Enter; SPEC §9), the refresh
 // button, the leaderboard tabs and the rename form. What each does is the caller's:
-//   press()         count one click; returns true when it counted
+//   press(point)    count one click ({x, y} where the pointer pressed, null for a key);
+//                   returns true when it counted
 //   refresh()       read the state from the server (a promise)
 //   scope(name)     show the "round" or "all" leaderboard
 //   currentName()   the player's name, to start the rename form with
@@ -31,8 +32,8 @@ export function bindInput({ press, refresh, scope, currentName, rename }) {
 
 function bindButton(press) {
   const button = $("big-button");
-  const pressed = () => {
-    if (!press()) return;
+  const pressed = (point = null) => {
+    if (!press(point)) return;
     button.classList.remove("pop");
     void button.offsetWidth; // restart the animation
     button.classList.add("pop");
@@ -40,7 +41,7 @@ function bindButton(press) {
   // pointerdown counts a press at once (mouse, touch, pen); the click that follows is ignored,
   // and keyboard presses are counted by the keydown handler below, so nothing counts twice.
   button.addEventListener("pointerdown", (event) => {
-    if (event.button === 0) pressed();
+    if (event.button === 0) pressed({ x: event.clientX, y: event.clientY });
   });
   button.addEventListener("contextmenu", (event) => event.preventDefault());
   document.addEventListener("keydown", (event) => {

@@ -30,7 +30,7 @@ const CONNECTION_TEXT = {
   banned: () => "You are banned from this game. Your clicks no longer count.",
 };
 
-function planetColor(name) {
+export function planetColor(name) {
   if (PLANET_COLORS[name]) return PLANET_COLORS[name];
   let h = 0;
   for (const ch of String(name)) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
@@ -38,7 +38,9 @@ function planetColor(name) {
 }
 
 function setNumber(node, value) {
-  node.dataset.value = String(value);
+  const text = String(value);
+  if (node.dataset.value === text && node.textContent !== "") return;
+  node.dataset.value = text;
   node.textContent = fmt(value);
 }
 
@@ -57,56 +59,99 @@ export function showCounts(me, pending) {
   }
 }
 
-export function showMe(me) {
+// ranks: {round, all} as rank.js shows them, or null while they cannot be known (offline).
+export function showMe(me, ranks, board) {
   if (!me) return;
   $("my-name").textContent = me.name;
   const tag = $("my-planet");
   tag.textContent = title(me.planet);
   tag.dataset.planet = me.planet;
   tag.style.setProperty("--planet", planetColor(me.planet));
-  $("rank").textContent = me.rank ? `#${fmt(me.rank)}` : "–";
-  $("round-rank").textContent = me.round_rank ? `#${fmt(me.round_rank)}` : "–";
+  $("how-planet").textContent = title(me.planet);
+  const rankText = (n) => (ranks ? (n ? `#${fmt(n)}` : "–") : "?");
+  for (const [id, n] of [["rank", ranks && ranks.all], ["round-rank", ranks && ranks.round]]) {
+    const node = $(id);
+    node.textContent = rankText(n);
+    node.title = ranks ? "" : "Unknown until the connection is back";
+  }
+  const planet = board && board.planets.find((p) => p.name === me.planet);
+  const others = planet ? Math.max(0, (planet.players || 1) - 1) : null;
+  const team = others === null ? "" : others ? ` with ${plural(others, "other player")}` : "";
+  $("team-why").textContent =
+    `You play for ${title(me.planet)}${team}. New players join the planet with the fewest ` +
+    "players, so the teams stay even; you keep your planet from round to round.";
 }
 
-function planetItem(p, round, me) {
-  const target = round.target || 0;
-  const mine = me && p.name === me.planet;
-  const item = el("li", mine ? "planet mine" : "planet");
-  item.dataset.planet = p.name;
-  item.style.setProperty("--planet", planetColor(p.name));
-  const name = el("span", "planet-name", title(p.name));
-  if (mine) name.append(el("span", "you-tag", "your planet"));
-  if (round.status === "finished" && round.winner === p.name) {
-    name.append(el("span", "you-tag win-tag", "winner"));
-  }
+function planetItem(name) {
+  const item = el("li", "planet");
+  item.dataset.planet = name;
+  item.style.setProperty("--planet", planetColor(name));
+  const label = el("span", "planet-name", title(name));
+  const tags = el("span", "planet-tags");
   const total = el("span", "total");
-  setNumber(total, p.total);
   const figures = el("span", "figures");
-  figures.append(total, el("span", "of", target ? ` / ${fmt(target)}` : ""));
+  figures.append(total, el("span", "of"));
   const head = el("div", "planet-head");
-  head.append(name, figures);
+  head.append(label, tags, figures);
   const bar = el("div", "bar");
   bar.setAttribute("role", "progressbar");
-  bar.setAttribute("aria-label", `${title(p.name)} progress`);
+  bar.setAttribute("aria-label", `${title(name)} progress`);
   bar.setAttribute("aria-valuemin", "0");
-  bar.setAttribute("aria-valuemax", String(target));
-  bar.setAttribute("aria-valuenow", String(p.total));
-  const fill = el("div", "fill");
-  const share = target ? Math.min(100, (p.total / target) * 100) : 0;
-  fill.style.width = `${p.total > 0 ? Math.max(share, 1) : 0}%`; // a first click shows
-  bar.append(fill);
-  item.append(head, bar, el("div", "planet-meta muted", plural(p.players, "player")));
+  bar.append(el("div", "fill"));
+  item.append(head, bar, el("div", "planet-meta"));
   return item;
 }
 
-// The race toward the target: one bar per planet of the round.
-export function showRace(board, me) {
+// The race toward the target: one bar per planet of the round, updated in place so the bars
+// glide. live = {pending, rates: name → clicks/s, gained: [names]}: the player's own planet
+// counts the player's unconfirmed clicks at once (the server's total replaces it on its answer).
+export function showRace(board, me, live = {}) {
   if (!board) return;
   const round = board.round || {};
-  $("target").textContent = round.target ? fmt(round.target) : "–";
+  const target = round.target || 0;
+  $("target").textContent = target ? fmt(target) : "–";
+  $("how-target").textContent = target ? fmt(target) : "the target";
   const inRound = new Set(round.planets || []);
   const planets = board.planets.filter((p) => !inRound.size || inRound.has(p.name));
-  $("planets").replaceChildren(...planets.map((p) => planetItem(p, round, me)));
+  const list = $("planets");
+  const items = new Map([...list.children].map((node) => [node.dataset.planet, node]));
+  const wanted = planets.map((p) => items.get(p.name) || planetItem(p.name));
+  if (wanted.some((node, i) => list.children[i] !== node) || list.children.length !== wanted.length) {
+    list.replaceChildren(...wanted);
+  }
+  planets.forEach((p, i) => {
+    const item = wanted[i];
+    const mine = Boolean(me && p.name === me.planet);
+    const value = p.total + (mine && round.status === "active" ? live.pending || 0 : 0);
+    item.classList.toggle("mine", mine);
+    const tags = [];
+    if (mine) tags.push(el("span", "you-tag", "your planet"));
+    if (round.status === "finished" && round.winner === p.name) {
+      tags.push(el("span", "you-tag win-tag", "winner"));
+    }
+    const holder = item.querySelector(".planet-tags");
+    if (holder.textContent !== tags.map((t) => t.textContent).join("")) holder.replaceChildren(...tags);
+    setNumber(item.querySelector(".total"), value);
+    item.querySelector(".of").textContent = target ? ` / ${fmt(target)}` : "";
+    const bar = item.querySelector(".bar");
+    bar.setAttribute("aria-valuemax", String(target));
+    bar.setAttribute("aria-valuenow", String(Math.min(value, target || value)));
+    const share = target ? Math.min(100, (value / target) * 100) : 0;
+    // scaleX moves on the compositor: no layout per click. A first click shows.
+    bar.firstChild.style.setProperty("transform", `scaleX(${value > 0 ? Math.max(share, 1) / 100 : 0})`);
+    const rate = (live.rates && live.rates[p.name]) || 0;
+    const meta = `${plural(p.players, "player")}${rate ? ` · ${plural(rate, "click")}/s` : ""}`;
+    const metaNode = item.querySelector(".planet-meta");
+    if (metaNode.textContent !== meta) metaNode.textContent = meta;
+    if (live.gained && live.gained.includes(p.name)) pulse(item);
+  });
+}
+
+// A planet gained: its bar glows for a moment (none with reduced motion, see game.css).
+function pulse(item) {
+  item.classList.remove("gain");
+  void item.offsetWidth; // restart the animation
+  item.classList.add("gain");
 }
 
 export function showLeaders(board, me, scope) {
@@ -121,7 +166,8 @@ export function showLeaders(board, me, scope) {
       const dot = el("span", "dot-planet");
       dot.style.setProperty("--planet", planetColor(e.planet));
       dot.title = title(e.planet);
-      const name = el("span", "lb-name", e.name);
+      const name = el("span", "lb-name");
+      name.append(el("span", "lb-text", e.name));
       if (mine) name.append(el("span", "you-tag", "you"));
       const rank = el("span", "lb-rank", `${e.rank}`);
       item.append(rank, dot, name, el("span", "lb-score", fmt(e.score)));
@@ -142,50 +188,64 @@ export function showRound(board, me, how) {
   if (!board) return;
   const r = board.round || {};
   $("round-id").textContent = r.id ?? "–";
-  const result = $("result");
   const countdown = (label, at) => {
     $("countdown-label").textContent = label;
     $("countdown").textContent = typeof at === "number" ? clock(at - how.now) : "–:––";
   };
-  const say = (className, lines) => {
-    result.hidden = false;
-    result.className = className;
-    result.replaceChildren(...lines);
-  };
-  delete result.dataset.winner;
   if (r.status === "active") {
     countdown("ends in", r.ends_at);
-    if (how.inRound) result.hidden = true;
-    else say("result waiting", [`${title(me.planet)} sits this round out: play the next one.`]);
+    if (how.inRound) showResult(null);
+    else showResult("waiting", `${title(me.planet)} sits this round out: play the next one.`);
     return;
   }
   countdown("next round in", r.next_round_at);
   if (r.status !== "finished") {
-    say("result waiting", ["Waiting for the next round to start…"]);
+    showResult("waiting", "Waiting for the next round to start…");
     return;
   }
   const won = Boolean(me && r.winner === me.planet);
+  const sub = r.winner && me ? (won ? "Your planet won!" : "Better luck next round.") : "";
+  showResult(`${r.winner ? "" : "draw"}${won ? " won" : ""}`, resultText(r), sub, r.winner);
+}
+
+// The result's headline: "Mars wins round 3: it reached the target first."
+export function resultText(r) {
   const ended = HOW_IT_ENDED[r.reason] ? `: ${HOW_IT_ENDED[r.reason]}` : "";
-  const headline = r.winner
+  return r.winner
     ? `${title(r.winner)} wins round ${r.id}${ended}.`
     : `Round ${r.id} ended in a draw${ended}.`;
-  const lines = [el("div", "result-headline", headline)];
-  if (r.winner && me) {
-    lines.push(el("div", "result-sub", won ? "Your planet won!" : "Better luck next round."));
-  }
-  say(`result${r.winner ? "" : " draw"}${won ? " won" : ""}`, lines);
-  result.dataset.winner = r.winner || "draw";
+}
+
+// The slot above the button holds either how to play (kind null) or the result; both take the
+// same reserved space, so the button never moves.
+function showResult(kind, headline = "", sub = "", winner = null) {
+  const result = $("result");
+  $("how-to").hidden = kind !== null;
+  result.hidden = kind === null;
+  if (kind === null) return;
+  const className = `result ${kind}`.trim();
+  if (result.className !== className) result.className = className;
+  if ($("result-headline").textContent !== headline) $("result-headline").textContent = headline;
+  if ($("result-sub").textContent !== sub) $("result-sub").textContent = sub;
+  $("share-result").hidden = kind === "waiting";
+  if (winner) {
+    result.dataset.winner = winner;
+    result.style.setProperty("--planet", planetColor(winner));
+  } else if (kind === "waiting") delete result.dataset.winner;
+  else result.dataset.winner = "draw";
 }
 
 // The banner (connecting / reconnecting / offline / live / banned) and the header's figures.
+// The online count is a live figure: unknown while the socket is down, and at least this page
+// once it is up (a snapshot taken as the socket opened may not count it yet).
 export function showConnection(state, retryIn, board) {
   $("conn-banner").dataset.state = state;
   $("conn-text").textContent = CONNECTION_TEXT[state](retryIn);
   $("live-dot").dataset.state = state;
-  if (board) {
-    $("online").textContent = fmt(board.online);
-    $("players-total").textContent = fmt(board.players_total);
-  }
+  const live = state === "live";
+  $("online").textContent = live && board ? fmt(Math.max(1, board.online || 0)) : "–";
+  $("online").title = live ? "" : "Unknown until the connection is back";
+  if (board) $("players-total").textContent = fmt(board.players_total);
 }
 
 let noticeTimer = null;
