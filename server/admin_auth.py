@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -34,6 +36,7 @@ from server.session_limit import SessionLimiter
 log = logging.getLogger("ctb.admin")
 
 FAILURES_PER_MINUTE = 10
+T = TypeVar("T")
 
 
 def token_id(token: str) -> str:
@@ -70,27 +73,33 @@ class AdminGuard:
     def admit(self, request: web.Request) -> str:
         """The admin's id for a request with the admin token; 401 or 429 otherwise."""
         app = request.app
-        now = app[CLOCK].now()
-        address = client_address(request, app[SETTINGS].trusted_proxies)
-        key = limit_key(address)
+        token = self.guarded(request, lambda: auth.bearer(request))
+        if not auth.is_admin(app[AUTH], token):
+            self.failed(request)
+            raise Unauthorized("not the admin token")
+        admin = token_id(token)
+        self.spend(admin, app[CLOCK].now())
+        return admin
+
+    def guarded(self, request: web.Request, read: Callable[[], T]) -> T:
+        """``read()`` the credential, unless the address is locked out (429 first)."""
+        key, now = self._key(request), request.app[CLOCK].now()
         wait = self.failures.wait(key, now)
         if wait > 0:
             raise RateLimited("too many failed admin attempts from this address", wait)
-        token = auth.bearer(request)
-        if not auth.is_admin(app[AUTH], token):
-            self.failed(key, address, now, request.path)
-            raise Unauthorized("not the admin token")
-        admin = token_id(token)
-        self.spend(admin, now)
-        return admin
+        return read()
 
-    def failed(self, key: str, address: str, now: float, path: str) -> None:
-        """Count one wrong admin token from an address, and say so in the log."""
-        self.failures.take(key, now)
+    def failed(self, request: web.Request) -> None:
+        """Count one wrong admin credential from the request's address, and log it."""
+        self.failures.take(self._key(request), request.app[CLOCK].now())
+        address = client_address(request, request.app[SETTINGS].trusted_proxies)
         log.warning(
             "admin token refused",
-            extra={"event": "admin_auth_failed", "address": address, "path": path},
+            extra={"event": "admin_auth_failed", "address": address, "path": request.path},
         )
+
+    def _key(self, request: web.Request) -> str:
+        return limit_key(client_address(request, request.app[SETTINGS].trusted_proxies))
 
     def spend(self, admin: str, now: float) -> None:
         bucket = self.buckets.get(admin)

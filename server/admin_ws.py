@@ -29,15 +29,14 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from engine.admin_events import is_admin_event
-from engine.errors import GameError, RateLimited
+from engine.errors import GameError
 from engine.view import Board
 from server import admin_auth, auth, ws
 from server import ws_protocol as proto
 from server.admin_metrics import PUSH_INTERVAL, Sampler
 from server.broadcaster import CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN_LATER
-from server.client_address import client_address, limit_key
 from server.errors import Unauthorized, http_error
-from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
+from server.keys import ACTOR, AUTH, METRICS, SETTINGS, STORE
 
 log = logging.getLogger("ctb.admin")
 
@@ -148,20 +147,14 @@ def verify_ws_token(request: web.Request) -> None:
     """The handshake's token: an admin ws token for this server's admin token, or 401/429."""
     app = request.app
     guard = app[admin_auth.ADMIN_GUARD]
-    address = client_address(request, app[SETTINGS].trusted_proxies)
-    key, now = limit_key(address), app[CLOCK].now()
-    wait = guard.failures.wait(key, now)
-    if wait > 0:
-        raise RateLimited("too many failed admin attempts from this address", wait)
-    token = request.query.get("token", "")
+    token = guard.guarded(request, lambda: request.query.get("token", ""))
     if not token:
         raise Unauthorized("missing token")
     try:
-        subject = auth.verify(app[AUTH], token, auth.ADMIN_WS)
-        if subject != admin_auth.admin_id(app):
+        if auth.verify(app[AUTH], token, auth.ADMIN_WS) != admin_auth.admin_id(app):
             raise Unauthorized("this token was made for another admin token")
     except Unauthorized:
-        guard.failed(key, address, now, request.path)
+        guard.failed(request)
         raise
 
 

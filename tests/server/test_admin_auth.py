@@ -121,3 +121,20 @@ async def test_generated_admin_token_is_kept_0600_and_named_in_the_log(
         token = handle.read().strip()
     response = await client.get("/api/admin/game", headers={"Authorization": f"Bearer {token}"})
     assert response.status == 200
+
+
+async def test_each_admin_change_is_one_structured_log_line(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An applied and a refused change each log admin_action with the token id, never the token."""
+    with caplog.at_level(logging.INFO, logger="ctb.admin"):
+        await admin_json(client, "POST", "/api/admin/game/pause", {"reason": "drill"})
+        await admin_json(client, "POST", "/api/admin/game/pause", {"reason": "again"}, 409)
+    lines = [r for r in caplog.records if getattr(r, "event", None) == "admin_action"]
+    assert [(r.op, r.outcome, r.reason) for r in lines] == [  # type: ignore[attr-defined]
+        ("admin_pause", "ok", "drill"),
+        ("admin_pause", "conflict", "again"),
+    ]
+    expected = hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest()[:8]
+    assert {r.admin for r in lines} == {expected}  # type: ignore[attr-defined]
+    assert ADMIN_TOKEN not in caplog.text
