@@ -30,7 +30,8 @@ async def admin_load(port: int, sockets: int, start: float, end: float) -> dict[
     base = f"http://127.0.0.1:{port}"
     sent: dict[str, float] = {}
     latencies: list[float] = []
-    async with aiohttp.ClientSession() as http:
+    # No pool limit: the admin sockets hold 100 connections and the actions need one more.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         async with http.post(f"{base}/api/session", json={"name": "spare"}) as response:
             target = (await response.json())["player"]["id"]
 
@@ -58,11 +59,12 @@ async def admin_load(port: int, sockets: int, start: float, end: float) -> dict[
             actions += 1
             await asyncio.sleep(1.0)
         await asyncio.sleep(0.5)  # the last event's frames are on their way
-        for ws in opened:
-            await ws.close()
-        for task in listeners:
+        for task in listeners:  # stop reading first: a close waits for the reader otherwise
             task.cancel()
         await asyncio.gather(*listeners, return_exceptions=True)
+        await asyncio.gather(
+            *(asyncio.wait_for(ws.close(), 2.0) for ws in opened), return_exceptions=True
+        )
     latencies.sort()
 
     def at(q: float) -> float:
