@@ -12,9 +12,9 @@ leaderboards. So bans and moves go 100 a step, resets 40, unbans 250 (an unban t
 leaderboard). ``ADMIN_BULK_PACE`` adds a wait between steps for an operator who wants a job to
 go gentler still.
 
-The runner only steps jobs it was told of (``follow``: created or resumed through the API) or
-found running at start. A job running at shutdown is saved as running and loads as
-``interrupted`` (``bulk.interrupt_running``); an admin resumes it.
+The runner only steps jobs it was told of (``follow``: created or resumed through the API).
+A job running at shutdown is saved as running and loads as ``interrupted``
+(``bulk.interrupt_running``); an admin resumes it.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ class BulkRunner:
             self.wake.set()
 
     async def run(self) -> None:
-        for job in (await self.actor.call({"op": "admin_bulk_jobs"}))["jobs"]:
-            self.follow(job)
+        # Nothing to look for at start: a job running when the server stopped loads as
+        # interrupted, and only a resume (``follow``) sets it going again.
         while True:
             if not self.running:
                 self.wake.clear()
