@@ -44,6 +44,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/http_bench.py
 	$(PY) bench/persist_bench.py
 	$(PY) bench/ws_load.py
+	$(PY) bench/admin_ws_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis tests/e2e/node_modules

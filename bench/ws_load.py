@@ -59,6 +59,9 @@ def start_server(data_dir: Path, args: argparse.Namespace, log: Path) -> server_
     env = {
         "CLICK_PUSH_RATE": str(args.push_rate),
         "BROADCAST_INTERVAL": str(args.broadcast_interval),
+        # Every client comes from this one address: the per-address cap would stop at 1,000.
+        "MAX_CONNECTIONS_PER_ADDRESS": "100000",
+        "ADMIN_RATE": "1000",
     }
     return server_process.start(data_dir, log, env)
 
@@ -146,6 +149,12 @@ async def drive(args: argparse.Namespace, port: int, server: subprocess.Popen) -
         pipe.send((start, warm, end))
     schedule_pushes([probe], args.push_rate, start, end, jitter=args.broadcast_interval)
 
+    admins = None
+    if args.admins:  # bench/admin_ws_bench.py: admin sockets and actions through the window
+        from admin_ws_bench import admin_load
+
+        admins = asyncio.create_task(admin_load(port, args.admins, warm, end))
+
     profiler = None
     if args.profile:  # py-spy samples the server through the measured window
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -166,13 +175,14 @@ async def drive(args: argparse.Namespace, port: int, server: subprocess.Popen) -
     window = args.duration
 
     results = [await loop.run_in_executor(None, pipe.recv) for _, pipe in workers]
+    admin_report = None if admins is None else await admins
     server_metrics = await scrape(port)
     if profiler is not None:
         await loop.run_in_executor(None, profiler.wait)
     probe_stats.closing = True
     for proc, _ in workers:
         proc.join(timeout=10)
-    return summarize(
+    report = summarize(
         args,
         connected,
         connect_errors,
@@ -187,6 +197,9 @@ async def drive(args: argparse.Namespace, port: int, server: subprocess.Popen) -
         peak_rss=peak_rss,
         server_metrics=server_metrics,
     )
+    if admin_report is not None:
+        report["admin"] = admin_report
+    return report
 
 
 async def scrape(port: int) -> dict[str, float]:
@@ -324,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the report to this file")
     parser.add_argument("--profile", help="sample the server with py-spy; raw stacks to FILE")
     parser.add_argument("--server-log", action="store_true", help="print the server's log tail")
+    parser.add_argument("--admins", type=int, default=0, help="admin sockets during the run")
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= 10_000:
         parser.error("--clients must be from 1 to 10000")

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from engine import admin_query, audit, bulk, interventions, rounds
+from engine import admin_events, admin_query, audit, bulk, interventions, rounds
 from engine import command_types as c
 from engine import query_params as params
 from engine.admin_actions import Checked, apply_checked, check
@@ -90,6 +90,7 @@ def _pause(state: GameState, cmd: c.AdminPause) -> dict[str, Any]:
     now = cmd.now
     state.paused, state.pause_reason, state.paused_at = True, reason, now
     audit.record(state, now, admin, "pause", "game", reason, {"paused": False}, {"paused": True})
+    admin_events.emit(state, "pause", now, admin=admin, reason=reason)
     return pause_info(state)
 
 
@@ -108,6 +109,7 @@ def _resume(state: GameState, cmd: c.AdminResume) -> dict[str, Any]:
     state.paused, state.pause_reason, state.paused_at = False, None, None
     after = {"paused": False, "paused_seconds": stood}
     audit.record(state, now, admin, "resume", "game", reason, {"paused": True}, after)
+    admin_events.emit(state, "resume", now, admin=admin, reason=reason, paused_seconds=stood)
     return pause_info(state)
 
 
@@ -120,6 +122,7 @@ def _queue_round(state: GameState, cmd: c.AdminQueueRound) -> dict[str, Any]:
     info = rounds.queued_info(rounds.queue_round(state, cmd.target, cmd.seconds, cmd.planets))
     after = {k: v for k, v in info.items() if k != "id"}
     audit.record(state, cmd.now, admin, "queue_round", f"round:{info['id']}", reason, None, after)
+    admin_events.emit(state, "queue_round", cmd.now, admin=admin, round_id=info["id"], **after)
     return info
 
 
@@ -129,6 +132,7 @@ def _end_round(state: GameState, cmd: c.AdminEndRound) -> dict[str, Any]:
     info = rounds.summary_info(summary)
     after = {"winner": summary.winner, "totals": summary.totals}
     audit.record(state, cmd.now, admin, "end_round", f"round:{summary.id}", reason, None, after)
+    admin_events.emit(state, "end_round", cmd.now, admin=admin, round_id=summary.id, **after)
     return info
 
 
@@ -154,21 +158,35 @@ def _bulk_create(state: GameState, cmd: c.AdminBulkCreate) -> dict[str, Any]:
         targets = bulk.check_ids(cmd.player_ids)
         selection = {"player_ids": len(targets)}
     job = bulk.create(state, cmd.action, job_params, targets, selection, admin, reason, cmd.now)
-    return bulk.job_dict(job)
+    return _bulk_event(state, bulk.job_dict(job), cmd.now)
+
+
+def _bulk_event(
+    state: GameState, job: dict[str, Any], now: float, banned: list[str] | None = None
+) -> dict[str, Any]:
+    """Tell admins how a job stands; a step of a ban names whom it reached."""
+    admin_events.emit(state, "bulk", now, banned=banned or (), job=job)
+    return job
 
 
 def _bulk_step(state: GameState, cmd: c.AdminBulkStep) -> dict[str, Any]:
-    return bulk.step(state, cmd.job_id, cmd.limit, cmd.now)
+    job = bulk.get_job(state, cmd.job_id)
+    start = job.cursor
+    result = bulk.step(state, job.id, cmd.limit, cmd.now)
+    # Targets skipped as already banned are named too: closing a socket that is already gone
+    # (a banned player's socket closes at once) costs nothing.
+    reached = job.targets[start : job.cursor] if job.action == "ban" else None
+    return _bulk_event(state, result, cmd.now, reached)
 
 
 def _bulk_cancel(state: GameState, cmd: c.AdminBulkCancel) -> dict[str, Any]:
     admin, reason = _signed(cmd)
-    return bulk.cancel(state, cmd.job_id, admin, reason, cmd.now)
+    return _bulk_event(state, bulk.cancel(state, cmd.job_id, admin, reason, cmd.now), cmd.now)
 
 
 def _bulk_resume(state: GameState, cmd: c.AdminBulkResume) -> dict[str, Any]:
     admin, reason = _signed(cmd)
-    return bulk.resume(state, cmd.job_id, admin, reason, cmd.now)
+    return _bulk_event(state, bulk.resume(state, cmd.job_id, admin, reason, cmd.now), cmd.now)
 
 
 # -- interventions ----------------------------------------------------------------------------

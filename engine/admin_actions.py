@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine import audit, roster
+from engine import admin_events, audit, roster
 from engine import query_params as params
 from engine.errors import Conflict, InvalidRequest
-from engine.players import STATUSES, Player, clean_name
+from engine.players import BANNED, STATUSES, Player, clean_name
 from engine.state import GameState, active_round
 from engine.view import player_dict
 
@@ -169,4 +169,16 @@ def apply_checked(state: GameState, c: Checked, admin: str, now: float) -> dict[
     result["audit_id"] = audit.record(
         state, now, admin, c.action, c.player.id, c.reason, before, after
     )["id"]
+    banned = c.action == "ban" or (c.action == "patch" and c.values.get("status") == BANNED)
+    admin_events.emit(
+        state,
+        c.action,
+        now,
+        banned=[c.player.id] if banned else (),
+        kicked=[c.player.id] if c.action == "kick" else (),
+        player_id=c.player.id,
+        admin=admin,
+        reason=c.reason,
+        audit_id=result["audit_id"],
+    )
     return result

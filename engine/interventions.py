@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine import audit, roster
+from engine import admin_events, audit, roster
 from engine.errors import Conflict, InvalidRequest, NotFound
 
 if TYPE_CHECKING:
@@ -209,6 +209,7 @@ def open_case(
     state.interventions[case.id] = case
     state.index.set_flagged(player.slot, True)
     state.version += 1
+    admin_events.emit(state, "flag", now, intervention=case_dict(case))
     return case
 
 
@@ -286,6 +287,8 @@ def update(
     case.updated_at = now
     after = case_dict(case)
     audit.record(state, now, admin, "intervention", case.player_id, reason, before, after)
+    banned = [case.player_id] if resolution == "ban" else ()
+    admin_events.emit(state, "intervention", now, banned=banned, intervention=after)
     return after
 
 
