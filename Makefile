@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+E2E_NODE := tests/e2e/node_modules/.installed
 
 .PHONY: run test lint format bench clean
 
@@ -17,6 +18,11 @@ $(VENV)/.test-installed: setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(VENV)/.run-installed $@
 
+# What the browser tests inject into pages (axe-core), pinned by tests/e2e/package-lock.json.
+$(E2E_NODE): tests/e2e/package.json tests/e2e/package-lock.json
+	cd tests/e2e && npm ci --no-audit --no-fund --silent
+	touch $@
+
 run: $(VENV)/.run-installed
 	$(PY) run.py
 
@@ -28,7 +34,7 @@ format: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint
+test: lint $(E2E_NODE)
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.test-installed
@@ -39,4 +45,4 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/ws_load.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis tests/e2e/node_modules

@@ -149,22 +149,36 @@ export class LiveFigures {
 
 const round = (v) => fmt(Math.round(v * 10) / 10);
 
-// Every plain figure of the metrics, as a term and its value; a nested round shows as one line.
+// The figures worth a glance, in this order; any others the server sends are left to /metrics.
+const FIGURES = [
+  ["players", "Players"],
+  ["online", "Online"],
+  ["connections", "Connections"],
+  ["clicks_per_second", "Clicks/s"],
+  ["pushes_per_second", "Pushes/s"],
+  ["throttled_per_second", "Throttled/s"],
+  ["round_id", "Round"],
+  ["round_status", "Round status"],
+  ["paused", "Paused"],
+  ["actor_queue_depth", "Actor queue"],
+  ["actor_turn_ms_max", "Longest turn (ms)"],
+  ["snapshot_age_seconds", "Snapshot age (s)"],
+  ["journal", "Journal"],
+];
+
 function renderFigures(metrics) {
   const items = [];
-  for (const [key, value] of Object.entries(metrics)) {
-    if (key === "at" || key === "type") continue;
-    if (typeof value === "number") items.push([key, fmt(Math.round(value * 100) / 100)]);
-    else if (typeof value === "string" || typeof value === "boolean") items.push([key, String(value)]);
-    else if (key === "round" && value && typeof value === "object") {
-      items.push(["round", `${value.id ?? "–"} · ${title(value.status)}`]);
-    }
+  for (const [key, label] of FIGURES) {
+    const value = metrics[key];
+    if (typeof value === "number") items.push([key, label, fmt(Math.round(value * 100) / 100)]);
+    else if (typeof value === "boolean") items.push([key, label, value ? "yes" : "no"]);
+    else if (typeof value === "string") items.push([key, label, title(value)]);
   }
   $("figures").replaceChildren(
-    ...items.map(([key, text]) => {
+    ...items.map(([key, label, text]) => {
       const box = el("div");
       box.dataset.figure = key;
-      box.append(el("dt", "", title(key.replaceAll("_", " "))), el("dd", "", text));
+      box.append(el("dt", "", label), el("dd", "", text));
       return box;
     }),
   );
