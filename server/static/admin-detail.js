@@ -152,10 +152,7 @@ export class PlayerDetail {
         return `${spec.label}: done for ${p.name}${revoked}.`;
       },
     );
-    if (done) {
-      this.refresh();
-      this.hooks.changed();
-    }
+    if (done) this.hooks.changed();
   }
 
   async edit() {
@@ -185,10 +182,7 @@ export class PlayerDetail {
       (reason) => this.api.call("PATCH", `/api/admin/players/${encodeURIComponent(p.id)}`, { ...changes, reason }),
       () => `Saved ${names.join(", ").replaceAll("_", " ")} of ${p.name}.`,
     );
-    if (done) {
-      this.refresh();
-      this.hooks.changed();
-    }
+    if (done) this.hooks.changed();
   }
 }
 

@@ -5,9 +5,8 @@
 // table and one player), admin-jobs.js (bulk jobs), admin-interventions.js, admin-audit.js and
 // admin-rounds.js (planets, rounds, pause). admin-dialog.js holds the confirmation dialog and
 // the live region every action reports to.
-import { $ } from "./dom.js";
+import { $, el } from "./dom.js";
 import { AdminApi } from "./admin-api.js";
-import { announce } from "./admin-dialog.js";
 import { AuditLog } from "./admin-audit.js";
 import { PlayerDetail } from "./admin-detail.js";
 import { Interventions } from "./admin-interventions.js";
@@ -28,6 +27,7 @@ function changed() {
   clearTimeout(again);
   again = setTimeout(() => {
     table.load();
+    detail.refresh();
     rounds.load();
     cases.load();
     audit.load();
@@ -61,12 +61,21 @@ const live = new LiveFigures(api, {
   },
   event: (message) => {
     const kind = String(message.kind || message.type || "event");
-    const who = message.player_id || (message.player && message.player.id) || "";
-    announce(`Event: ${kind.replaceAll("_", " ")}${who ? ` (${who})` : ""}.`, "event");
-    if (kind === "flag" || kind === "flagged" || kind === "intervention") cases.load();
-    else changed();
+    if (kind !== "bulk") logEvent(kind, message);
+    if (kind === "flag" || kind === "intervention") cases.load();
+    if (kind !== "flag") changed();
   },
 });
+
+// What other admins (and the detectors) do, as it happens: the newest ten, newest first.
+function logEvent(kind, message) {
+  const who = message.player_id || (message.intervention && message.intervention.player_id) || "";
+  const by = message.admin ? ` by ${message.admin}` : "";
+  const text = `${new Date().toLocaleTimeString()} · ${kind.replaceAll("_", " ")}${who ? ` ${who}` : ""}${by}`;
+  const list = $("event-log");
+  list.prepend(el("li", "", text));
+  while (list.children.length > 10) list.lastChild.remove();
+}
 
 function showSignedIn(signedIn) {
   $("signin").hidden = signedIn;
