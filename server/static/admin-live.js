@@ -2,7 +2,7 @@
 // then the admin socket (GET /api/admin/ws) pushes the figures every 5 s and player events as
 // they happen. Clicks/s, pushes/s and connections over the last 10 minutes are drawn as inline
 // SVG (no chart library; attributes only, so the page's CSP needs no inline style).
-import { $, el, fmt, title } from "./dom.js";
+import { $, fmt, title } from "./dom.js";
 import { Backoff } from "./timing.js";
 
 export const WINDOW_S = 600;
@@ -149,39 +149,17 @@ export class LiveFigures {
 
 const round = (v) => fmt(Math.round(v * 10) / 10);
 
-// The figures worth a glance, in this order; any others the server sends are left to /metrics.
-const FIGURES = [
-  ["players", "Players"],
-  ["online", "Online"],
-  ["connections", "Connections"],
-  ["clicks_per_second", "Clicks/s"],
-  ["pushes_per_second", "Pushes/s"],
-  ["throttled_per_second", "Throttled/s"],
-  ["round_id", "Round"],
-  ["round_status", "Round status"],
-  ["paused", "Paused"],
-  ["actor_queue_depth", "Actor queue"],
-  ["actor_turn_ms_max", "Longest turn (ms)"],
-  ["snapshot_age_seconds", "Snapshot age (s)"],
-  ["journal", "Journal"],
-];
-
+// The figures worth a glance sit in the page already (no shift when they arrive); any others
+// the server sends are left to /metrics.
 function renderFigures(metrics) {
-  const items = [];
-  for (const [key, label] of FIGURES) {
-    const value = metrics[key];
-    if (typeof value === "number") items.push([key, label, fmt(Math.round(value * 100) / 100)]);
-    else if (typeof value === "boolean") items.push([key, label, value ? "yes" : "no"]);
-    else if (typeof value === "string") items.push([key, label, title(value)]);
+  for (const box of $("figures").children) {
+    const value = metrics[box.dataset.figure];
+    let text = "–";
+    if (typeof value === "number") text = fmt(Math.round(value * 100) / 100);
+    else if (typeof value === "boolean") text = value ? "yes" : "no";
+    else if (typeof value === "string") text = title(value);
+    box.lastElementChild.textContent = text;
   }
-  $("figures").replaceChildren(
-    ...items.map(([key, label, text]) => {
-      const box = el("div");
-      box.dataset.figure = key;
-      box.append(el("dt", "", label), el("dd", "", text));
-      return box;
-    }),
-  );
 }
 
 function svg(tag, attributes) {

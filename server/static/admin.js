@@ -78,6 +78,7 @@ function logEvent(kind, message) {
 }
 
 function showSignedIn(signedIn) {
+  document.documentElement.classList.toggle("has-token", signedIn);
   $("signin").hidden = signedIn;
   for (const node of document.querySelectorAll("[data-signed-in]")) node.hidden = !signedIn;
   if (!signedIn) $("detail-card").hidden = true;
@@ -90,8 +91,9 @@ async function signIn(value) {
   const res = await api.get("/api/admin/metrics");
   if (!api.token) return; // refused: signOut has run
   if (!res.ok) {
-    $("token-error").textContent = `The admin API answered: ${res.error.message}`;
     api.setToken(null);
+    showSignedIn(false);
+    $("token-error").textContent = `The admin API answered: ${res.error.message}`;
     return;
   }
   showSignedIn(true);
