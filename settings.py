@@ -68,6 +68,12 @@ class Settings:
     # every interval; more count as bad messages.
     ws_resync_burst: int = 5
     ws_resync_interval: float = 1.0
+    # Admin API (README, Admin API): requests a second per admin token, the bucket's size, and
+    # seconds the bulk runner waits between two steps of a job (0: one event-loop iteration).
+    admin_rate: float = 20.0
+    admin_burst: int = 60
+    admin_bulk_pace: float = 0.0
+    admin_metrics_interval: float = 5.0  # the admin socket's figures (SPEC §8); tests shrink it
     # Built once from the fields above (``__post_init__``); every part of the server reads this.
     rules: Rules = field(init=False, repr=False, compare=False)
 
@@ -188,6 +194,9 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
         "open connections (HTTP and WebSocket) per client address",
     ),
     ("HEADER_TIMEOUT", _number(float, 0.1, 3600), "seconds a client has to send its headers"),
+    ("ADMIN_RATE", _number(float, 0.1, 100000), "admin API requests a second (429 beyond)"),
+    ("ADMIN_BURST", _number(int, 1, 100000), "admin API requests allowed at once"),
+    ("ADMIN_BULK_PACE", _number(float, 0, 60), "seconds between two steps of a bulk job"),
 ]
 
 

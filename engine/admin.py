@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine import admin_query, audit, bulk, interventions, roster, rounds
+from engine import admin_events, admin_query, audit, bulk, interventions, roster, rounds
 from engine import query_params as params
 from engine.errors import Conflict, GameError, InvalidRequest
-from engine.players import STATUSES, Player, clean_name
+from engine.players import BANNED, STATUSES, Player, clean_name
 from engine.state import GameState, active_round
 from engine.view import player_dict
 
@@ -175,6 +175,18 @@ def apply_checked(state: GameState, c: Checked, admin: str, now: float) -> dict[
     result["audit_id"] = audit.record(
         state, now, admin, c.action, c.player.id, c.reason, before, after
     )["id"]
+    banned = c.action == "ban" or (c.action == "patch" and c.values.get("status") == BANNED)
+    admin_events.emit(
+        state,
+        c.action,
+        now,
+        banned=[c.player.id] if banned else (),
+        kicked=[c.player.id] if c.action == "kick" else (),
+        player_id=c.player.id,
+        admin=admin,
+        reason=c.reason,
+        audit_id=result["audit_id"],
+    )
     return result
 
 
@@ -229,6 +241,7 @@ def _pause(state: GameState, cmd: Command) -> dict[str, Any]:
         raise Conflict("the game is already paused")
     state.paused, state.pause_reason, state.paused_at = True, reason, now
     audit.record(state, now, admin, "pause", "game", reason, {"paused": False}, {"paused": True})
+    admin_events.emit(state, "pause", now, admin=admin, reason=reason)
     return pause_info(state)
 
 
@@ -250,6 +263,7 @@ def _resume(state: GameState, cmd: Command) -> dict[str, Any]:
     state.paused, state.pause_reason, state.paused_at = False, None, None
     after = {"paused": False, "paused_seconds": stood}
     audit.record(state, now, admin, "resume", "game", reason, {"paused": True}, after)
+    admin_events.emit(state, "resume", now, admin=admin, reason=reason, paused_seconds=stood)
     return pause_info(state)
 
 
@@ -262,6 +276,7 @@ def _queue_round(state: GameState, cmd: Command) -> dict[str, Any]:
     round_ = rounds.queue_round(state, cmd.get("target"), cmd.get("seconds"), cmd.get("planets"))
     after = {"target": round_.target, "seconds": round_.seconds, "planets": round_.planets}
     audit.record(state, cmd["now"], admin, "queue_round", f"round:{round_.id}", reason, None, after)
+    admin_events.emit(state, "queue_round", cmd["now"], admin=admin, round_id=round_.id, **after)
     return {"id": round_.id, **after}
 
 
@@ -271,6 +286,7 @@ def _end_round(state: GameState, cmd: Command) -> dict[str, Any]:
     info = rounds.summary_info(summary)
     after = {"winner": summary.winner, "totals": summary.totals}
     audit.record(state, cmd["now"], admin, "end_round", f"round:{summary.id}", reason, None, after)
+    admin_events.emit(state, "end_round", cmd["now"], admin=admin, round_id=summary.id, **after)
     return info
 
 
@@ -294,21 +310,37 @@ def _bulk_create(state: GameState, cmd: Command) -> dict[str, Any]:
         targets = bulk.check_ids(cmd["player_ids"])
         selection = {"player_ids": len(targets)}
     job = bulk.create(state, str(action), job_params, targets, selection, admin, reason, cmd["now"])
-    return bulk.job_dict(job)
+    return _bulk_event(state, bulk.job_dict(job), cmd["now"])
+
+
+def _bulk_event(
+    state: GameState, job: dict[str, Any], now: float, banned: list[str] | None = None
+) -> dict[str, Any]:
+    """Tell admins how a job stands; a step of a ban names whom it reached."""
+    admin_events.emit(state, "bulk", now, banned=banned or (), job=job)
+    return job
 
 
 def _bulk_step(state: GameState, cmd: Command) -> dict[str, Any]:
-    return bulk.step(state, cmd.get("job_id"), cmd.get("limit", bulk.STEP), cmd["now"])
+    job = bulk.get_job(state, cmd.get("job_id"))
+    start = job.cursor
+    result = bulk.step(state, job.id, cmd.get("limit", bulk.STEP), cmd["now"])
+    # Targets skipped as already banned are named too: closing a socket that is already gone
+    # (a banned player's socket closes at once) costs nothing.
+    reached = job.targets[start : job.cursor] if job.action == "ban" else None
+    return _bulk_event(state, result, cmd["now"], reached)
 
 
 def _bulk_cancel(state: GameState, cmd: Command) -> dict[str, Any]:
     admin, reason = audit.clean_admin(cmd.get("admin")), audit.clean_reason(cmd.get("reason"))
-    return bulk.cancel(state, cmd.get("job_id"), admin, reason, cmd["now"])
+    job = bulk.cancel(state, cmd.get("job_id"), admin, reason, cmd["now"])
+    return _bulk_event(state, job, cmd["now"])
 
 
 def _bulk_resume(state: GameState, cmd: Command) -> dict[str, Any]:
     admin, reason = audit.clean_admin(cmd.get("admin")), audit.clean_reason(cmd.get("reason"))
-    return bulk.resume(state, cmd.get("job_id"), admin, reason, cmd["now"])
+    job = bulk.resume(state, cmd.get("job_id"), admin, reason, cmd["now"])
+    return _bulk_event(state, job, cmd["now"])
 
 
 def _flag(state: GameState, cmd: Command) -> dict[str, Any]:

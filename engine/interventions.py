@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine import audit, roster
+from engine import admin_events, audit, roster
 from engine.errors import Conflict, InvalidRequest, NotFound
 
 if TYPE_CHECKING:
@@ -104,7 +104,9 @@ def observe_push(state: GameState, player: Player, clicks: int, throttled: int, 
         _count(stats, clicks, throttled)
         if now - stats.started >= WINDOW:
             _judge(state, player, stats, now)
-            stats_by_id[player.id] = PushStats(now, now)
+            # The push that closed the window is the next one's first: its counts start it.
+            stats = stats_by_id[player.id] = PushStats(now, now)
+            _count(stats, clicks, throttled)
     stats_by_id.move_to_end(player.id)
     for _ in range(EVICT_PER_PUSH):
         oldest = next(iter(stats_by_id))
@@ -206,6 +208,7 @@ def open_case(
     state.interventions[case.id] = case
     state.index.set_flagged(player.slot, True)
     state.version += 1
+    admin_events.emit(state, "flag", now, intervention=case_dict(case))
     return case
 
 
@@ -283,6 +286,8 @@ def update(
     case.updated_at = now
     after = case_dict(case)
     audit.record(state, now, admin, "intervention", case.player_id, reason, before, after)
+    banned = [case.player_id] if resolution == "ban" else ()
+    admin_events.emit(state, "intervention", now, banned=banned, intervention=after)
     return after
 
 

@@ -16,7 +16,7 @@ from aiohttp import web
 from actor.actor import Actor
 from actor.clock import Clock, SystemClock
 from persistence.store import open_store
-from server import http_api, pages, ws
+from server import admin_api, http_api, pages, ws
 from server.auth import load_auth
 from server.conn_limits import CONN_LIMITS, ConnLimits
 from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
@@ -75,6 +75,7 @@ def init_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicati
     app.cleanup_ctx.append(game_ctx)
     http_api.setup(app)
     ws.setup(app)
+    admin_api.setup(app)  # after ws: the admin hub closes players' sockets through it
     pages.setup(app)
     return app
 

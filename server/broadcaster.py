@@ -186,7 +186,8 @@ class Broadcaster:
     def on_turn(self, _board: Board, events: list[dict[str, Any]]) -> None:
         """Actor listener: keep round events for the next tick (it must not block the actor)."""
         if events:
-            self.pending_events.extend(events)
+            # Admin events are for the admin hub (server/admin_ws.py), never for players.
+            self.pending_events.extend(e for e in events if e.get("event") != "admin")
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -26,8 +26,9 @@ ERRORS: dict[int, str] = {
     400: "invalid_request: malformed JSON, a wrong type, an unknown field, a bad value",
     401: "unauthorized: no token, or a forged, expired or wrong-kind token",
     403: "banned: the player is banned",
-    404: "not_found",
-    409: "round_not_active: clicks between rounds",
+    404: "not_found: no such route, player, action, job or intervention",
+    409: "round_not_active (clicks between rounds), paused (an admin stopped the game), or "
+    "conflict (the state forbids the change)",
     413: "payload_too_large: the body is over 64 KiB",
     415: "unsupported_media_type: the body is not application/json",
     429: "rate_limited: too soon; see Retry-After",
@@ -72,6 +73,7 @@ class Operation:
     tags: tuple[str, ...] = ()
     reply_headers: tuple[str, ...] = ()
     not_modified: bool = False  # answers 304 to a matching If-None-Match
+    admin: bool = False  # needs the admin token (SPEC §8)
 
 
 def _json(ref: Json, description: str, headers: Iterable[str] = ()) -> Json:
@@ -97,9 +99,11 @@ def _operation(op: Operation, refs: dict[type, Json]) -> Json:
         item["description"] = op.description
     if op.bearer is not None:
         item["security"] = [{"bearerAuth": []}] if op.bearer else [{}, {"bearerAuth": []}]
+    if op.admin:
+        item["security"] = [{"adminAuth": []}]
     if op.params:
         item["parameters"] = [
-            {"name": p.name, "in": p.where, "required": False, "schema": p.schema()}
+            {"name": p.name, "in": p.where, "required": p.where == "path", "schema": p.schema()}
             for p in op.params
         ]
     if op.request is not None:
@@ -132,7 +136,12 @@ def document(operations: Iterable[Operation], description: str) -> Json:
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
                     "description": "the player token from POST /api/session",
-                }
+                },
+                "adminAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "ADMIN_TOKEN, or the token kept in DATA_DIR/admin.token",
+                },
             },
         },
     }
@@ -160,8 +169,20 @@ _TOKEN = {
     "schema": {"type": "string"},
 }
 
-# The routes that do not speak JSON: the pages (SPEC §9) and the WebSocket's handshake (§6).
+# The routes that do not speak JSON: the pages (SPEC §9) and the WebSockets' handshakes (§6, §8).
 OTHER: Json = {
+    "/api/admin/ws": {
+        "get": {
+            "summary": "the admin socket (SPEC §8): figures every 5 s and admin events as they "
+            "happen, JSON text frames",
+            "tags": ["websocket"],
+            "parameters": [{**_TOKEN, "description": "a token from POST /api/admin/ws-token"}],
+            "responses": {
+                "101": {"description": "switched to the WebSocket protocol"},
+                **{str(status): _json(ERROR_REF, ERRORS[status]) for status in (401, 429)},
+            },
+        }
+    },
     "/": _page("the game page (SPEC §9)"),
     "/admin": _page("the admin page (SPEC §9)"),
     "/static/{name}": {

@@ -44,6 +44,15 @@ class SessionLimiter:
         while len(self._seen) > self.max_addresses:
             self._seen.popitem(last=False)
 
+    def wait(self, key: str, now: float) -> float:
+        """Seconds until ``key`` may count one more (0: now), without counting anything."""
+        times = self._seen.get(key)
+        if times is None:
+            return 0.0
+        while times and times[0] <= now - WINDOW:
+            times.popleft()
+        return 0.0 if len(times) < self.per_minute else times[0] + WINDOW - now
+
     def give_back(self, key: str) -> None:
         """Undo the latest ``take`` when the session could not be made after all."""
         times = self._seen.get(key)

@@ -93,3 +93,16 @@ async def ws_player(client: TestClient, name: str | None = None) -> tuple[str, s
     player_id = str(uuid4())
     await app[ACTOR].call({"op": "create_player", "player_id": player_id, "name": name})
     return auth_mod.issue(app[AUTH], player_id, auth_mod.WS), player_id
+
+
+ADMIN_TOKEN = "test-admin-token-0123456789"  # make_settings' admin_token
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+async def admin_json(
+    client: TestClient, method: str, path: str, body: Any = None, status: int = 200
+) -> Any:
+    """An admin request with the admin token; asserts the status and returns the JSON reply."""
+    response = await client.request(method, path, json=body, headers=ADMIN)
+    assert response.status == status, await response.text()
+    return await response.json()

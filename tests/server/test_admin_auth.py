@@ -1,0 +1,123 @@
+"""The admin API's door: the token, the lockout of guessing addresses, the rate limit (SPEC §8)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from actor.clock import FakeClock
+from server.admin_auth import FAILURES_PER_MINUTE
+from tests.server.conftest import ADMIN, ADMIN_TOKEN, ClientFactory, admin_json
+
+WRONG = {"Authorization": "Bearer not-the-admin-token-at-all"}
+
+
+async def test_no_token_is_401_in_the_error_shape(client: TestClient) -> None:
+    """An admin route without a token answers 401 with the error shape and a Bearer challenge."""
+    response = await client.get("/api/admin/players")
+    assert response.status == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    body = await response.json()
+    assert body["error"]["code"] == "unauthorized"
+    assert set(body["error"]) == {"code", "message", "details"}
+
+
+async def test_wrong_token_is_401(client: TestClient) -> None:
+    """A player's token or a wrong string is not the admin token."""
+    response = await client.post("/api/admin/game/pause", json={"reason": "x"}, headers=WRONG)
+    assert response.status == 401
+    assert (await response.json())["error"]["code"] == "unauthorized"
+    game = await admin_json(client, "GET", "/api/admin/game")
+    assert game["paused"] is False
+
+
+async def test_guessing_address_is_locked_out_even_with_the_right_token(
+    client: TestClient, app_clock: FakeClock
+) -> None:
+    """After too many wrong tokens the address gets 429 before any token is looked at."""
+    for _ in range(FAILURES_PER_MINUTE):
+        assert (await client.get("/api/admin/game", headers=WRONG)).status == 401
+    locked = await client.get("/api/admin/game", headers=ADMIN)
+    assert locked.status == 429
+    assert int(locked.headers["Retry-After"]) >= 59
+    assert (await locked.json())["error"]["code"] == "rate_limited"
+    app_clock.jump(60.0)
+    assert (await client.get("/api/admin/game", headers=ADMIN)).status == 200
+
+
+async def test_a_missing_token_does_not_count_as_a_guess(client: TestClient) -> None:
+    """Requests without any token are refused but never lock the address out."""
+    for _ in range(FAILURES_PER_MINUTE + 5):
+        assert (await client.get("/api/admin/game")).status == 401
+    assert (await client.get("/api/admin/game", headers=ADMIN)).status == 200
+
+
+async def test_the_lockout_counts_the_forwarded_client_behind_a_trusted_proxy(
+    make_client: ClientFactory,
+) -> None:
+    """Behind a trusted proxy each forwarded client has its own count of failures."""
+    import ipaddress
+
+    client = await make_client(trusted_proxies=(ipaddress.ip_network("127.0.0.0/8"),))
+    guesser = {**WRONG, "X-Forwarded-For": "203.0.113.7"}
+    for _ in range(FAILURES_PER_MINUTE):
+        assert (await client.get("/api/admin/game", headers=guesser)).status == 401
+    guesser_ok = {**ADMIN, "X-Forwarded-For": "203.0.113.7"}
+    assert (await client.get("/api/admin/game", headers=guesser_ok)).status == 429
+    other = {**ADMIN, "X-Forwarded-For": "198.51.100.1"}
+    assert (await client.get("/api/admin/game", headers=other)).status == 200
+
+
+async def test_admin_requests_are_rate_limited_per_token(
+    make_client: ClientFactory, app_clock: FakeClock
+) -> None:
+    """Beyond the bucket the admin gets 429 with Retry-After; the bucket refills with time."""
+    client = await make_client(admin_rate=2.0, admin_burst=3)
+    for _ in range(3):
+        assert (await client.get("/api/admin/game", headers=ADMIN)).status == 200
+    refused = await client.get("/api/admin/game", headers=ADMIN)
+    assert refused.status == 429
+    assert refused.headers["Retry-After"] == "1"
+    assert (await refused.json())["error"]["code"] == "rate_limited"
+    app_clock.jump(0.5)
+    assert (await client.get("/api/admin/game", headers=ADMIN)).status == 200
+
+
+async def test_rate_limited_admins_leave_players_served(
+    make_client: ClientFactory,
+) -> None:
+    """A runaway admin script meets 429 while a player's request is still answered."""
+    client = await make_client(admin_rate=1.0, admin_burst=2)
+    statuses = [(await client.get("/api/admin/game", headers=ADMIN)).status for _ in range(10)]
+    assert statuses.count(429) == 8
+    assert (await client.get("/api/snapshot")).status == 200
+
+
+async def test_audit_names_the_token_id_never_the_token(client: TestClient) -> None:
+    """The audit's admin is the first 8 hex digits of the token's SHA-256."""
+    await admin_json(client, "POST", "/api/admin/game/pause", {"reason": "maintenance"})
+    entries = (await admin_json(client, "GET", "/api/admin/audit"))["entries"]
+    expected = hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest()[:8]
+    assert entries[0]["admin"] == expected
+    assert ADMIN_TOKEN not in str(entries)
+
+
+async def test_generated_admin_token_is_kept_0600_and_named_in_the_log(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture, tmp_path: object
+) -> None:
+    """Without ADMIN_TOKEN one is generated, kept in the data directory and the log says where."""
+    with caplog.at_level(logging.WARNING, logger="ctb.auth"):
+        client = await make_client(admin_token=None)
+    lines = [r for r in caplog.records if getattr(r, "event", None) == "admin_token"]
+    assert len(lines) == 1
+    path = lines[0].path  # type: ignore[attr-defined]
+    assert path in lines[0].getMessage()
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    with open(path) as handle:
+        token = handle.read().strip()
+    response = await client.get("/api/admin/game", headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 200
