@@ -1,238 +1,122 @@
-// Click the Button: the admin page (SPEC §9). A plain JavaScript module, no build step.
+// Click the Button: the admin page (SPEC §8, §9). Plain JavaScript modules, no build step.
 //
-// The admin API (SPEC §8) is not on the server yet. This page keeps the admin token for the tab
-// (sessionStorage), asks the server whether it has the admin API, and shows what the server
-// already publishes: /api/snapshot every 5 s, with clicks per second and players online charted
-// from those samples. It offers no control it cannot carry out.
-import { request } from "./api.js";
-import { $, clock, el, fmt, title } from "./dom.js";
+// This module signs in and wires the parts: admin-api.js (token and requests), admin-live.js
+// (figures and charts from the admin socket), admin-players.js and admin-detail.js (the player
+// table and one player), admin-jobs.js (bulk jobs), admin-interventions.js, admin-audit.js and
+// admin-rounds.js (planets, rounds, pause). admin-dialog.js holds the confirmation dialog and
+// the live region every action reports to.
+import { $, el } from "./dom.js";
+import { AdminApi } from "./admin-api.js";
+import { AuditLog } from "./admin-audit.js";
+import { PlayerDetail } from "./admin-detail.js";
+import { Interventions } from "./admin-interventions.js";
+import { BulkJobs } from "./admin-jobs.js";
+import { LiveFigures } from "./admin-live.js";
+import { PlayerTable } from "./admin-players.js";
+import { RoundControl } from "./admin-rounds.js";
 
-const TOKEN_KEY = "ctb.admin_token";
-const EVERY_MS = 5000;
-const KEEP = 120; // samples: 10 minutes at one every 5 s
+const REFRESH_MS = 5000; // planets and round, beside the socket's figures
 
-let token = sessionStorage.getItem(TOKEN_KEY);
+const api = new AdminApi((message) => signOut(message));
 let timer = null;
-let etag = null;
-let snapshot = null;
-const samples = []; // {t, cps, online}
-let last = null; // {t, round, total}
 
-// ---------------------------------------------------------------- sign in
-
-function showSignedIn(signedIn) {
-  $("signin").hidden = signedIn;
-  for (const id of ["session", "live", "charts", "planets-card", "coming"]) {
-    $(id).hidden = !signedIn;
-  }
+// After any change to players every list that shows them reads again, once for a burst of
+// changes (an action here and its event on the socket, a bulk job's steps).
+let again = null;
+function changed() {
+  clearTimeout(again);
+  again = setTimeout(() => {
+    table.load();
+    detail.refresh();
+    rounds.load();
+    cases.load();
+    audit.load();
+  }, 150);
 }
 
-function signIn(value) {
-  token = value;
-  sessionStorage.setItem(TOKEN_KEY, value);
+const detail = new PlayerDetail(api, { changed });
+const table = new PlayerTable(api, {
+  open: (id) => detail.open(id),
+  selection: (count) => {
+    $("selected-count").textContent = String(count);
+  },
+});
+const jobs = new BulkJobs(api, table, { changed });
+const cases = new Interventions(api, { open: (id) => detail.open(id), changed });
+const audit = new AuditLog(api);
+const rounds = new RoundControl(api, {
+  planets: (names) => {
+    const keep = $("f-planet").value;
+    const any = $("f-planet").options[0];
+    $("f-planet").replaceChildren(any, ...names.map((name) => new Option(name[0].toUpperCase() + name.slice(1), name)));
+    $("f-planet").value = keep;
+    detail.setPlanets(names);
+    jobs.setPlanets(names);
+  },
+});
+const live = new LiveFigures(api, {
+  state: (state) => {
+    $("socket-state").dataset.state = state;
+    $("socket-state").textContent = state;
+  },
+  event: (message) => {
+    const kind = String(message.kind || message.type || "event");
+    if (kind !== "bulk") logEvent(kind, message);
+    if (kind === "flag" || kind === "intervention") cases.load();
+    if (kind !== "flag") changed();
+  },
+});
+
+// What other admins (and the detectors) do, as it happens: the newest ten, newest first.
+function logEvent(kind, message) {
+  const who = message.player_id || (message.intervention && message.intervention.player_id) || "";
+  const by = message.admin ? ` by ${message.admin}` : "";
+  const text = `${new Date().toLocaleTimeString()} · ${kind.replaceAll("_", " ")}${who ? ` ${who}` : ""}${by}`;
+  const list = $("event-log");
+  list.prepend(el("li", "", text));
+  while (list.children.length > 10) list.lastChild.remove();
+}
+
+function showSignedIn(signedIn) {
+  document.documentElement.classList.toggle("has-token", signedIn);
+  $("signin").hidden = signedIn;
+  for (const node of document.querySelectorAll("[data-signed-in]")) node.hidden = !signedIn;
+  if (!signedIn) $("detail-card").hidden = true;
+}
+
+async function signIn(value) {
+  api.setToken(value);
   $("token-error").textContent = "";
+  // The metrics answer tells whether the token is good before the page opens up.
+  const res = await api.get("/api/admin/metrics");
+  if (!api.token) return; // refused: signOut has run
+  if (!res.ok) {
+    api.setToken(null);
+    showSignedIn(false);
+    $("token-error").textContent = `The admin API answered: ${res.error.message}`;
+    return;
+  }
   showSignedIn(true);
-  poll();
+  live.start();
+  rounds.load();
+  table.load();
+  jobs.load();
+  cases.load();
+  audit.load();
+  clearInterval(timer);
+  timer = setInterval(() => rounds.load(), REFRESH_MS);
 }
 
 function signOut(message) {
-  token = null;
-  sessionStorage.removeItem(TOKEN_KEY);
-  clearTimeout(timer);
+  api.setToken(null);
+  live.stop();
+  jobs.stop();
+  clearInterval(timer);
   showSignedIn(false);
   $("token-error").textContent = message || "";
   $("token-input").value = "";
   $("token-input").focus();
 }
-
-function apiStatus(state, text) {
-  const box = $("api-status");
-  box.dataset.state = state;
-  box.textContent = text;
-}
-
-// Does the server have the admin API, and does it take this token?
-async function probeAdminApi() {
-  let res;
-  try {
-    res = await request("GET", "/api/admin/metrics", undefined, { token });
-  } catch {
-    apiStatus("unreachable", "The server cannot be reached.");
-    return;
-  }
-  if (res.status === 401 || res.status === 403) {
-    signOut("The server refused this token.");
-    return;
-  }
-  if (res.status === 404 || res.status === 405) {
-    apiStatus(
-      "missing",
-      "This server has no admin API yet, so the token cannot be checked and players cannot be " +
-        "managed here. The public figures below are live.",
-    );
-    $("admin-figures").hidden = true;
-    return;
-  }
-  if (!res.ok) {
-    apiStatus("error", `The admin API answered ${res.status}.`);
-    return;
-  }
-  apiStatus("ready", "Admin API connected: the token was accepted.");
-  renderAdminFigures(res.data);
-}
-
-function renderAdminFigures(data) {
-  const table = $("admin-figures");
-  if (!data || typeof data !== "object") {
-    table.hidden = true;
-    return;
-  }
-  const rows = Object.entries(data)
-    .filter(([, v]) => v === null || ["number", "string", "boolean"].includes(typeof v))
-    .map(([k, v]) => {
-      const row = el("tr");
-      const value = typeof v === "number" ? fmt(v) : String(v);
-      row.append(el("th", "", k.replaceAll("_", " ")), el("td", "", value));
-      return row;
-    });
-  table.replaceChildren(...rows);
-  table.hidden = rows.length === 0;
-}
-
-// ---------------------------------------------------------------- public figures
-
-async function readSnapshot() {
-  const headers = etag ? { "If-None-Match": etag } : {};
-  const res = await request("GET", "/api/snapshot", undefined, { headers });
-  if (res.status === 304 && snapshot) return snapshot;
-  if (!res.ok || !res.data) throw new Error(`snapshot: HTTP ${res.status}`);
-  etag = res.etag;
-  snapshot = res.data;
-  return snapshot;
-}
-
-function sample(data) {
-  const t = Date.now() / 1000;
-  const round = data.round || {};
-  const total = (data.planets || []).reduce((a, p) => a + (p.total || 0), 0);
-  let cps = null;
-  if (last && last.round === round.id && total >= last.total && t > last.t) {
-    cps = (total - last.total) / (t - last.t);
-  }
-  last = { t, round: round.id, total };
-  samples.push({ t, cps, online: data.online });
-  while (samples.length > KEEP) samples.shift();
-}
-
-function renderFigures(data) {
-  const round = data.round || {};
-  $("fig-online").textContent = fmt(data.online);
-  $("fig-players").textContent = fmt(data.players_total);
-  $("fig-round").textContent = round.id ?? "–";
-  $("fig-status").textContent = title(round.status);
-  $("fig-target").textContent = fmt(round.target);
-  const now = Date.now() / 1000;
-  if (round.status === "active" && typeof round.ends_at === "number") {
-    $("fig-time-label").textContent = "Time left";
-    $("fig-time").textContent = clock(round.ends_at - now);
-  } else {
-    $("fig-time-label").textContent = "Next round in";
-    $("fig-time").textContent =
-      typeof round.next_round_at === "number" ? clock(round.next_round_at - now) : "–";
-  }
-  const inRound = new Set(round.planets || []);
-  $("planet-rows").replaceChildren(
-    ...(data.planets || []).map((p) => {
-      const row = el("tr");
-      row.dataset.planet = p.name;
-      const cells = [
-        title(p.name) + (round.status === "finished" && round.winner === p.name ? " (won)" : ""),
-        inRound.size && !inRound.has(p.name) ? "–" : fmt(p.total),
-        fmt(p.all_time),
-        fmt(p.players),
-      ];
-      row.append(...cells.map((text, i) => el(i ? "td" : "th", "", text)));
-      return row;
-    }),
-  );
-  const latest = samples[samples.length - 1];
-  $("cps-now").textContent = latest && latest.cps !== null ? latest.cps.toFixed(1) : "–";
-  $("online-now").textContent = fmt(data.online);
-  drawChart($("chart-cps"), samples.map((s) => s.cps), "#ff4f8b");
-  drawChart($("chart-online"), samples.map((s) => s.online), "#22c55e");
-  $("updated").textContent = new Date().toLocaleTimeString();
-}
-
-function drawChart(canvas, values, color) {
-  const ratio = window.devicePixelRatio || 1;
-  const width = canvas.clientWidth || 600;
-  const height = canvas.clientHeight || 90;
-  canvas.width = Math.round(width * ratio);
-  canvas.height = Math.round(height * ratio);
-  const ctx = canvas.getContext("2d");
-  ctx.scale(ratio, ratio);
-  ctx.clearRect(0, 0, width, height);
-  const known = values.filter((v) => typeof v === "number");
-  const top = Math.max(1, ...known) * 1.15;
-  const pad = 6;
-  const x = (i) => pad + ((width - 2 * pad) * i) / (KEEP - 1);
-  const y = (v) => height - pad - ((height - 2 * pad) * v) / top;
-  ctx.strokeStyle = "rgba(147, 160, 196, 0.2)";
-  ctx.lineWidth = 1;
-  for (const f of [0.25, 0.5, 0.75]) {
-    ctx.beginPath();
-    ctx.moveTo(pad, y(top * f));
-    ctx.lineTo(width - pad, y(top * f));
-    ctx.stroke();
-  }
-  const offset = KEEP - values.length;
-  ctx.strokeStyle = color;
-  ctx.lineWidth = 2;
-  let run = [];
-  const flush = () => {
-    if (run.length === 1) {
-      ctx.beginPath();
-      ctx.arc(run[0][0], run[0][1], 2.5, 0, 2 * Math.PI);
-      ctx.fillStyle = color;
-      ctx.fill();
-    } else if (run.length) {
-      ctx.fillStyle = `${color}33`;
-      ctx.beginPath();
-      run.forEach(([px, py], k) => (k ? ctx.lineTo(px, py) : ctx.moveTo(px, py)));
-      ctx.stroke();
-      ctx.lineTo(run[run.length - 1][0], height - pad);
-      ctx.lineTo(run[0][0], height - pad);
-      ctx.closePath();
-      ctx.fill();
-    }
-    run = [];
-  };
-  values.forEach((v, i) => {
-    if (typeof v === "number") run.push([x(offset + i), y(v)]);
-    else flush();
-  });
-  flush();
-  ctx.fillStyle = "rgba(147, 160, 196, 0.8)";
-  ctx.font = "11px system-ui, sans-serif";
-  ctx.fillText(`max ${fmt(Math.round(Math.max(0, ...known) * 10) / 10)}`, pad + 2, pad + 10);
-}
-
-async function poll() {
-  clearTimeout(timer);
-  if (!token) return;
-  const probe = probeAdminApi();
-  try {
-    const data = await readSnapshot();
-    sample(data);
-    renderFigures(data);
-  } catch {
-    $("updated").textContent = "server unreachable";
-  }
-  await probe;
-  if (token) timer = setTimeout(poll, EVERY_MS);
-}
-
-// ---------------------------------------------------------------- start
 
 $("token-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -241,5 +125,5 @@ $("token-form").addEventListener("submit", (event) => {
 });
 $("forget").addEventListener("click", () => signOut(""));
 
-if (token) signIn(token);
+if (api.token) signIn(api.token);
 else showSignedIn(false);

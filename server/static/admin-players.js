@@ -1,0 +1,185 @@
+// The admin's player table (SPEC §8): search, filters, sort and pages, all done by the server
+// (GET /api/admin/players); typing waits for a pause before it asks. Rows can be selected for a
+// bulk job, and a name opens the player's detail.
+import { $, el, fmt, title } from "./dom.js";
+import { errorText } from "./admin-api.js";
+
+const TYPING_MS = 300;
+const FILTERS = [
+  "search",
+  "planet",
+  "status",
+  "flagged",
+  "score_min",
+  "score_max",
+  "round_score_min",
+  "round_score_max",
+  "active_since",
+  "created_since",
+];
+
+// A datetime-local value (the browser's zone) as Unix seconds, or "".
+export function localTimeToUnix(value) {
+  if (!value) return "";
+  const ms = new Date(value).getTime();
+  return Number.isFinite(ms) ? String(ms / 1000) : "";
+}
+
+export const when = (iso) => (iso ? new Date(iso).toLocaleString() : "never");
+
+export class PlayerTable {
+  // hooks: open(id) show a player's detail; selection(count) the selection changed.
+  constructor(api, hooks) {
+    this.api = api;
+    this.hooks = hooks;
+    this.page = 1;
+    this.pages = 1;
+    this.asked = 0; // answers to older requests are dropped
+    this.selected = new Set();
+    this.typing = null;
+    const form = $("player-filters");
+    form.addEventListener("input", (event) => {
+      if (event.target.tagName === "SELECT" || event.target.type === "datetime-local") return;
+      clearTimeout(this.typing);
+      this.typing = setTimeout(() => this.reload(), TYPING_MS);
+    });
+    form.addEventListener("change", (event) => {
+      if (event.target.tagName === "SELECT" || event.target.type === "datetime-local") this.reload();
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.reload();
+    });
+    form.addEventListener("reset", () => setTimeout(() => this.reload()));
+    $("players-prev").addEventListener("click", () => this.go(this.page - 1));
+    $("players-next").addEventListener("click", () => this.go(this.page + 1));
+    $("select-page").addEventListener("change", (event) => {
+      for (const box of $("player-rows").querySelectorAll("input[type=checkbox]")) {
+        box.checked = event.target.checked;
+        this.choose(box.value, box.checked);
+      }
+    });
+  }
+
+  // The filters as the server reads them (also a bulk job's filter).
+  filter() {
+    const values = {};
+    for (const name of FILTERS) {
+      const field = $("player-filters").elements[name];
+      let value = field.value.trim();
+      if (field.type === "datetime-local") value = localTimeToUnix(value);
+      if (value === "") continue;
+      if (name === "flagged") values[name] = value === "true";
+      else if (name.endsWith("_min") || name.endsWith("_max")) values[name] = Number(value);
+      else if (name.endsWith("_since")) values[name] = Number(value);
+      else values[name] = value;
+    }
+    return values;
+  }
+
+  selectedIds() {
+    return [...this.selected];
+  }
+
+  clearSelection() {
+    this.selected.clear();
+    this.hooks.selection(0);
+  }
+
+  choose(id, on) {
+    if (on) this.selected.add(id);
+    else this.selected.delete(id);
+    this.hooks.selection(this.selected.size);
+  }
+
+  reload() {
+    this.page = 1;
+    return this.load();
+  }
+
+  go(page) {
+    if (page < 1 || page > this.pages) return;
+    this.page = page;
+    this.load();
+  }
+
+  async load() {
+    const elements = $("player-filters").elements;
+    const params = {
+      ...this.filter(),
+      sort: elements.sort.value,
+      order: elements.order.value,
+      limit: elements.limit.value,
+      page: this.page,
+    };
+    const asked = ++this.asked;
+    $("players-card").setAttribute("aria-busy", "true");
+    const res = await this.api.get("/api/admin/players", params);
+    if (asked !== this.asked) return;
+    $("players-card").removeAttribute("aria-busy");
+    if (!res.ok) {
+      $("players-error").textContent = `The player list could not be read: ${errorText(res)}`;
+      return;
+    }
+    $("players-error").textContent = "";
+    this.render(res.data);
+  }
+
+  render(data) {
+    const total = data.total_count || 0;
+    this.pages = Math.max(1, Math.ceil(total / (data.page_size || 50)));
+    $("players-summary").textContent =
+      `${fmt(total)} player${total === 1 ? "" : "s"} match` +
+      (typeof data.query_time_ms === "number" ? ` (${data.query_time_ms} ms)` : "");
+    $("players-page").textContent = `Page ${fmt(data.page)} of ${fmt(this.pages)}`;
+    $("players-prev").disabled = data.page <= 1;
+    $("players-next").disabled = data.page >= this.pages;
+    $("select-page").checked = false;
+    $("player-rows").replaceChildren(...(data.players || []).map((p) => this.row(p)));
+    if (!(data.players || []).length) {
+      const empty = el("tr");
+      const cell = el("td", "muted", "No player matches these filters.");
+      cell.colSpan = 10;
+      empty.append(cell);
+      $("player-rows").append(empty);
+    }
+  }
+
+  row(player) {
+    const row = el("tr");
+    row.dataset.player = player.id;
+    const pick = el("input");
+    pick.type = "checkbox";
+    pick.value = player.id;
+    pick.checked = this.selected.has(player.id);
+    pick.setAttribute("aria-label", `Select ${player.name}`);
+    pick.addEventListener("change", () => this.choose(player.id, pick.checked));
+    const open = el("button", "link", player.name);
+    open.type = "button";
+    open.setAttribute("aria-label", `Open ${player.name}`);
+    open.addEventListener("click", () => this.hooks.open(player.id));
+    const id = el("code", "", `${player.id.slice(0, 8)}…`);
+    id.title = player.id;
+    const status = el("span", `tag ${player.status}`, title(player.status));
+    const flag = player.flagged ? el("span", "tag flagged", "Flagged") : el("span", "muted", "–");
+    const cells = [
+      pick,
+      open,
+      id,
+      title(player.planet),
+      status,
+      fmt(player.score),
+      fmt(player.round_score),
+      when(player.last_click_at),
+      when(player.created_at),
+      flag,
+    ];
+    cells.forEach((content, i) => {
+      const cell = el(i === 1 ? "th" : "td", i === 5 || i === 6 ? "num" : "");
+      if (i === 1) cell.scope = "row";
+      cell.append(content);
+      row.append(cell);
+    });
+    return row;
+  }
+}
