@@ -1,11 +1,10 @@
 // The audit log on the admin page (SPEC §8): every admin change, newest first, filtered by
 // action, target, admin and time, a page at a time (GET /api/admin/audit).
-import { $, el, fmt } from "./dom.js";
+import { $, el, fmt, watchFilters } from "./dom.js";
 import { errorText } from "./admin-api.js";
 import { localTimeToUnix } from "./admin-players.js";
 
 const LIMIT = 25;
-const TYPING_MS = 300;
 
 export class AuditLog {
   constructor(api) {
@@ -13,20 +12,8 @@ export class AuditLog {
     this.page = 1;
     this.pages = 1;
     this.asked = 0;
-    this.typing = null;
     const form = $("audit-filters");
-    form.addEventListener("input", (event) => {
-      if (event.target.tagName === "SELECT" || event.target.type === "datetime-local") return;
-      clearTimeout(this.typing);
-      this.typing = setTimeout(() => this.reload(), TYPING_MS);
-    });
-    form.addEventListener("change", (event) => {
-      if (event.target.tagName === "SELECT" || event.target.type === "datetime-local") this.reload();
-    });
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.reload();
-    });
+    watchFilters(form, () => this.reload());
     $("audit-prev").addEventListener("click", () => this.go(this.page - 1));
     $("audit-next").addEventListener("click", () => this.go(this.page + 1));
   }

@@ -97,40 +97,12 @@ export class Interventions {
       button.addEventListener("click", () => this.resolve(c, t));
       templates.append(button);
     }
-    const assign = el("form", "inline-form");
-    const assignId = `assign-${c.id}`;
-    const assignLabel = el("label", "", "Assign to");
-    assignLabel.htmlFor = assignId;
-    const assignee = el("input");
-    assignee.id = assignId;
-    assignee.maxLength = 64;
-    assignee.required = true;
-    assignee.autocomplete = "off";
-    const assignButton = el("button", "ghost", "Assign");
-    assignButton.type = "submit";
-    assign.append(field(assignLabel, assignee), assignButton);
-    assign.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const name = assignee.value.trim();
-      if (name) this.patch(c, { assignee: name, reason: `assigned to ${name}` }, `Case ${c.id} assigned to ${name}.`);
-    });
-    const note = el("form", "inline-form");
-    const noteId = `note-${c.id}`;
-    const noteLabel = el("label", "", "Note");
-    noteLabel.htmlFor = noteId;
-    const text = el("input");
-    text.id = noteId;
-    text.maxLength = 1000;
-    text.required = true;
-    text.autocomplete = "off";
-    const noteButton = el("button", "ghost", "Add note");
-    noteButton.type = "submit";
-    note.append(field(noteLabel, text), noteButton);
-    note.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const words = text.value.trim();
-      if (words) this.patch(c, { note: words, reason: "note" }, `Note added to case ${c.id}.`);
-    });
+    const assign = inlineForm(`assign-${c.id}`, "Assign to", 64, "Assign", (name) =>
+      this.patch(c, { assignee: name, reason: `assigned to ${name}` }, `Case ${c.id} assigned to ${name}.`),
+    );
+    const note = inlineForm(`note-${c.id}`, "Note", 1000, "Add note", (words) =>
+      this.patch(c, { note: words, reason: "note" }, `Note added to case ${c.id}.`),
+    );
     box.append(templates, assign, note);
     return box;
   }
@@ -173,4 +145,25 @@ function field(label, input) {
   const box = el("div", "field");
   box.append(label, input);
   return box;
+}
+
+// A one-field form (a labelled text input and its button) that hands the trimmed text on.
+function inlineForm(id, labelText, maxLength, buttonText, submit) {
+  const form = el("form", "inline-form");
+  const label = el("label", "", labelText);
+  label.htmlFor = id;
+  const input = el("input");
+  input.id = id;
+  input.maxLength = maxLength;
+  input.required = true;
+  input.autocomplete = "off";
+  const button = el("button", "ghost", buttonText);
+  button.type = "submit";
+  form.append(field(label, input), button);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (text) submit(text);
+  });
+  return form;
 }

@@ -1,10 +1,9 @@
 // The admin's player table (SPEC §8): search, filters, sort and pages, all done by the server
 // (GET /api/admin/players); typing waits for a pause before it asks. Rows can be selected for a
 // bulk job, and a name opens the player's detail.
-import { $, el, fmt, title } from "./dom.js";
+import { $, el, fmt, title, watchFilters } from "./dom.js";
 import { errorText } from "./admin-api.js";
 
-const TYPING_MS = 300;
 const FILTERS = [
   "search",
   "planet",
@@ -36,20 +35,8 @@ export class PlayerTable {
     this.pages = 1;
     this.asked = 0; // answers to older requests are dropped
     this.selected = new Set();
-    this.typing = null;
     const form = $("player-filters");
-    form.addEventListener("input", (event) => {
-      if (event.target.tagName === "SELECT" || event.target.type === "datetime-local") return;
-      clearTimeout(this.typing);
-      this.typing = setTimeout(() => this.reload(), TYPING_MS);
-    });
-    form.addEventListener("change", (event) => {
-      if (event.target.tagName === "SELECT" || event.target.type === "datetime-local") this.reload();
-    });
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.reload();
-    });
+    watchFilters(form, () => this.reload());
     form.addEventListener("reset", () => setTimeout(() => this.reload()));
     $("players-prev").addEventListener("click", () => this.go(this.page - 1));
     $("players-next").addEventListener("click", () => this.go(this.page + 1));

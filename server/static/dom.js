@@ -24,3 +24,22 @@ export function clock(seconds) {
   const rest = String(s % 60).padStart(2, "0");
   return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
 }
+
+// A filter form that reloads its list: typed text waits ``typingMs`` for a pause, a choice
+// (a select, a date) reloads at once, and submitting reloads without leaving the page.
+export function watchFilters(form, reload, typingMs = 300) {
+  let typing = null;
+  const chosen = (target) => target.tagName === "SELECT" || target.type === "datetime-local";
+  form.addEventListener("input", (event) => {
+    if (chosen(event.target)) return;
+    clearTimeout(typing);
+    typing = setTimeout(reload, typingMs);
+  });
+  form.addEventListener("change", (event) => {
+    if (chosen(event.target)) reload();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    reload();
+  });
+}
