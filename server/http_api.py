@@ -23,7 +23,7 @@ from engine.command_types import Command, CreatePlayer, GetLeaderboard, GetMe, G
 from engine.errors import Banned, GameError, NotFound, Unavailable
 from engine.players import BANNED
 from engine.view import Board, PlayerObject
-from server import admin_api, auth, middleware, push
+from server import admin_api, auth, conditional, middleware, push
 from server.client_address import client_address, limit_key
 from server.errors import Unauthorized
 from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
@@ -165,15 +165,6 @@ async def push_clicks(request: web.Request) -> web.Response:
 # -- public reads ----------------------------------------------------------------------------
 
 
-def _matches(if_none_match: str, tag: str) -> bool:
-    """RFC 9110 §13.1.2: a weak comparison against any listed tag, or ``*``."""
-    for candidate in if_none_match.split(","):
-        candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == tag:
-            return True
-    return False
-
-
 async def get_snapshot(request: web.Request) -> web.Response:
     board = _actor(request).board
     state = request.app[HTTP]
@@ -184,7 +175,7 @@ async def get_snapshot(request: web.Request) -> web.Response:
         state.snapshot = (board, tag, body)
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if_none_match = IF_NONE_MATCH.read(request)
-    if if_none_match is not None and _matches(if_none_match, tag):
+    if if_none_match is not None and conditional.matches(if_none_match, tag):
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type="application/json", headers=headers)
 

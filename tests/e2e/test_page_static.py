@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import urllib.error
 import urllib.request
@@ -69,3 +70,19 @@ def test_pages_and_static_files_are_served_with_their_types(
         status, headers, body = fetch(base + path)
         assert status == 404, path
         assert json.loads(body)["error"]["code"] == "not_found", path
+
+
+def test_text_files_are_gzipped_for_clients_that_accept_it(
+    server_process: ServerProcess,
+) -> None:
+    """A script asked for with Accept-Encoding: gzip comes compressed and unpacks to the same
+    bytes as the plain reply; both carry one ETag, and a client that sends neither gets it plain."""
+    server_process.start()
+    url = server_process.url + "/static/game.js"
+    _, plain_headers, plain = fetch(url)
+    status, headers, packed = fetch(url, headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert len(packed) < len(plain) // 2
+    assert gzip.decompress(packed) == plain
+    assert plain_headers.get("Content-Encoding") is None
+    assert headers["ETag"] == plain_headers["ETag"] and "Accept-Encoding" in headers["Vary"]
