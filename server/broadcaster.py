@@ -26,8 +26,9 @@ from typing import Any
 from aiohttp import web
 
 from actor.actor import Actor
-from engine.view import Board, board_dict
+from engine.view import Board
 from server import ws_protocol as proto
+from server.board_changes import board_message
 from server.metrics import Metrics
 
 log = logging.getLogger("ctb.ws")
@@ -109,7 +110,7 @@ class Broadcaster:
     conns: dict[Conn, None] = field(default_factory=dict)  # insertion-ordered set
     by_player: dict[str, set[Conn]] = field(default_factory=dict)
     accepting: bool = True
-    sent_version: int = -1
+    sent: Board | None = None  # the last board sent: snapshots show it, changes build on it
     pending_events: list[dict[str, Any]] = field(default_factory=list)
     closers: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -203,19 +204,30 @@ class Broadcaster:
             except Exception:
                 log.exception("broadcast failed", extra={"event": "ws_broadcast_error"})
 
+    def held_board(self) -> Board:
+        """The board every registered client holds, or will once the tick under way is out.
+
+        A snapshot shows this board rather than the actor's newest one, so the next board's
+        changes build on the version a new client holds (SPEC §6). It is at most one tick old.
+        """
+        if self.sent is None:
+            self.sent = self.actor.board
+        return self.sent
+
     async def tick(self) -> None:
-        """Send pending round events and, if the board moved, the board: once to everyone."""
+        """Send pending round events and, if the board moved, its changes: once to everyone."""
         board = self.actor.board
+        base = self.held_board()
         events, self.pending_events = self.pending_events, []
-        if board.version == self.sent_version and not events:
+        if board.version == base.version and not events:
             return
-        messages = [proto.round_message(event) for event in events]
-        if board.version != self.sent_version:
-            messages.append(proto.board_message(board.version, board_dict(board)))
-            self.sent_version = board.version
+        messages: list[Any] = [proto.round_message(event) for event in events]
+        if board.version != base.version:
+            messages.append(board_message(base, board))
+            self.sent = board  # before the first await: a client joining now gets this one
         await self.fan_out(messages)
 
-    async def fan_out(self, messages: list[dict[str, Any]]) -> None:
+    async def fan_out(self, messages: list[Any]) -> None:
         """Write the same bytes to every socket, never waiting on one, yielding between slices.
 
         The messages are encoded once per subprotocol that someone speaks; the loop over

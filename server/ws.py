@@ -374,5 +374,6 @@ HANDLERS: dict[str, Handler] = {
 
 def send_snapshot(app: web.Application, conn: Conn, me: PlayerObject) -> None:
     settings = ClientSettings.of(app[SETTINGS])
-    snapshot = public_view.snapshot(app[ACTOR].board, settings)
+    # The board the broadcaster's next changes build on (SPEC §6), not the actor's newest.
+    snapshot = public_view.snapshot(app[BROADCASTER].held_board(), settings)
     conn.send(proto.snapshot_message(snapshot, me))
