@@ -100,10 +100,6 @@ function applySnapshot(data) {
   if (data.settings) pusher.start(); // at the server's CLICK_PUSH_RATE
 }
 
-function applyBoard(data) {
-  if (state.applyBoard(data)) view.clearNotice();
-}
-
 function applyMe(player) {
   if (state.applyMe(player)) banned();
 }
@@ -119,7 +115,12 @@ const HANDLERS = {
     if (first) pusher.pump();
   },
   board(m) {
-    applyBoard(m.data || {});
+    const newRound = state.applyBoardMessage(m);
+    if (newRound === null) {
+      socket.resync(); // a board was missed: the snapshot that answers gives the whole state
+      return;
+    }
+    if (newRound) view.clearNotice();
     render();
   },
   ack(m) {

@@ -1,10 +1,9 @@
 """Boards as changes (SPEC §6): a client applying every board holds the server's whole board.
 
-A hypothesis strategy plays random games through the engine's command table (new players,
-pushes, renames, moves, bans, resets, round ends and starts, pauses, the online count) with a
-top of 3 rows so rows enter, leave and swap often. After random steps the "broadcaster" sends
-the board's changes against the last board it sent, encoded and decoded by a real codec; the
-client applies them with ``apply_board`` and must hold exactly the snapshot of that board.
+A hypothesis strategy plays random games (``tests/server/board_games.py``). After random steps
+the "broadcaster" sends the board's changes against the last board it sent, encoded and decoded
+by a real codec; the client applies them with ``apply_board`` and must hold exactly the
+snapshot of that board.
 """
 
 from __future__ import annotations
@@ -15,29 +14,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import commands
-from engine.errors import GameError
-from engine.rules import Rules
-from engine.state import new_state
-from engine.view import Board, build_board
 from server import ws_protocol as proto
 from server.board_changes import MissedBoard, apply_board, board_message
-from server.models import ClientSettings
-from server.public_view import snapshot
-from settings import Settings
-from tests.conftest import T0
+from tests.server.board_games import NAMES, PLANETS, Game, full, wire
 
-RULES = Rules(max_cps=5, burst_seconds=2.0, round_target=80, round_seconds=30.0, top_n=3)
-PLANETS = ["earth", "mars", "venus"]
-NAMES = st.sampled_from(["ann", "bob", "cé", "dee", "名前"])
-CLIENT_SETTINGS = ClientSettings.of(Settings())
-
+NAME = st.sampled_from(NAMES)
 STEPS = st.lists(
     st.one_of(
-        st.tuples(st.just("create"), NAMES),
+        st.tuples(st.just("create"), NAME),
         st.tuples(st.just("push"), st.integers(0, 7), st.integers(1, 12)),
         st.tuples(st.just("push"), st.integers(0, 7), st.integers(1, 12)),
-        st.tuples(st.just("rename"), st.integers(0, 7), NAMES),
+        st.tuples(st.just("rename"), st.integers(0, 7), NAME),
         st.tuples(st.just("move"), st.integers(0, 7), st.sampled_from(PLANETS)),
         st.tuples(st.just("ban"), st.integers(0, 7), st.booleans()),
         st.tuples(st.just("unban"), st.integers(0, 7)),
@@ -50,71 +37,6 @@ STEPS = st.lists(
     min_size=1,
     max_size=40,
 )
-
-
-class Game:
-    """A game, the boards it publishes and the clock, as the actor runs them."""
-
-    def __init__(self) -> None:
-        self.state = new_state(RULES, PLANETS)
-        self.now = T0
-        self.online = 0
-        self.version = 0
-        self.ids: list[str] = []
-        commands.apply(self.state, {"op": "tick", "now": self.now})
-
-    def board(self) -> Board:
-        self.version += 1
-        return build_board(self.state, self.version, self.online)
-
-    def step(self, step: tuple[Any, ...]) -> None:
-        kind, *args = step
-        self.now += 0.3
-        if kind == "wait":
-            self.now += args[0]
-        if kind == "online":
-            self.online = max(0, self.online + args[0])
-            return
-        cmd = self.command(kind, args)
-        if cmd is None:
-            return
-        try:
-            commands.apply(self.state, {"op": "tick", "now": self.now})
-            commands.apply(self.state, {**cmd, "now": self.now})
-        except GameError:
-            pass
-
-    def command(self, kind: str, args: list[Any]) -> dict[str, Any] | None:
-        admin = {"admin": "ops", "reason": "test"}
-        if kind == "create":
-            self.ids.append(f"p{len(self.ids)}")
-            return {"op": "create_player", "player_id": self.ids[-1], "name": args[0]}
-        if kind in ("wait", "end_round"):
-            return {"op": "tick"} if kind == "wait" else {"op": "end_round"}
-        if kind == "pause":
-            return {"op": "admin_pause" if args[0] else "admin_resume", **admin}
-        if not self.ids:
-            return None
-        pid = self.ids[args[0] % len(self.ids)]
-        return {
-            "push": lambda: {"op": "push", "batch_id": f"b{self.version}", "clicks": [args[1]]},
-            "rename": lambda: {"op": "rename", "name": args[1]},
-            "move": lambda: {"op": "move_player", "planet": args[1]},
-            "ban": lambda: {"op": "ban", "revoke_round_clicks": args[1]},
-            "unban": lambda: {"op": "unban"},
-            "reset": lambda: {"op": "reset_score"},
-        }[kind]() | {"player_id": pid}
-
-
-def full(board: Board, codec: proto.Codec) -> dict[str, Any]:
-    """The board as a snapshot carries it, through the codec (what a resync gives)."""
-    data = codec.decode(codec.encode(snapshot(board, CLIENT_SETTINGS)))
-    del data["settings"]
-    return data
-
-
-def wire(base: Board, board: Board, codec: proto.Codec) -> dict[str, Any]:
-    return codec.decode(codec.encode(board_message(base, board)))
 
 
 CODECS = st.sampled_from([proto.JSON, proto.MSGPACK])
