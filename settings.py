@@ -68,6 +68,9 @@ class Settings:
     # every interval; more count as bad messages.
     ws_resync_burst: int = 5
     ws_resync_interval: float = 1.0
+    # The garbage collector (server/gc_policy.py): "tuned" freezes the long-lived heap;
+    # "default" keeps CPython's own behaviour, to compare.
+    gc_policy: str = "tuned"
     # Built once from the fields above (``__post_init__``); every part of the server reads this.
     rules: Rules = field(init=False, repr=False, compare=False)
 
@@ -188,6 +191,7 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
         "open connections (HTTP and WebSocket) per client address",
     ),
     ("HEADER_TIMEOUT", _number(float, 0.1, 3600), "seconds a client has to send its headers"),
+    ("GC_POLICY", _choice(("tuned", "default")), "garbage collector: tuned or default"),
 ]
 
 

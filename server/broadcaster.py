@@ -29,7 +29,9 @@ from actor.actor import Actor
 from engine.view import Board
 from server import ws_protocol as proto
 from server.board_changes import board_message
+from server.gc_policy import GcPolicy
 from server.metrics import Metrics
+from server.overload import Overload
 
 log = logging.getLogger("ctb.ws")
 
@@ -113,6 +115,8 @@ class Broadcaster:
     sent: Board | None = None  # the last board sent: snapshots show it, changes build on it
     pending_events: list[dict[str, Any]] = field(default_factory=list)
     closers: set[asyncio.Task[None]] = field(default_factory=set)
+    overload: Overload | None = None  # stretches the interval and says when to refuse new work
+    gc_policy: GcPolicy | None = None  # freezes the heap as sockets open (server/gc_policy.py)
 
     # -- the registry ---------------------------------------------------------------------
 
@@ -130,6 +134,8 @@ class Broadcaster:
         if conn not in self.conns:
             return  # removed already (closing starts with it; the handler ends with it)
         del self.conns[conn]
+        if self.gc_policy is not None:
+            self.gc_policy.socket_closed()
         mine = self.by_player[conn.player_id]
         mine.discard(conn)
         if not mine:
@@ -190,19 +196,25 @@ class Broadcaster:
             self.pending_events.extend(events)
 
     async def run(self) -> None:
+        """Tick every interval; while fan-outs overrun it, the interval stretches (overload)."""
         loop = asyncio.get_running_loop()
+        interval = self.interval
         next_at = loop.time()
         while True:
-            next_at += self.interval
+            next_at += interval
             delay = next_at - loop.time()
             if delay < 0:  # a tick overran: skip the missed ones instead of bursting
                 next_at = loop.time()
                 delay = 0
             await asyncio.sleep(delay)
+            woke = loop.time()
             try:
                 await self.tick()
             except Exception:
                 log.exception("broadcast failed", extra={"event": "ws_broadcast_error"})
+            if self.overload is not None:
+                busy = loop.time() - woke
+                interval = self.overload.after_tick(busy, woke - next_at)
 
     def held_board(self) -> Board:
         """The board every registered client holds, or will once the tick under way is out.
@@ -216,6 +228,8 @@ class Broadcaster:
 
     async def tick(self) -> None:
         """Send pending round events and, if the board moved, its changes: once to everyone."""
+        if self.gc_policy is not None:
+            self.gc_policy.check(len(self.conns))
         board = self.actor.board
         base = self.held_board()
         events, self.pending_events = self.pending_events, []

@@ -39,8 +39,10 @@ from server.broadcaster import (
 from server.client_address import client_address, is_trusted_proxy, limit_key
 from server.conn_limits import CONN_LIMITS, RETRY_AFTER
 from server.errors import PayloadTooLarge, Unauthorized, http_error, ws_error
+from server.gc_policy import GC_POLICY
 from server.keys import ACTOR, AUTH, METRICS, SETTINGS
 from server.models import PONG, ClientSettings, Ping, Resync, ack
+from server.overload import OVERLOAD, Overload
 from server.push import PUSH
 from server.validation import validate
 
@@ -68,6 +70,8 @@ async def broadcaster_ctx(app: web.Application) -> AsyncIterator[None]:
         buffer_limit=settings.ws_buffer_limit,
         slow_ticks=settings.ws_slow_ticks,
     )
+    broadcaster.overload = app[OVERLOAD] = Overload(settings.broadcast_interval, app[METRICS])
+    broadcaster.gc_policy = app.get(GC_POLICY)  # run.py attaches one; test apps go without
     app[BROADCASTER] = broadcaster
     actor.subscribe(broadcaster.on_turn)
     task = asyncio.create_task(broadcaster.run(), name="broadcaster")
@@ -102,6 +106,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
     app = request.app
     if not app[BROADCASTER].accepting:
         return refuse(request, Unavailable("the server is shutting down"), "shutdown")
+    busy = app[OVERLOAD].refusal("ws")  # before any token check or actor call
+    if busy is not None:
+        return busy
     token = request.query.get("token", "")
     try:
         if not token:
