@@ -63,7 +63,7 @@ class Conn:
     reason: str | None = None
     close_code: int | None = None  # the code we closed with, when we closed first
     held: bool = False  # reading paused until the client reads what we sent
-    bad: deque[float] = field(default_factory=deque)
+    bad: deque[float] | None = None  # times of recent bad messages; made at the first one
     resync_tokens: float = -1.0  # -1: a full bucket on first use (``ws.on_resync``)
     resync_at: float = 0.0
     closer: asyncio.Task[None] | None = None
