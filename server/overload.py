@@ -31,8 +31,8 @@ from server.metrics import Metrics
 
 # A loop that merely shares its cores (other processes, a burst of handshakes) lags a little;
 # one that cannot keep up lags by whole intervals, tick after tick.
-ENTER = 2.0  # a tick's work and lag take two intervals, on average
-LEAVE = 1.0
+ENTER = 1.5  # a tick's work and lag take one and a half intervals, on average
+LEAVE = 0.75
 SMOOTHING = 0.3  # weight of the newest tick in the average
 MAX_STRETCH = 2.0  # boards at least every 2 * BROADCAST_INTERVAL (4 a second → 2)
 RETRY_AFTER = 2.0

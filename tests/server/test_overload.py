@@ -32,7 +32,7 @@ def test_overload_starts_under_sustained_load_and_ends_once_it_is_gone() -> None
     overload.after_tick(0.3, 0.0)
     assert not overload.active
     for _ in range(10):
-        overload.after_tick(0.2, 0.1)
+        overload.after_tick(0.3, 0.2)  # two intervals of work and lag, tick after tick
     assert overload.active and gauge(metrics, "overloaded") == 1
     overload.after_tick(0.01, 0.0)
     assert overload.active  # no flapping on one quiet tick
