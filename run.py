@@ -10,7 +10,7 @@ import uvloop
 import settings as settings_mod
 from persistence.errors import StartupError
 from persistence.store import check_data_dir
-from server import listener, logs
+from server import gc_policy, listener, logs
 from server.app import init_app
 
 
@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     uvloop.install()
     try:
         check_data_dir(settings.data_dir)  # before anything else writes its files there
-        listener.run(init_app(settings), settings.host, settings.port, shutdown_timeout=5.0)
+        app = init_app(settings)
+        gc_policy.attach(app, tuned=settings.gc_policy == "tuned")
+        listener.run(app, settings.host, settings.port, shutdown_timeout=5.0)
     except StartupError as error:  # DATA_DIR unusable or no valid saved state (SPEC §7)
         log.error("cannot start", extra={"event": "startup_failed", "error": str(error)})
         print(f"run.py: {error}", file=sys.stderr)

@@ -74,6 +74,9 @@ class Settings:
     admin_burst: int = 60
     admin_bulk_pace: float = 0.0
     admin_metrics_interval: float = 5.0  # the admin socket's figures (SPEC §8); tests shrink it
+    # The garbage collector (server/gc_policy.py): "tuned" freezes the long-lived heap;
+    # "default" keeps CPython's own behaviour, to compare.
+    gc_policy: str = "tuned"
     # Built once from the fields above (``__post_init__``); every part of the server reads this.
     rules: Rules = field(init=False, repr=False, compare=False)
 
@@ -197,6 +200,7 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
     ("ADMIN_RATE", _number(float, 0.1, 100000), "admin API requests a second (429 beyond)"),
     ("ADMIN_BURST", _number(int, 1, 100000), "admin API requests allowed at once"),
     ("ADMIN_BULK_PACE", _number(float, 0, 60), "seconds between two steps of a bulk job"),
+    ("GC_POLICY", _choice(("tuned", "default")), "garbage collector: tuned or default"),
 ]
 
 

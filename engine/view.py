@@ -31,13 +31,18 @@ class PlanetView:
 
 @dataclass(frozen=True, slots=True)
 class LeaderEntry:
-    """One leaderboard row; rank 1 is best, ties go to who reached the score first."""
+    """One leaderboard row; rank 1 is best, ties go to who reached the score first.
+
+    ``key`` is the player's board key (``Player.slot``, fixed at creation): boards sent as changes
+    name a row by it, so a moved score costs ``[key, score]``, not the id and name again.
+    """
 
     rank: int
     id: str
     name: str
     planet: str
     score: int
+    key: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,10 +190,11 @@ def build_board(state: GameState, version: int, online: int) -> Board:
 
 def _entries(state: GameState, entries: list[Entry]) -> tuple[LeaderEntry, ...]:
     players = state.players
-    return tuple(
-        LeaderEntry(rank, pid, players[pid].name, players[pid].planet, score)
-        for rank, pid, score in entries
-    )
+    rows = []
+    for rank, pid, score in entries:
+        player = players[pid]
+        rows.append(LeaderEntry(rank, pid, player.name, player.planet, score, player.slot))
+    return tuple(rows)
 
 
 def entries_view(state: GameState, entries: list[Entry]) -> list[dict[str, Any]]:

@@ -26,9 +26,12 @@ from typing import Any
 from aiohttp import web
 
 from actor.actor import Actor
-from engine.view import Board, board_dict
+from engine.view import Board
 from server import ws_protocol as proto
+from server.board_changes import board_message
+from server.gc_policy import GcPolicy
 from server.metrics import Metrics
+from server.overload import Overload
 
 log = logging.getLogger("ctb.ws")
 
@@ -60,7 +63,7 @@ class Conn:
     reason: str | None = None
     close_code: int | None = None  # the code we closed with, when we closed first
     held: bool = False  # reading paused until the client reads what we sent
-    bad: deque[float] = field(default_factory=deque)
+    bad: deque[float] | None = None  # times of recent bad messages; made at the first one
     resync_tokens: float = -1.0  # -1: a full bucket on first use (``ws.on_resync``)
     resync_at: float = 0.0
     closer: asyncio.Task[None] | None = None
@@ -109,9 +112,11 @@ class Broadcaster:
     conns: dict[Conn, None] = field(default_factory=dict)  # insertion-ordered set
     by_player: dict[str, set[Conn]] = field(default_factory=dict)
     accepting: bool = True
-    sent_version: int = -1
+    sent: Board | None = None  # the last board sent: snapshots show it, changes build on it
     pending_events: list[dict[str, Any]] = field(default_factory=list)
     closers: set[asyncio.Task[None]] = field(default_factory=set)
+    overload: Overload | None = None  # stretches the interval and says when to refuse new work
+    gc_policy: GcPolicy | None = None  # freezes the heap as sockets open (server/gc_policy.py)
 
     # -- the registry ---------------------------------------------------------------------
 
@@ -129,6 +134,8 @@ class Broadcaster:
         if conn not in self.conns:
             return  # removed already (closing starts with it; the handler ends with it)
         del self.conns[conn]
+        if self.gc_policy is not None:
+            self.gc_policy.socket_closed()
         mine = self.by_player[conn.player_id]
         mine.discard(conn)
         if not mine:
@@ -190,33 +197,52 @@ class Broadcaster:
             self.pending_events.extend(e for e in events if e.get("event") != "admin")
 
     async def run(self) -> None:
+        """Tick every interval; while fan-outs overrun it, the interval stretches (overload)."""
         loop = asyncio.get_running_loop()
+        interval = self.interval
         next_at = loop.time()
         while True:
-            next_at += self.interval
+            next_at += interval
             delay = next_at - loop.time()
             if delay < 0:  # a tick overran: skip the missed ones instead of bursting
                 next_at = loop.time()
                 delay = 0
             await asyncio.sleep(delay)
+            woke = loop.time()
             try:
                 await self.tick()
             except Exception:
                 log.exception("broadcast failed", extra={"event": "ws_broadcast_error"})
+            if self.overload is not None:
+                busy = loop.time() - woke
+                interval = self.overload.after_tick(busy, woke - next_at)
+
+    def held_board(self) -> Board:
+        """The board every registered client holds, or will once the tick under way is out.
+
+        A snapshot shows this board rather than the actor's newest one, so the next board's
+        changes build on the version a new client holds (SPEC §6). It is at most one tick old.
+        """
+        if self.sent is None:
+            self.sent = self.actor.board
+        return self.sent
 
     async def tick(self) -> None:
-        """Send pending round events and, if the board moved, the board: once to everyone."""
+        """Send pending round events and, if the board moved, its changes: once to everyone."""
+        if self.gc_policy is not None:
+            self.gc_policy.check(len(self.conns))
         board = self.actor.board
+        base = self.held_board()
         events, self.pending_events = self.pending_events, []
-        if board.version == self.sent_version and not events:
+        if board.version == base.version and not events:
             return
-        messages = [proto.round_message(event) for event in events]
-        if board.version != self.sent_version:
-            messages.append(proto.board_message(board.version, board_dict(board)))
-            self.sent_version = board.version
+        messages: list[Any] = [proto.round_message(event) for event in events]
+        if board.version != base.version:
+            messages.append(board_message(base, board))
+            self.sent = board  # before the first await: a client joining now gets this one
         await self.fan_out(messages)
 
-    async def fan_out(self, messages: list[dict[str, Any]]) -> None:
+    async def fan_out(self, messages: list[Any]) -> None:
         """Write the same bytes to every socket, never waiting on one, yielding between slices.
 
         The messages are encoded once per subprotocol that someone speaks; the loop over

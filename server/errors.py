@@ -97,8 +97,9 @@ def error_body(code: str, message: str, details: Any = None) -> ErrorReply:
 def http_error(error: GameError) -> web.Response:
     """The HTTP reply for a refused request."""
     headers = {}
-    if isinstance(error, RateLimited):
-        headers["Retry-After"] = str(max(1, int(error.retry_after + 0.999)))
+    retry_after = getattr(error, "retry_after", None)  # RateLimited; an overload's Unavailable
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, int(retry_after + 0.999)))
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
     return web.Response(

@@ -41,6 +41,7 @@ from server.models import (
     encode_json,
 )
 from server.openapi import Operation, document
+from server.overload import OVERLOAD
 from server.public_view import etag, snapshot
 from server.request_body import ChoiceParam, IntParam, TextParam, read_model, read_object
 from server.round_log import round_log_ctx
@@ -109,6 +110,10 @@ async def call_as_player(request: web.Request, cmd: Command) -> Any:
 
 
 async def create_session(request: web.Request) -> web.Response:
+    overload = request.app.get(OVERLOAD)
+    busy = overload.refusal("session") if overload is not None else None
+    if busy is not None:  # refused early, before the body is read (server/overload.py)
+        return busy
     body = await read_model(request, SessionRequest, optional=True)
     name = None if body.name is UNSET else body.name
     actor = _actor(request)

@@ -39,6 +39,7 @@ from settings import Network
 
 log = logging.getLogger("ctb.server")
 
+ACCEPT_BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
 KEEPALIVE_TIMEOUT = 75.0  # aiohttp's run_app default: an idle keep-alive connection closes
 ACCEPT_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 REASONS = {429: "Too Many Requests", 503: "Service Unavailable"}
@@ -248,7 +249,10 @@ async def serve(app: web.Application, host: str, port: int, shutdown_timeout: fl
     await runner.setup()
     try:
         log_accept_errors(asyncio.get_running_loop(), app[CONN_LIMITS])
-        site = web.TCPSite(runner, host, port)
+        # A burst of connects (thousands of pages after a restart) while the loop is busy must
+        # wait in the kernel's queue, to be answered (or refused with 503) when accepted; with
+        # aiohttp's 128 the kernel drops the SYNs beyond and clients time out retrying.
+        site = web.TCPSite(runner, host, port, backlog=ACCEPT_BACKLOG)
         await site.start()
         url = page_url(host, runner.addresses[0][1] if runner.addresses else port)
         log.info(f"open {url}", extra={"event": "listening", "url": url})

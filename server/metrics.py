@@ -27,6 +27,11 @@ class Metrics:
     snapshot_bytes: Gauge = field(init=False)
     players_total: Gauge = field(init=False)
     journal_writable: Gauge = field(init=False)
+    gc_pause_seconds: Histogram = field(init=False)
+    gc_frozen_objects: Gauge = field(init=False)
+    overloaded: Gauge = field(init=False)
+    overload_refused_total: Counter = field(init=False)
+    broadcast_interval_seconds: Gauge = field(init=False)
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -84,5 +89,31 @@ class Metrics:
         self.journal_writable = Gauge(
             "journal_writable",
             "1 while changes can be journaled, 0 after a failed write",
+            registry=r,
+        )
+        self.gc_pause_seconds = Histogram(
+            "gc_pause_seconds",
+            "Garbage collections by generation and how long each stopped the process",
+            ["generation"],
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=r,
+        )
+        self.gc_frozen_objects = Gauge(
+            "gc_frozen_objects", "Objects frozen out of the collector (gc.freeze)", registry=r
+        )
+        self.overloaded = Gauge(
+            "overloaded",
+            "1 while the event loop cannot keep up: boards slow down, new connections get 503",
+            registry=r,
+        )
+        self.overload_refused_total = Counter(
+            "overload_refused_total",
+            "New connections and sessions refused with 503 while overloaded",
+            ["what"],
+            registry=r,
+        )
+        self.broadcast_interval_seconds = Gauge(
+            "broadcast_interval_seconds",
+            "The broadcast interval now: BROADCAST_INTERVAL, stretched while fan-outs overrun it",
             registry=r,
         )

@@ -29,6 +29,7 @@ from engine.rules import Rules
 from engine.view import (
     BoardData,
     LeaderEntry,
+    PlanetView,
     PlayerObject,
     RoundSummaryInfo,
     RoundView,
@@ -235,9 +236,51 @@ class SnapshotMessage(Message, tag="snapshot"):
     data: SnapshotData
 
 
+class RowChanges(Struct):
+    """One leaderboard's changes against the base board; rank is the place in ``top``."""
+
+    top: (
+        Annotated[list[int], Meta(description="every row's board key, best first, when moved")]
+        | UnsetType
+    ) = UNSET
+    scores: (
+        Annotated[list[tuple[int, int]], Meta(description="[key, score] of rows with a new score")]
+        | UnsetType
+    ) = UNSET
+
+
+class LeaderboardChanges(Struct):
+    """The leaderboards that changed; an unchanged one is left out."""
+
+    round: RowChanges | UnsetType = UNSET
+    all: RowChanges | UnsetType = UNSET
+
+
+# [key, id, name, planet]: a player the base board's rows did not hold, or held otherwise.
+RowPlayer = tuple[int, str, str, str]
+
+
+class BoardChanges(Struct):
+    """The ``board`` message's data (SPEC §6): every planet's total, and what else changed.
+
+    A part left out is as the base board had it. ``players`` introduces the rows' players by
+    board key; a row's player not in the new rows is forgotten.
+    """
+
+    planets: tuple[PlanetView, ...]
+    round: RoundView | UnsetType = UNSET
+    leaderboard: LeaderboardChanges | UnsetType = UNSET
+    players: list[RowPlayer] | UnsetType = UNSET
+    online: int | UnsetType = UNSET
+    players_total: int | UnsetType = UNSET
+    paused: bool | UnsetType = UNSET
+    pause_reason: str | UnsetType | None = UNSET
+
+
 class BoardMessage(Message, tag="board"):
-    v: Annotated[int, Meta(description="the state version")]
-    data: BoardData
+    v: Annotated[int, Meta(description="the board's version")]
+    base: Annotated[int, Meta(description="the version these changes apply to")]
+    data: BoardChanges
 
 
 class RoundMessage(Message, tag="round"):

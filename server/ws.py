@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -40,8 +41,10 @@ from server.broadcaster import (
 from server.client_address import client_address, is_trusted_proxy, limit_key
 from server.conn_limits import CONN_LIMITS, RETRY_AFTER
 from server.errors import PayloadTooLarge, Unauthorized, http_error, ws_error
+from server.gc_policy import GC_POLICY
 from server.keys import ACTOR, AUTH, METRICS, SETTINGS
 from server.models import PONG, ClientSettings, Ping, Resync, ack
+from server.overload import OVERLOAD, Overload
 from server.push import PUSH
 from server.validation import validate
 
@@ -69,6 +72,8 @@ async def broadcaster_ctx(app: web.Application) -> AsyncIterator[None]:
         buffer_limit=settings.ws_buffer_limit,
         slow_ticks=settings.ws_slow_ticks,
     )
+    broadcaster.overload = app[OVERLOAD] = Overload(settings.broadcast_interval, app[METRICS])
+    broadcaster.gc_policy = app.get(GC_POLICY)  # run.py attaches one; test apps go without
     app[BROADCASTER] = broadcaster
     actor.subscribe(broadcaster.on_turn)
     task = asyncio.create_task(broadcaster.run(), name="broadcaster")
@@ -103,6 +108,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
     app = request.app
     if not app[BROADCASTER].accepting:
         return refuse(request, Unavailable("the server is shutting down"), "shutdown")
+    busy = app[OVERLOAD].refusal("ws")  # before any token check or actor call
+    if busy is not None:
+        return busy
     token = request.query.get("token", "")
     try:
         if not token:
@@ -115,6 +123,10 @@ async def handle(request: web.Request) -> web.StreamResponse:
     except Unauthorized as error:
         return refuse(request, error, "unauthorized")
 
+    # Handed over in a box the socket empties once the snapshot is out, so no frame holds the
+    # player object (about 1 KB) for the socket's whole life.
+    boxed_me = [me]
+    del me
     # The caps of server/conn_limits.py, held from here to the handler's end.
     limits = app[CONN_LIMITS]
     address_key = proxied_address_key(request)
@@ -126,7 +138,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
             error = RateLimited("too many open sockets for this player", RETRY_AFTER)
             return refuse(request, error, "per_player", player_id=player_id)
         try:
-            return await run_socket(request, player_id, me)
+            return await run_socket(request, player_id, boxed_me)
         finally:
             limits.per_player.give_back(player_id)
     finally:
@@ -162,7 +174,7 @@ def proxied_address_key(request: web.Request) -> str | None:
 
 
 async def run_socket(
-    request: web.Request, player_id: str, me: dict[str, Any]
+    request: web.Request, player_id: str, boxed_me: list[dict[str, Any]]
 ) -> web.StreamResponse:
     app = request.app
     settings, broadcaster = app[SETTINGS], app[BROADCASTER]
@@ -187,6 +199,7 @@ async def run_socket(
         limit=settings.ws_buffer_limit,
         on_slow=broadcaster.drop_slow,
     )
+    me = boxed_me.pop()
     if me["status"] == BANNED:
         conn.send(ws_error(Banned("this player is banned")))
         await ws.close(code=CLOSE_BANNED, message=b"banned")
@@ -207,6 +220,7 @@ async def run_socket(
     # Registering also tells the actor when this is the player's first socket (``online``).
     send_snapshot(app, conn, me)
     broadcaster.add(conn)
+    del me  # the snapshot is out: nothing of it stays with the socket
     reason = ""
     try:
         reason = await serve(app, conn)
@@ -288,6 +302,8 @@ def bad_message(
     now = asyncio.get_running_loop().time()
     settings = app[SETTINGS]
     bad = conn.bad
+    if bad is None:  # most sockets never send a bad message: an empty deque is 600 bytes
+        bad = conn.bad = deque()
     bad.append(now)
     while bad and bad[0] <= now - settings.ws_bad_window:
         bad.popleft()
@@ -375,5 +391,6 @@ HANDLERS: dict[str, Handler] = {
 
 def send_snapshot(app: web.Application, conn: Conn, me: PlayerObject) -> None:
     settings = ClientSettings.of(app[SETTINGS])
-    snapshot = public_view.snapshot(app[ACTOR].board, settings)
+    # The board the broadcaster's next changes build on (SPEC §6), not the actor's newest.
+    snapshot = public_view.snapshot(app[BROADCASTER].held_board(), settings)
     conn.send(proto.snapshot_message(snapshot, me))

@@ -25,7 +25,6 @@ from engine.errors import InvalidRequest
 from engine.view import PlayerObject
 from server.errors import PayloadTooLarge
 from server.models import (
-    BoardMessage,
     RoundMessage,
     Snapshot,
     SnapshotData,
@@ -125,11 +124,6 @@ SNAPSHOT_FIELDS = tuple(f.name for f in fields(Snapshot))
 def snapshot_message(snapshot: Snapshot, me: PlayerObject) -> SnapshotMessage:
     data = SnapshotData(*(getattr(snapshot, name) for name in SNAPSHOT_FIELDS), me=me)
     return SnapshotMessage(version=PROTOCOL_VERSION, data=data)
-
-
-def board_message(version: int, data: Any) -> BoardMessage:
-    """The ``board`` message; ``data`` is ``engine.view.board_data`` (or it as plain values)."""
-    return BoardMessage(v=version, data=data)
 
 
 def round_message(event: dict[str, Any]) -> RoundMessage:

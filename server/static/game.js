@@ -118,9 +118,17 @@ function applySnapshot(data) {
   if (data.settings) pusher.start(); // at the server's CLICK_PUSH_RATE
 }
 
-function applyBoard(data) {
-  if (state.applyBoard(data)) view.clearNotice();
+// A board message (SPEC §6): changes against the board it names. False when a board was missed:
+// the page then asks for the whole state, and the snapshot that answers replaces it.
+function applyBoard(message) {
+  const newRound = state.applyBoardMessage(message);
+  if (newRound === null) {
+    socket.resync();
+    return false;
+  }
+  if (newRound) view.clearNotice();
   ranks.moved(state.board, state.me);
+  return true;
 }
 
 function applyMe(player) {
@@ -138,8 +146,7 @@ const HANDLERS = {
     if (first) pusher.pump();
   },
   board(m) {
-    applyBoard(m.data || {});
-    render(pace.update(state.board.planets, performance.now()));
+    if (applyBoard(m)) render(pace.update(state.board.planets, performance.now()));
   },
   ack(m) {
     pusher.result(m.batch_id, m);

@@ -6,7 +6,8 @@ import { Backoff, realClock } from "./timing.js";
 const PING_EVERY_MS = 20000; // a quiet socket is pinged (SPEC §6 ping/pong) ...
 const PONG_WAIT_MS = 10000; // ... and dropped when nothing at all comes back in time
 const HANDSHAKE_MS = 15000; // a socket with no snapshot this long after opening is dropped
-const BANNED = 4003; // SPEC §6: the server closes a banned player's socket with 4003
+const BANNED = 4003;
+const RESYNC_AGAIN_MS = 5000; // a resync not answered by then (refused, lost) may be asked again // SPEC §6: the server closes a banned player's socket with 4003
 
 function wsUrl(token) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -29,6 +30,7 @@ export class GameSocket {
     this.reconnectAt = 0;
     this.lastMessageAt = 0;
     this.lastPingAt = 0;
+    this.resyncAt = null; // when a resync was asked for and its snapshot has not come yet
   }
 
   async connect() {
@@ -86,6 +88,7 @@ export class GameSocket {
       return;
     }
     if (!message || typeof message.type !== "string") return;
+    if (message.type === "snapshot") this.resyncAt = null;
     const first = message.type === "snapshot" && !this.live;
     if (first) {
       this.live = true;
@@ -102,6 +105,7 @@ export class GameSocket {
     if (!sock) return;
     this.ws = null;
     this.live = false;
+    this.resyncAt = null;
     sock.onmessage = null;
     sock.onclose = null;
     if (code !== undefined) sock.close(code, reason);
@@ -110,6 +114,16 @@ export class GameSocket {
 
   send(message) {
     if (this.ws) this.ws.send(JSON.stringify(message));
+  }
+
+  // A board built on a version the page does not hold (SPEC §6): ask for the whole state, once
+  // until its snapshot comes; the boards meanwhile fail the same check and are dropped.
+  resync() {
+    if (!this.ws || !this.live) return;
+    const now = this.clock.now();
+    if (this.resyncAt !== null && now - this.resyncAt < RESYNC_AGAIN_MS) return;
+    this.resyncAt = now;
+    this.send({ type: "resync" });
   }
 
   scheduleReconnect() {

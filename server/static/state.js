@@ -21,12 +21,44 @@ export function pushLimits(settings) {
   return { maxCount, maxCounts };
 }
 
+const SCOPES = ["round", "all"];
+const PLAIN = ["round", "online", "players_total", "paused", "pause_reason"];
+
+// A board message's changes (SPEC §6) applied to the whole board they build on: every planet's
+// total comes each time; the round and the other plain parts when they changed; a leaderboard
+// row is its player's board key, introduced once with id, name and planet (``players``), then
+// ``top`` (the keys in rank order, when it moved) and ``scores`` ([key, score], when one moved).
+// Returns a new board; ``board`` is not changed. server/board_changes.py is the reference.
+export function applyChanges(board, data) {
+  const next = { ...board, planets: data.planets || board.planets };
+  for (const name of PLAIN) if (name in data) next[name] = data[name];
+  const held = board.leaderboard || {};
+  const players = new Map();
+  for (const scope of SCOPES) for (const row of held[scope] || []) players.set(row.key, row);
+  for (const [key, id, name, planet] of data.players || []) players.set(key, { id, name, planet });
+  const changes = data.leaderboard || {};
+  next.leaderboard = {};
+  for (const scope of SCOPES) {
+    const rows = held[scope] || [];
+    const change = changes[scope] || {};
+    const scores = new Map(rows.map((row) => [row.key, row.score]));
+    for (const [key, score] of change.scores || []) scores.set(key, score);
+    const order = change.top || rows.map((row) => row.key);
+    next.leaderboard[scope] = order.map((key, i) => {
+      const p = players.get(key) || {};
+      return { rank: i + 1, id: p.id, name: p.name, planet: p.planet, score: scores.get(key), key };
+    });
+  }
+  return next;
+}
+
 export class GameState {
   constructor() {
     this.settings = { ...DEFAULT_SETTINGS };
     this.settingsKnown = false;
     this.me = null;
     this.board = null;
+    this.version = null; // the board's version, which the next board's changes must build on
     this.roundId = undefined;
     this.banned = false;
   }
@@ -45,7 +77,19 @@ export class GameState {
       this.settings = { ...DEFAULT_SETTINGS, ...data.settings };
       this.settingsKnown = true;
     }
-    return this.applyBoard(data);
+    const newRound = this.applyBoard(data);
+    this.version = typeof data.version === "number" ? data.version : null;
+    return newRound;
+  }
+
+  // A ``board`` message. Returns null when it builds on a board this page does not hold (one
+  // was missed, or a snapshot came from elsewhere): the caller asks for ``resync``. Otherwise
+  // what applyBoard returns.
+  applyBoardMessage(m) {
+    if (!this.board || this.version === null || m.base !== this.version) return null;
+    const newRound = this.applyBoard(applyChanges(this.board, m.data || {}));
+    this.version = m.v;
+    return newRound;
   }
 
   // A board: the parts it carries replace ours. Returns true when it starts another round.
@@ -66,6 +110,8 @@ export class GameState {
       leaderboard: data.leaderboard || (old && old.leaderboard) || { round: [], all: [] },
       online: data.online ?? (old && old.online),
       players_total: data.players_total ?? (old && old.players_total),
+      paused: data.paused ?? (old && old.paused),
+      pause_reason: data.pause_reason !== undefined ? data.pause_reason : old && old.pause_reason,
     };
     return newRound;
   }

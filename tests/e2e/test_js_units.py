@@ -7,9 +7,11 @@ one fails.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,8 @@ def test_the_pages_javascript_units_pass_under_node() -> None:
         capture_output=True,
         text=True,
         timeout=120,
+        # board_changes.test.mjs plays its games through this interpreter's engine.
+        env={**os.environ, "CTB_PYTHON": sys.executable},
     )
     report = result.stdout + result.stderr
     assert result.returncode == 0, report

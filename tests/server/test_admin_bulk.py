@@ -95,8 +95,10 @@ async def test_bulk_ban_of_100000_keeps_turns_short_while_players_push(
 ) -> None:
     """A 100,000-player ban finishes while players push, no actor turn reaching 20 ms."""
     client = await make_client(round_seconds=86_400.0)
-    await add_bots(client, 100_000)
+    # The players join first: making 100,000 bots in one turn stalls the loop for seconds, and
+    # the server then refuses new sessions (overload, 503) until its ticks catch up again.
     humans = [await new_player(client, f"human{i}") for i in range(3)]
+    await add_bots(client, 100_000)
     actor = client.server.app[ACTOR]
     job = await admin_json(
         client,

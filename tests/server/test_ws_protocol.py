@@ -9,6 +9,7 @@ import pytest
 from engine.errors import InvalidRequest
 from server import ws_protocol as proto
 from server.errors import PayloadTooLarge
+from server.models import BoardChanges, BoardMessage
 
 
 @pytest.mark.parametrize(("size", "header"), [(0, 2), (125, 2), (126, 4), (65535, 4), (65536, 10)])
@@ -70,7 +71,8 @@ def test_malformed_messages_are_refused_with_a_reason(
 
 def test_a_board_frame_is_the_same_bytes_for_everyone() -> None:
     """The broadcast frame is a pure function of the message: encode once, send to all."""
-    message = proto.board_message(7, {"online": 1})
+    message = BoardMessage(v=7, base=6, data=BoardChanges(planets=(), online=1))
     first = proto.encode_frame(proto.JSON, message)
     assert first == proto.encode_frame(proto.JSON, message)
-    assert orjson.loads(first[2:]) == {"type": "board", "v": 7, "data": {"online": 1}}
+    expected = {"type": "board", "v": 7, "base": 6, "data": {"planets": [], "online": 1}}
+    assert orjson.loads(first[2:]) == expected
