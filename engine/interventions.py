@@ -89,39 +89,42 @@ class Intervention:
 
 
 def observe_push(state: GameState, player: Player, clicks: int, throttled: int, now: float) -> None:
-    """Feed one applied push to the detectors; flags the player when a window is judged."""
+    """Feed one applied push to the detectors; flags the player when a window is judged.
+
+    On every push of every player, so kept lean: an online player's push is a few float
+    additions and one ``move_to_end``; the stale end of the dict is trimmed only when an entry
+    is added, which is the only time it grows.
+    """
     stats_by_id = state.push_stats
-    stats = stats_by_id.get(player.id)
-    if stats is None or now - stats.last > IDLE:
-        stats = stats_by_id[player.id] = PushStats(now, now)
-        _count(stats, clicks, throttled)
-    else:
+    player_id = player.id
+    stats = stats_by_id.get(player_id)
+    if stats is not None and now - stats.last <= IDLE:
         dt = now - stats.last
         stats.last = now
         stats.pushes += 1
         stats.sum_dt += dt
         stats.sum_dt2 += dt * dt
-        _count(stats, clicks, throttled)
-        if now - stats.started >= WINDOW:
-            _judge(state, player, stats, now)
-            # The push that closed the window opens the next one: its time starts the next
-            # intervals and its count is the next window's first, as on a fresh start above.
-            stats = stats_by_id[player.id] = PushStats(now, now)
-            _count(stats, clicks, throttled)
-    stats_by_id.move_to_end(player.id)
+        stats.sum_count += clicks
+        stats.sum_count2 += clicks * clicks
+        if throttled:
+            stats.throttled_pushes += 1
+            stats.throttled_clicks += throttled
+        if now - stats.started < WINDOW:
+            stats_by_id.move_to_end(player_id)
+            return
+        _judge(state, player, stats, now)
+        # The push that closed the window opens the next one: its time starts the next
+        # intervals and its count is the next window's first, as on a fresh start below.
+    stats = PushStats(now, now, 1, 0.0, 0.0, clicks, clicks * clicks)
+    if throttled:
+        stats.throttled_pushes, stats.throttled_clicks = 1, throttled
+    stats_by_id.pop(player_id, None)
+    stats_by_id[player_id] = stats  # at the end: the newest
     for _ in range(EVICT_PER_PUSH):
         oldest = next(iter(stats_by_id))
         if now - stats_by_id[oldest].last <= IDLE:
             break
         stats_by_id.popitem(last=False)
-
-
-def _count(stats: PushStats, clicks: int, throttled: int) -> None:
-    stats.sum_count += clicks
-    stats.sum_count2 += clicks * clicks
-    if throttled:
-        stats.throttled_pushes += 1
-        stats.throttled_clicks += throttled
 
 
 def figures(stats: PushStats) -> dict[str, Any]:
