@@ -41,6 +41,7 @@ NO_TIME = np.nan
 KEY_BYTES = 8
 
 INT_COLUMNS = ("score", "round_score")
+KEY_COLUMNS = frozenset({"id_key", "name_key1", "name_key2"})
 COLUMNS: dict[str, type] = {
     "score": np.int64,
     "round_score": np.int64,
@@ -84,7 +85,17 @@ def text_key(text: str, start: int = 0) -> int:
 class PlayerIndex:
     """Numpy columns by slot; ``n`` players are indexed, the arrays may hold spare room."""
 
-    __slots__ = ("_blocks", "_cols", "_dirty", "_starts", "by_slot", "n", "planet_code", "planets")
+    __slots__ = (
+        "_blocks",
+        "_cols",
+        "_dirty",
+        "_keyed",
+        "_starts",
+        "by_slot",
+        "n",
+        "planet_code",
+        "planets",
+    )
 
     def __init__(self, planets: Sequence[str], capacity: int = 1024) -> None:
         self.planets = list(planets)
@@ -95,6 +106,7 @@ class PlayerIndex:
         self._blocks: list[np.ndarray | None] = []
         self._starts: list[np.ndarray | None] = []
         self._dirty: set[int] = set()  # slots whose push-path columns wait for ``_flush``
+        self._keyed = True  # the id and name keys are current (see ``build``)
 
     @classmethod
     def build(
@@ -102,8 +114,9 @@ class PlayerIndex:
     ) -> PlayerIndex:
         """The index of a loaded game, built column by column without a Python step per field.
 
-        About 1 s at a million players (bench/admin_bench.py); the name blocks are joined at the
-        first search.
+        The id and name keys (about 0.9 s of it at a million players) are left to the first read
+        of a key column, so a start-up does not wait for a search no one has asked for yet; the
+        name blocks are joined at the first search too.
         """
         listed = list(players)
         n = len(listed)
@@ -128,9 +141,7 @@ class PlayerIndex:
         fill("created", map(attrgetter("created_at"), by_slot))
         fill("planet", map(index.planet_code.__getitem__, map(attrgetter("planet"), by_slot)))
         fill("status", map(STATUS_CODE.__getitem__, map(attrgetter("status"), by_slot)))
-        cols["id_key"][:n] = _keys(map(attrgetter("id"), by_slot), n, 1)[:, 0]
-        names = _keys(map(attrgetter("name"), by_slot), n, 2)
-        cols["name_key1"][:n], cols["name_key2"][:n] = names[:, 0], names[:, 1]
+        index._keyed = False
         index._blocks = [None] * ((n + BLOCK - 1) // BLOCK)
         index._starts = [None] * len(index._blocks)
         wanted = set(flagged)
@@ -190,8 +201,9 @@ class PlayerIndex:
 
     def renamed(self, player: Player) -> None:
         cols, slot = self._cols, player.slot
-        cols["name_key1"][slot] = text_key(player.name)
-        cols["name_key2"][slot] = text_key(player.name, KEY_BYTES)
+        if self._keyed:
+            cols["name_key1"][slot] = text_key(player.name)
+            cols["name_key2"][slot] = text_key(player.name, KEY_BYTES)
         self._blocks[slot // BLOCK] = None
 
     def set_flagged(self, slot: int, flagged: bool) -> None:
@@ -201,9 +213,18 @@ class PlayerIndex:
         slot = player.slot
         self.sync(player)
         self._cols["created"][slot] = player.created_at
-        self._cols["id_key"][slot] = text_key(player.id)
-        self._cols["name_key1"][slot] = text_key(player.name)
-        self._cols["name_key2"][slot] = text_key(player.name, KEY_BYTES)
+        if self._keyed:
+            self._cols["id_key"][slot] = text_key(player.id)
+            self._cols["name_key1"][slot] = text_key(player.name)
+            self._cols["name_key2"][slot] = text_key(player.name, KEY_BYTES)
+
+    def _build_keys(self) -> None:
+        """Every player's id and name keys in one vectorised pass (deferred by ``build``)."""
+        n, cols, by_slot = self.n, self._cols, self.by_slot
+        cols["id_key"][:n] = _keys(map(attrgetter("id"), by_slot), n, 1)[:, 0]
+        names = _keys(map(attrgetter("name"), by_slot), n, 2)
+        cols["name_key1"][:n], cols["name_key2"][:n] = names[:, 0], names[:, 1]
+        self._keyed = True
 
     def _grow(self, capacity: int) -> None:
         for name, column in self._cols.items():
@@ -216,6 +237,8 @@ class PlayerIndex:
     def column(self, name: str) -> np.ndarray:
         """The column of ``n`` players (a view: read it within the turn, never keep it)."""
         self._flush()
+        if not self._keyed and name in KEY_COLUMNS:
+            self._build_keys()
         return self._cols[name][: self.n]
 
     def banned_code(self) -> int:

@@ -199,3 +199,19 @@ def test_times_may_be_iso_strings(state: GameState) -> None:
     """active_since and created_since read ISO 8601 with a zone as well as Unix seconds."""
     query = parse_query({"created_since": "2023-11-14T22:13:20Z"})
     assert query.created_since == T0
+
+
+def test_keys_deferred_at_load_count_players_who_joined_or_were_renamed_since() -> None:
+    """A loaded game's index builds its id and name keys at the first read that needs them;
+    players who joined or were renamed before that read are keyed like the rest."""
+    moves = [(i % len(NAMES), i % 5, 0, False, False) for i in range(12)]
+    loaded = build_game(moves)
+    loaded.index = PlayerIndex.build(loaded.players.values(), PLANETS)
+    live = build_game(moves)
+    for state in (loaded, live):
+        apply_command(state, {"op": "create_player", "player_id": "late-9", "now": T0 + 500})
+        apply_command(state, {"op": "rename", "player_id": "id000-000", "name": "Zed", "now": T0})
+    for name in ("id_key", "name_key1", "name_key2"):
+        assert loaded.index.column(name).tolist() == live.index.column(name).tolist(), name
+    query = parse_query({"sort": "name", "order": "asc", "search": "late"})
+    assert list_players(loaded, query, T0 + 600)["total_count"] == 1
