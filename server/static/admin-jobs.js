@@ -1,6 +1,7 @@
 // Bulk jobs on the admin page (SPEC §8): start one over the selected players or every match of
 // the table's filters (POST /api/admin/bulk), follow each running job's progress bar
-// (GET /api/admin/bulk/{id}) and cancel one (POST /api/admin/bulk/{id}/cancel).
+// (GET /api/admin/bulk/{id}), cancel one (POST /api/admin/bulk/{id}/cancel), and resume one that a
+// restart interrupted (POST /api/admin/bulk/{id}/resume).
 import { $, el, fmt, title } from "./dom.js";
 import { announce, perform } from "./admin-dialog.js";
 import { option } from "./admin-detail.js";
@@ -98,16 +99,36 @@ export class BulkJobs {
     }, POLL_MS);
   }
 
-  async cancel(job) {
-    const done = await perform(
+  cancel(job) {
+    return this.act(
+      job,
+      "cancel",
       { title: `Cancel bulk job ${job.id}`, text: "What it already did stays done.", confirmLabel: "Cancel the job" },
-      (reason) => this.api.call("POST", `/api/admin/bulk/${job.id}/cancel`, { reason }),
       (data) => `Bulk job ${data.id} cancelled after ${fmt(data.processed)} of ${fmt(data.total)}.`,
     );
+  }
+
+  resume(job) {
+    return this.act(
+      job,
+      "resume",
+      {
+        title: `Resume bulk job ${job.id}`,
+        text: `A restart stopped it after ${fmt(job.processed)} of ${fmt(job.total)}; it goes on from there.`,
+        confirmLabel: "Resume the job",
+      },
+      (data) => `Bulk job ${data.id} resumed at ${fmt(data.processed)} of ${fmt(data.total)}.`,
+    );
+  }
+
+  // One change to a job, asked for with a reason: cancel or resume.
+  async act(job, verb, dialog, said) {
+    const done = await perform(dialog, (reason) => this.api.call("POST", `/api/admin/bulk/${job.id}/${verb}`, { reason }), said);
     if (done) {
       this.jobs.set(done.id, done);
       this.render();
       this.hooks.changed();
+      this.follow();
     }
   }
 
@@ -132,6 +153,13 @@ export class BulkJobs {
         `${fmt(job.processed)} of ${fmt(job.total)} · ${fmt(job.done)} changed · ${fmt(job.skipped)} skipped · by ${job.admin}: ${job.reason}`,
       );
       item.append(head, bar, counts);
+      if (job.status === "interrupted") {
+        const resume = el("button", "", "Resume…");
+        resume.type = "button";
+        resume.setAttribute("aria-label", `Resume bulk job ${job.id}`);
+        resume.addEventListener("click", () => this.resume(job));
+        item.append(resume);
+      }
       if (job.status === "running" || job.status === "interrupted") {
         const stop = el("button", "danger", "Cancel…");
         stop.type = "button";

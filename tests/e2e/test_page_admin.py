@@ -207,3 +207,29 @@ def test_the_admin_page_has_no_accessibility_violations(server: ServerProcess, p
         {"id": v["id"], "nodes": [n["target"] for n in v["nodes"]]} for v in result["violations"]
     ]
     assert violations == []
+
+
+def test_a_job_a_restart_interrupted_is_resumed_from_the_page(
+    server_process: ServerProcess, page: Page
+) -> None:
+    """A bulk job caught mid-way by kill -9 shows as interrupted with its progress; Resume, with
+    a reason, runs it to the end."""
+    server = server_process
+    server.env.update(ADMIN_BULK_PACE="0.5")  # slow steps: the kill lands while it runs
+    server.start(*FAST)
+    ghosts = [f"ghost{i}" for i in range(3000)]  # ids of no player: every one is skipped
+    body = {"action": "ban", "player_ids": ghosts, "reason": "bot farm"}
+    job = call(server, "POST", "/api/admin/bulk", body, ADMIN_TOKEN)
+    item = page.locator(f'#job-list li[data-job="{job["id"]}"]')
+    sign_in(page, server)
+    expect(item).to_have_attribute("data-status", "running")
+    server.kill()
+    server.env["ADMIN_BULK_PACE"] = "0"
+    server.start(*FAST)
+    page.reload()
+    expect(item).to_have_attribute("data-status", "interrupted")
+    page.get_by_role("button", name=f"Resume bulk job {job['id']}").click()
+    confirm(page, "the restart stopped it")
+    expect(item).to_have_attribute("data-status", "done", timeout=20_000)
+    finished = call(server, "GET", f"/api/admin/bulk/{job['id']}", token=ADMIN_TOKEN)
+    assert (finished["processed"], finished["status"]) == (3000, "done")
