@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -12,13 +13,28 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "e2e-secret-key-0123456789-abcdefghij"  # 32 bytes or more, as the server asks
+ADMIN_TOKEN = "e2e-admin-token-0123456789"
 READY_TIMEOUT = 30.0
+
+
+def call(
+    server: ServerProcess, method: str, path: str, body: Any = None, token: str | None = None
+) -> Any:
+    """One JSON request to a test server, as a client of its API; a refusal raises HTTPError."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(server.url + path, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
 
 
 def free_port() -> int:
@@ -49,7 +65,7 @@ class ServerProcess:
             "PORT": str(self.port),
             "DATA_DIR": str(self.data_dir),
             "SECRET_KEY": SECRET_KEY,
-            "ADMIN_TOKEN": "e2e-admin-token-0123456789",
+            "ADMIN_TOKEN": ADMIN_TOKEN,
             **self.env,
         }
         self.log_path = self.data_dir.parent / f"server-{self.port}-{time.monotonic_ns()}.log"

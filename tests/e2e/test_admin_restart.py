@@ -7,33 +7,22 @@ back; the job comes back ``interrupted`` with its progress and finishes once res
 
 from __future__ import annotations
 
-import json
 import signal
 import time
-import urllib.request
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.conftest import ADMIN_TOKEN, ServerProcess, call
 
 pytestmark = pytest.mark.e2e
 
-ADMIN_TOKEN = "e2e-admin-token-0123456789"  # ServerProcess's ADMIN_TOKEN
 GHOSTS = 3000  # ids of no player: each is skipped, so the job's progress is all it does
 WAIT = 20.0
 
 
-def call(
-    server: ServerProcess, method: str, path: str, body: Any = None, admin: bool = True
-) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(server.url + path, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    if admin:
-        request.add_header("Authorization", f"Bearer {ADMIN_TOKEN}")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
+def admin(server: ServerProcess, method: str, path: str, body: Any = None) -> Any:
+    return call(server, method, path, body, ADMIN_TOKEN)
 
 
 def poll(read: Any, done: Any) -> Any:
@@ -53,47 +42,47 @@ def test_admin_state_comes_back_after_a_restart(server_process: ServerProcess, s
     server = server_process
     server.env.update(SESSIONS_PER_MINUTE="1000", ADMIN_BULK_PACE="0.2", ROUND_BREAK_SECONDS="0")
     server.start("--snapshot-interval", "3600")
-    players = [call(server, "POST", "/api/session", {"name": f"p{i}"}, False) for i in range(2)]
+    players = [call(server, "POST", "/api/session", {"name": f"p{i}"}) for i in range(2)]
     banned, flagged = (p["player"]["id"] for p in players)
-    call(server, "POST", f"/api/admin/players/{banned}/actions/ban", {"reason": "bot"})
-    case = call(server, "POST", "/api/admin/interventions", {"player_id": flagged, "reason": "r"})
-    call(server, "POST", "/api/admin/rounds", {"reason": "event", "target": 777})
-    call(server, "POST", "/api/admin/game/pause", {"reason": "maintenance"})
+    admin(server, "POST", f"/api/admin/players/{banned}/actions/ban", {"reason": "bot"})
+    case = admin(server, "POST", "/api/admin/interventions", {"player_id": flagged, "reason": "r"})
+    admin(server, "POST", "/api/admin/rounds", {"reason": "event", "target": 777})
+    admin(server, "POST", "/api/admin/game/pause", {"reason": "maintenance"})
     ghosts = [f"g{i}" for i in range(GHOSTS)]
-    job = call(
+    job = admin(
         server, "POST", "/api/admin/bulk", {"action": "ban", "player_ids": ghosts, "reason": "x"}
     )
     job_path = f"/api/admin/bulk/{job['id']}"
-    seen = poll(lambda: call(server, "GET", job_path), lambda j: j["processed"] > 0)
+    seen = poll(lambda: admin(server, "GET", job_path), lambda j: j["processed"] > 0)
     assert seen["status"] == "running"
-    audit_before = call(server, "GET", "/api/admin/audit?limit=500")["entries"]
+    audit_before = admin(server, "GET", "/api/admin/audit?limit=500")["entries"]
 
     server.kill(sig)
     server.env["ADMIN_BULK_PACE"] = "0"
     server.start("--snapshot-interval", "3600")
 
-    audit = call(server, "GET", "/api/admin/audit?limit=500")["entries"]
+    audit = admin(server, "GET", "/api/admin/audit?limit=500")["entries"]
     assert audit == audit_before  # every entry, exactly; a restart adds none
     actions = [e["action"] for e in audit]
     assert {"ban", "flag", "queue_round", "pause", "bulk_create"} <= set(actions)
-    assert call(server, "GET", f"/api/admin/players/{banned}")["player"]["status"] == "banned"
-    cases = call(server, "GET", "/api/admin/interventions")["interventions"]
+    assert admin(server, "GET", f"/api/admin/players/{banned}")["player"]["status"] == "banned"
+    cases = admin(server, "GET", "/api/admin/interventions")["interventions"]
     assert [c["id"] for c in cases] == [case["id"]] and cases[0]["player_id"] == flagged
-    game = call(server, "GET", "/api/admin/game")
+    game = admin(server, "GET", "/api/admin/game")
     assert game["paused"] is True and game["reason"] == "maintenance"
-    back = call(server, "GET", job_path)
+    back = admin(server, "GET", job_path)
     assert back["status"] == "interrupted"
     assert seen["processed"] <= back["processed"] < GHOSTS
     assert back["done"] + back["skipped"] == back["processed"]
 
-    call(server, "POST", f"{job_path}/resume", {"reason": "go on"})
-    done = poll(lambda: call(server, "GET", job_path), lambda j: j["status"] != "running")
+    admin(server, "POST", f"{job_path}/resume", {"reason": "go on"})
+    done = poll(lambda: admin(server, "GET", job_path), lambda j: j["status"] != "running")
     assert done["status"] == "done" and done["processed"] == GHOSTS
 
-    call(server, "POST", "/api/admin/game/resume", {"reason": "back"})
-    call(server, "POST", "/api/admin/rounds/current/end", {"reason": "next"})
+    admin(server, "POST", "/api/admin/game/resume", {"reason": "back"})
+    admin(server, "POST", "/api/admin/rounds/current/end", {"reason": "next"})
     snapshot = poll(
-        lambda: call(server, "GET", "/api/snapshot", admin=False),
+        lambda: call(server, "GET", "/api/snapshot"),
         lambda s: s["round"]["status"] == "active",
     )
     assert snapshot["round"]["target"] == 777

@@ -18,22 +18,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, SECRET_KEY, ServerProcess
+from tests.e2e.conftest import ROOT, SECRET_KEY, ServerProcess, call
 
 pytestmark = pytest.mark.e2e
 
 ARGS = ("--snapshot-interval", "3600", "--click-push-rate", "0.1", "--round-target", "1000000")
 GAP = 0.06  # more than CLICK_PUSH_RATE x 0.5
-
-
-def call(server: ServerProcess, method: str, path: str, body: Any = None, token: str = "") -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(server.url + path, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
 
 
 def play(server: ServerProcess) -> dict[str, Any]:

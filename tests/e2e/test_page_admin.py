@@ -7,9 +7,7 @@ accessibility. Every wait is for a condition.
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +16,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.conftest import ADMIN_TOKEN, ServerProcess, call
 
-ADMIN_TOKEN = "e2e-admin-token-0123456789"  # what ServerProcess gives the server
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 FAST = ("--click-push-rate", "0.2")
 FIGURES_WAIT = 20_000  # ms: the admin socket sends figures every 5 s
@@ -43,16 +40,6 @@ def page(browser: Browser) -> Iterator[Page]:
 def server(server_process: ServerProcess) -> ServerProcess:
     server_process.start(*FAST)
     return server_process
-
-
-def call(server: ServerProcess, method: str, path: str, body: Any = None, token: str = "") -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(server.url + path, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 def new_player(server: ServerProcess, name: str) -> tuple[str, dict[str, Any]]:

@@ -7,15 +7,12 @@ Every wait waits for a condition.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.conftest import ServerProcess, call
 from tests.e2e.test_game_page import open_game, wait_until
 
 FAST = ("--click-push-rate", "0.2", "--broadcast-interval", "0.05")
@@ -61,16 +58,6 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
     yield context
     context.close()
     assert errors == []
-
-
-def call(server: ServerProcess, method: str, path: str, body: Any, token: str = "") -> Any:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(server.url + path, data, headers, method=method)
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
 
 
 class Clicker:

@@ -7,7 +7,6 @@ Every wait waits for a condition; the 3 s in the rank tests is the freshness the
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.axe import axe_violations
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.conftest import ServerProcess, call
 from tests.e2e.test_game_page import FAST, SLOW, click, open_game
 
 pytestmark = pytest.mark.e2e
@@ -40,16 +39,6 @@ def new_context(browser: Browser) -> Iterator[Any]:
     for context in contexts:
         context.close()
     assert errors == []
-
-
-def api(server: ServerProcess, method: str, path: str, body: Any, token: str | None = None) -> Any:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode()
-    request = urllib.request.Request(server.url + path, data, headers, method=method)
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
 
 
 LAYOUT_BOX = """(selector) => {
@@ -105,9 +94,9 @@ def test_a_player_pushed_off_the_top_10_sees_the_new_rank(
     click(page, 2)
     expect(page.locator("#round-rank")).to_have_text("#1")
     for n in range(10):
-        token = api(server_process, "POST", "/api/session", {})["token"]
+        token = call(server_process, "POST", "/api/session", {})["token"]
         push = {"batch_id": f"b{n}", "clicks": [5]}
-        api(server_process, "POST", "/api/push_clicks", push, token)
+        call(server_process, "POST", "/api/push_clicks", push, token)
     expect(page.locator("#round-rank")).to_have_text("#11", timeout=FRESH)
     expect(page.locator("#leaderboard li.is-me")).to_have_count(0)
 
