@@ -2,31 +2,16 @@
 // action, target, admin and time, a page at a time (GET /api/admin/audit).
 import { $, el, fmt, watchFilters } from "./dom.js";
 import { errorText } from "./admin-api.js";
+import { PagedList } from "./admin-paging.js";
 import { localTimeToUnix } from "./admin-players.js";
 
 const LIMIT = 25;
 
-export class AuditLog {
+export class AuditLog extends PagedList {
   constructor(api) {
+    super("audit-prev", "audit-next");
     this.api = api;
-    this.page = 1;
-    this.pages = 1;
-    this.asked = 0;
-    const form = $("audit-filters");
-    watchFilters(form, () => this.reload());
-    $("audit-prev").addEventListener("click", () => this.go(this.page - 1));
-    $("audit-next").addEventListener("click", () => this.go(this.page + 1));
-  }
-
-  reload() {
-    this.page = 1;
-    return this.load();
-  }
-
-  go(page) {
-    if (page < 1 || page > this.pages) return;
-    this.page = page;
-    this.load();
+    watchFilters($("audit-filters"), () => this.reload());
   }
 
   async load() {
@@ -39,9 +24,8 @@ export class AuditLog {
       page: this.page,
       limit: LIMIT,
     };
-    const asked = ++this.asked;
-    const res = await this.api.get("/api/admin/audit", params);
-    if (asked !== this.asked) return;
+    const res = await this.fetchPage(this.api, "/api/admin/audit", params);
+    if (!res) return;
     if (!res.ok) {
       const row = el("tr");
       const cell = el("td", "form-error", `The audit log could not be read: ${errorText(res)}`);
@@ -51,10 +35,8 @@ export class AuditLog {
       return;
     }
     const data = res.data;
-    this.pages = Math.max(1, Math.ceil((data.total_count || 0) / LIMIT));
+    this.showPages(data.page, data.total_count || 0, LIMIT);
     $("audit-page").textContent = `Page ${fmt(data.page)} of ${fmt(this.pages)} · ${fmt(data.total_count)} entries`;
-    $("audit-prev").disabled = data.page <= 1;
-    $("audit-next").disabled = data.page >= this.pages;
     const rows = (data.entries || []).map((entry) => {
       const row = el("tr");
       row.dataset.audit = entry.id;

@@ -3,6 +3,7 @@
 // bulk job, and a name opens the player's detail.
 import { $, el, fmt, title, watchFilters } from "./dom.js";
 import { errorText } from "./admin-api.js";
+import { PagedList } from "./admin-paging.js";
 
 const FILTERS = [
   "search",
@@ -26,20 +27,16 @@ export function localTimeToUnix(value) {
 
 export const when = (iso) => (iso ? new Date(iso).toLocaleString() : "never");
 
-export class PlayerTable {
+export class PlayerTable extends PagedList {
   // hooks: open(id) show a player's detail; selection(count) the selection changed.
   constructor(api, hooks) {
+    super("players-prev", "players-next");
     this.api = api;
     this.hooks = hooks;
-    this.page = 1;
-    this.pages = 1;
-    this.asked = 0; // answers to older requests are dropped
     this.selected = new Set();
     const form = $("player-filters");
     watchFilters(form, () => this.reload());
     form.addEventListener("reset", () => setTimeout(() => this.reload()));
-    $("players-prev").addEventListener("click", () => this.go(this.page - 1));
-    $("players-next").addEventListener("click", () => this.go(this.page + 1));
     $("select-page").addEventListener("change", (event) => {
       for (const box of $("player-rows").querySelectorAll("input[type=checkbox]")) {
         box.checked = event.target.checked;
@@ -79,17 +76,6 @@ export class PlayerTable {
     this.hooks.selection(this.selected.size);
   }
 
-  reload() {
-    this.page = 1;
-    return this.load();
-  }
-
-  go(page) {
-    if (page < 1 || page > this.pages) return;
-    this.page = page;
-    this.load();
-  }
-
   async load() {
     const elements = $("player-filters").elements;
     const params = {
@@ -99,10 +85,9 @@ export class PlayerTable {
       limit: elements.limit.value,
       page: this.page,
     };
-    const asked = ++this.asked;
     $("players-card").setAttribute("aria-busy", "true");
-    const res = await this.api.get("/api/admin/players", params);
-    if (asked !== this.asked) return;
+    const res = await this.fetchPage(this.api, "/api/admin/players", params);
+    if (!res) return;
     $("players-card").removeAttribute("aria-busy");
     if (!res.ok) {
       $("players-error").textContent = `The player list could not be read: ${errorText(res)}`;
@@ -114,13 +99,11 @@ export class PlayerTable {
 
   render(data) {
     const total = data.total_count || 0;
-    this.pages = Math.max(1, Math.ceil(total / (data.page_size || 50)));
+    this.showPages(data.page, total, data.page_size || 50);
     $("players-summary").textContent =
       `${fmt(total)} player${total === 1 ? "" : "s"} match` +
       (typeof data.query_time_ms === "number" ? ` (${data.query_time_ms} ms)` : "");
     $("players-page").textContent = `Page ${fmt(data.page)} of ${fmt(this.pages)}`;
-    $("players-prev").disabled = data.page <= 1;
-    $("players-next").disabled = data.page >= this.pages;
     $("select-page").checked = false;
     $("player-rows").replaceChildren(...(data.players || []).map((p) => this.row(p)));
     if (!(data.players || []).length) {
