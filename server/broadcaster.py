@@ -1,15 +1,17 @@
 """The board broadcaster and the registry of open sockets (SPEC §6).
 
 One task wakes every ``BROADCAST_INTERVAL``. When the actor's published board moved since the
-last tick it encodes the ``board`` message once per subprotocol and writes those same frame bytes
-to every socket, preceded by any ``round`` events the actor reported since.
+last tick it encodes the ``board`` message (the changes against the last board sent,
+``server/board_changes.py``) once per subprotocol and writes those same frame bytes to every
+socket, preceded by any ``round`` events the actor reported since.
 
 Why the writes never wait: awaiting one client's send inside the loop over clients would let the
 slowest reader set everyone's pace (python-websockets, "broadcast"). Each write goes straight to
 the socket's transport, which sends at once or buffers; a client whose unsent buffer stays over
-``buffer_limit`` for more than ``slow_ticks`` ticks misses those boards (the next board carries the
-whole state anyway) and is then closed with 1013. The loop yields to the event loop every
-``slice_size`` sockets so acks are not starved while a board goes out to thousands of clients.
+``buffer_limit`` for more than ``slow_ticks`` ticks misses those boards (it sees the gap at the
+next board it gets and asks for ``resync``) and is then closed with 1013. The loop yields to the
+event loop every ``slice_size`` sockets so acks are not starved while a board goes out to
+thousands of clients.
 """
 
 from __future__ import annotations
@@ -268,7 +270,7 @@ class Broadcaster:
                     skipped += 1
                     continue
                 if transport.get_write_buffer_size() > limit:
-                    skipped += 1  # this board is skipped: the next one carries the whole state
+                    skipped += 1  # skipped: the client will see a gap at its next board and resync
                     conn.hold()
                     conn.over_ticks += 1
                     if conn.over_ticks > slow_ticks:
