@@ -7,7 +7,6 @@ sync API; every wait waits for a condition, never for a fixed time.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import (
@@ -33,18 +32,6 @@ from tests.e2e.game_page import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A fresh browser profile (its own localStorage, so its own player) whose pages must not
-    throw: an uncaught error in any of them fails the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    yield context
-    context.close()
-    assert errors == []
 
 
 def test_clicks_show_at_once_and_reach_the_server_in_batches(

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e.conftest import ADMIN_TOKEN, ServerProcess, call
 
@@ -26,14 +25,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(context: BrowserContext) -> Page:
     """A fresh tab whose scripts must not throw: an uncaught error fails the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    yield context.new_page()
-    context.close()
-    assert errors == []
+    return context.new_page()
 
 
 @pytest.fixture

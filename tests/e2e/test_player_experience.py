@@ -7,11 +7,10 @@ Every wait waits for a condition; the 3 s in the rank tests is the freshness the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.axe import axe_violations
 from tests.e2e.conftest import ServerProcess, call
@@ -20,25 +19,6 @@ from tests.e2e.test_game_page import FAST, SLOW, click, open_game
 pytestmark = pytest.mark.e2e
 
 FRESH = 3_000  # ms: how stale a rank may be while connected
-
-
-@pytest.fixture
-def new_context(browser: Browser) -> Iterator[Any]:
-    """Fresh browser profiles (each its own player) whose pages must not throw."""
-    contexts: list[BrowserContext] = []
-    errors: list[str] = []
-
-    def make(**options: Any) -> BrowserContext:
-        options.setdefault("viewport", {"width": 1366, "height": 768})
-        context = browser.new_context(**options)
-        context.on("weberror", lambda error: errors.append(str(error.error)))
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert errors == []
 
 
 LAYOUT_BOX = """(selector) => {
