@@ -120,6 +120,7 @@ class PlayerObject(TypedDict):
     status: str
     created_at: str | None
     last_click_at: str | None
+    key: int  # the player's board key: the live board names the player's rows by it (SPEC §6)
 
 
 class Contributor(TypedDict):
@@ -233,4 +234,5 @@ def player_dict(state: GameState, player: Player) -> PlayerObject:
         "status": player.status,
         "created_at": iso(player.created_at),
         "last_click_at": iso(player.last_click_at),
+        "key": player.slot,
     }

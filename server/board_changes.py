@@ -3,9 +3,12 @@
 Every ``board`` message carries every planet's total, so a tool that reads only the race keeps
 working; the rest — the round, the leaderboards' rows, the names, ``online`` — comes only when it
 changed since the base board, whose version the message names (``base``). A leaderboard row is
-named by its player's board key (``LeaderEntry.key``, the player's slot): the snapshot and the
-``players`` changes introduce a key with its id, name and planet once, and from then on a row
-costs ``key`` in the order and ``[key, score]`` when its score moves.
+named by its player's board key (``LeaderEntry.key``, the player's slot, which ``me.key`` gives
+a client for its own rows): the snapshot and the ``players`` changes introduce a key with its name
+and planet once, and from then on a row costs ``key`` in the order and ``[key, score]`` when its
+score moves. A player's id is not on the live board: it is in the snapshot's rows and in
+``/api/leaderboard``. When the all-time rows change exactly as the round's do (the first round of
+a game, or a round led by the all-time leaders), ``all`` says ``"round"`` instead of repeating them.
 
 The change is computed once per tick from two immutable boards, so it is the same for every
 client and is encoded once per subprotocol. ``apply_board`` is the client's side, in Python: the
@@ -30,6 +33,7 @@ from server.models import (
 SCOPES = ("round", "all")
 # The parts of a board sent whole when they changed (the planets are sent every time).
 PLAIN = ("round", "online", "players_total")
+SAME_AS_ROUND = "round"  # ``all``'s changes, when they are exactly the round's
 
 
 class MissedBoard(Exception):
@@ -49,14 +53,14 @@ def board_changes(base: Board, board: Board) -> BoardChanges:
             setattr(changes, name, value)
     if board.paused != base.paused or board.pause_reason != base.pause_reason:
         changes.paused, changes.pause_reason = board.paused, board.pause_reason
-    rows = LeaderboardChanges()
-    moved = False
-    for scope in SCOPES:
-        change = row_changes(getattr(base.leaderboard, scope), getattr(board.leaderboard, scope))
-        if change is not None:
-            setattr(rows, scope, change)
-            moved = True
-    if moved:
+    round_rows = row_changes(base.leaderboard.round, board.leaderboard.round)
+    all_rows = row_changes(base.leaderboard.all, board.leaderboard.all)
+    if round_rows is not None or all_rows is not None:
+        rows = LeaderboardChanges()
+        if round_rows is not None:
+            rows.round = round_rows
+        if all_rows is not None:
+            rows.all = SAME_AS_ROUND if all_rows == round_rows else all_rows
         changes.leaderboard = rows
     players = new_players(base, board)
     if players:
@@ -88,8 +92,8 @@ def new_players(base: Board, board: Board) -> list[RowPlayer]:
             if row.key in found:
                 continue
             was = known.get(row.key)
-            if was is None or (was.id, was.name, was.planet) != (row.id, row.name, row.planet):
-                found[row.key] = (row.key, row.id, row.name, row.planet)
+            if was is None or (was.name, was.planet) != (row.name, row.planet):
+                found[row.key] = (row.key, row.name, row.planet)
     return list(found.values())
 
 
@@ -100,7 +104,8 @@ def apply_board(held: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]
     """The whole board after ``message``, from the whole board ``held`` (plain decoded values).
 
     ``held`` is a snapshot's data or the result of the last call; its ``version`` must be the
-    message's ``base``, else ``MissedBoard``. ``held`` itself is not changed.
+    message's ``base``, else ``MissedBoard``. ``held`` itself is not changed. The rows come out
+    without ``id``: the live board names a row by ``key`` alone.
     """
     if message["base"] != held["version"]:
         base, have = message["base"], held["version"]
@@ -111,26 +116,27 @@ def apply_board(held: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]
         if name in data:
             board[name] = data[name]
     players = {
-        row["key"]: (row["id"], row["name"], row["planet"])
+        row["key"]: (row["name"], row["planet"])
         for scope in SCOPES
         for row in held["leaderboard"][scope]
     }
-    for key, pid, name, planet in data.get("players", ()):
-        players[key] = (pid, name, planet)
+    for key, name, planet in data.get("players", ()):
+        players[key] = (name, planet)
     changes = data.get("leaderboard", {})
     leaderboard = {}
     for scope in SCOPES:
         rows = held["leaderboard"][scope]
         change = changes.get(scope, {})
+        if change == SAME_AS_ROUND:
+            change = changes["round"]
         scores = {row["key"]: row["score"] for row in rows}
         scores.update((key, score) for key, score in change.get("scores", ()))
         order = change.get("top", [row["key"] for row in rows])
         leaderboard[scope] = [
             {
                 "rank": rank,
-                "id": players[key][0],
-                "name": players[key][1],
-                "planet": players[key][2],
+                "name": players[key][0],
+                "planet": players[key][1],
                 "score": scores[key],
                 "key": key,
             }

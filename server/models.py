@@ -253,11 +253,15 @@ class LeaderboardChanges(Struct):
     """The leaderboards that changed; an unchanged one is left out."""
 
     round: RowChanges | UnsetType = UNSET
-    all: RowChanges | UnsetType = UNSET
+    all: (
+        RowChanges
+        | Annotated[Literal["round"], Meta(description="the same changes as ``round``'s")]
+        | UnsetType
+    ) = UNSET
 
 
-# [key, id, name, planet]: a player the base board's rows did not hold, or held otherwise.
-RowPlayer = tuple[int, str, str, str]
+# [key, name, planet]: a player the base board's rows did not hold, or held otherwise.
+RowPlayer = tuple[int, str, str]
 
 
 class BoardChanges(Struct):

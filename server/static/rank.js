@@ -16,11 +16,17 @@ function rows(board, scope) {
   return (board && board.leaderboard && board.leaderboard[scope]) || [];
 }
 
+// Is this leaderboard row the player's? The live board names rows by board key; a player object
+// from a server that sends no key is matched by id.
+export function isMe(entry, me) {
+  return me.key !== undefined ? entry.key === me.key : entry.id === me.id;
+}
+
 // The rank to show for ``scope`` ("round" or "all"), or null when there is none.
 export function shownRank(board, me, scope) {
   if (!me) return null;
   const list = rows(board, scope);
-  const row = list.find((entry) => entry.id === me.id);
+  const row = list.find((entry) => isMe(entry, me));
   if (row) return row.rank;
   const known = me[SCOPES[scope]];
   if (!Number.isInteger(known) || known < 1) return null;
@@ -32,7 +38,7 @@ export function shownRank(board, me, scope) {
 export function offTheBoard(board, me) {
   if (!me) return false;
   return Object.entries(SCOPES).some(
-    ([scope, field]) => me[field] && !rows(board, scope).some((entry) => entry.id === me.id),
+    ([scope, field]) => me[field] && !rows(board, scope).some((entry) => isMe(entry, me)),
   );
 }
 

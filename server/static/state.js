@@ -26,27 +26,30 @@ const PLAIN = ["round", "online", "players_total", "paused", "pause_reason"];
 
 // A board message's changes (SPEC §6) applied to the whole board they build on: every planet's
 // total comes each time; the round and the other plain parts when they changed; a leaderboard
-// row is its player's board key, introduced once with id, name and planet (``players``), then
-// ``top`` (the keys in rank order, when it moved) and ``scores`` ([key, score], when one moved).
-// Returns a new board; ``board`` is not changed. server/board_changes.py is the reference.
+// row is its player's board key (``me.key`` for the player's own), introduced once with name and
+// planet (``players``), then ``top`` (the keys in rank order, when it moved) and ``scores``
+// ([key, score], when one moved); ``all: "round"`` means the round's changes apply to both. The
+// rows come out without ``id``. Returns a new board; ``board`` is not changed.
+// server/board_changes.py is the reference.
 export function applyChanges(board, data) {
   const next = { ...board, planets: data.planets || board.planets };
   for (const name of PLAIN) if (name in data) next[name] = data[name];
   const held = board.leaderboard || {};
   const players = new Map();
   for (const scope of SCOPES) for (const row of held[scope] || []) players.set(row.key, row);
-  for (const [key, id, name, planet] of data.players || []) players.set(key, { id, name, planet });
+  for (const [key, name, planet] of data.players || []) players.set(key, { name, planet });
   const changes = data.leaderboard || {};
   next.leaderboard = {};
   for (const scope of SCOPES) {
     const rows = held[scope] || [];
-    const change = changes[scope] || {};
+    const given = changes[scope] || {};
+    const change = given === "round" ? changes.round : given;
     const scores = new Map(rows.map((row) => [row.key, row.score]));
     for (const [key, score] of change.scores || []) scores.set(key, score);
     const order = change.top || rows.map((row) => row.key);
     next.leaderboard[scope] = order.map((key, i) => {
       const p = players.get(key) || {};
-      return { rank: i + 1, id: p.id, name: p.name, planet: p.planet, score: scores.get(key), key };
+      return { rank: i + 1, name: p.name, planet: p.planet, score: scores.get(key), key };
     });
   }
   return next;

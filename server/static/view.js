@@ -1,6 +1,7 @@
 // The game page's rendering: plain functions from data to the DOM, holding no game state.
 // Names and other strings from the server only ever reach the page as text, never as HTML.
 import { $, clock, el, fmt, plural, title } from "./dom.js";
+import { isMe } from "./rank.js";
 
 const PLANET_COLORS = {
   earth: "#3b82f6",
@@ -160,9 +161,9 @@ export function showLeaders(board, me, scope) {
   const list = $("leaderboard");
   list.replaceChildren(
     ...entries.map((e) => {
-      const mine = me && e.id === me.id;
+      const mine = me && isMe(e, me);
       const item = el("li", mine ? "is-me" : "");
-      item.dataset.id = e.id;
+      item.dataset.key = e.key;
       const dot = el("span", "dot-planet");
       dot.style.setProperty("--planet", planetColor(e.planet));
       dot.title = title(e.planet);

@@ -71,17 +71,17 @@ class Clicker:
 
 
 def shown_leaders(page: Page) -> list[tuple[str, str]]:
-    """The leaderboard as the page shows it: (player id, score text) per row."""
+    """The leaderboard as the page shows it: (board key, score text) per row."""
     rows = page.eval_on_selector_all(
         "#leaderboard li",
-        "items => items.map(li => [li.dataset.id, li.querySelector('.lb-score').textContent])",
+        "items => items.map(li => [li.dataset.key, li.querySelector('.lb-score').textContent])",
     )
-    return [(pid, score) for pid, score in rows]
+    return [(key, score) for key, score in rows]
 
 
 def server_leaders(server: ServerProcess) -> list[tuple[str, str]]:
     entries = call(server, "GET", "/api/leaderboard?scope=round&limit=10", None)["entries"]
-    return [(e["id"], f"{e['score']:,}") for e in entries]
+    return [(str(e["key"]), f"{e['score']:,}") for e in entries]
 
 
 def boards(page: Page, name: str) -> int:

@@ -158,7 +158,8 @@ def test_a_player_without_a_name_gets_a_default_one(state: GameState) -> None:
 
 
 def test_a_new_player_object_has_every_field(state: GameState) -> None:
-    """The created player object carries the SPEC §5 fields with ISO 8601 UTC times."""
+    """The created player object carries the SPEC §5 fields with ISO 8601 UTC times, and its
+    board key (the first player's slot)."""
     player = add_player(state, "a", name=" Ann ")
     assert player == {
         "id": "a",
@@ -171,6 +172,7 @@ def test_a_new_player_object_has_every_field(state: GameState) -> None:
         "status": "active",
         "created_at": "2023-11-14T22:13:20Z",
         "last_click_at": None,
+        "key": 0,
     }
 
 

@@ -28,11 +28,13 @@ function expected(board) {
   return rest;
 }
 
-test("the games hold boards where rows enter, leave and change names", () => {
+test("the games hold boards where rows enter, leave, change names and move as the round's", () => {
   const messages = GAMES.flatMap((g) => g.boards.map((b) => b.message.data));
   assert.ok(messages.some((d) => d.players && d.leaderboard));
   assert.ok(messages.some((d) => d.leaderboard && d.leaderboard.round && d.leaderboard.round.top));
   assert.ok(messages.some((d) => d.round));
+  assert.ok(messages.some((d) => d.leaderboard && d.leaderboard.all === "round"));
+  assert.ok(messages.some((d) => d.leaderboard && d.leaderboard.all && d.leaderboard.all.top));
 });
 
 test("applied to the first snapshot, every board's changes give exactly the server's board", () => {

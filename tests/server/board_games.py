@@ -113,6 +113,15 @@ def full(board: Board, codec: proto.Codec = proto.JSON) -> dict[str, Any]:
     return data
 
 
+def live(board: dict[str, Any]) -> dict[str, Any]:
+    """A whole board as the live board holds it: rows are named by key, not by player id."""
+    rows = {
+        scope: [{k: v for k, v in row.items() if k != "id"} for row in entries]
+        for scope, entries in board["leaderboard"].items()
+    }
+    return dict(board, leaderboard=rows)
+
+
 def wire(base: Board, board: Board, codec: proto.Codec = proto.JSON) -> dict[str, Any]:
     return codec.decode(codec.encode(board_message(base, board)))
 
@@ -128,7 +137,7 @@ def recorded_game(rng: random.Random, steps: int) -> dict[str, Any]:
         board = game.board()
         if rng.random() < 0.3:
             continue  # published, but no tick came before the next turn
-        boards.append({"message": wire(base, board), "board": full(board)})
+        boards.append({"message": wire(base, board), "board": live(full(board))})
         base = board
     return {"snapshot": first, "boards": boards}
 

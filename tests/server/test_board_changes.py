@@ -3,7 +3,7 @@
 A hypothesis strategy plays random games (``tests/server/board_games.py``). After random steps
 the "broadcaster" sends the board's changes against the last board it sent, encoded and decoded
 by a real codec; the client applies them with ``apply_board`` and must hold exactly the
-snapshot of that board.
+snapshot of that board, its rows named by key (the live board carries no player ids).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from server import ws_protocol as proto
 from server.board_changes import MissedBoard, apply_board, board_message
-from tests.server.board_games import NAMES, PLANETS, Game, full, wire
+from tests.server.board_games import NAMES, PLANETS, Game, full, live, wire
 
 NAME = st.sampled_from(NAMES)
 STEPS = st.lists(
@@ -57,7 +57,7 @@ def test_a_client_applying_every_board_holds_the_whole_board(
         if not send:
             continue  # published but no tick came: the next board's changes cover it too
         held = apply_board(held, wire(base, board, codec))
-        assert held == full(board, codec)
+        assert held == live(full(board, codec))
         base = board
 
 
@@ -84,7 +84,7 @@ def test_a_client_that_misses_a_board_notices_and_a_resync_restores_it(
             assert n > missed and not resynced
             held = full(board, codec)  # the resync's snapshot: the board the server holds
             resynced = True
-        assert held == full(board, codec)
+        assert live(held) == live(full(board, codec))
     assert resynced == (missed < len(steps) - 1)
 
 
@@ -102,6 +102,41 @@ def test_a_moved_score_costs_its_key_and_score_not_the_name() -> None:
     assert "players" not in message["data"]
     assert message["data"]["leaderboard"]["round"] == {"scores": [[slot, 10]]}
     assert b"ann" not in proto.JSON.encode(board_message(first, second))
+
+
+def test_a_newcomer_costs_key_name_and_planet_not_the_id() -> None:
+    """A player entering the rows is introduced as [key, name, planet]; the UUID stays home."""
+    game = Game()
+    first = game.board()
+    game.step(("create", "ann"))
+    second = game.board()
+    message = wire(first, second, proto.JSON)
+    slot = game.state.players["p0"].slot
+    assert message["data"]["players"] == [[slot, "ann", "earth"]]
+    assert b'"p0"' not in proto.JSON.encode(board_message(first, second))
+
+
+def test_all_time_rows_that_move_as_the_round_rows_say_so_once() -> None:
+    """In a first round the all-time rows change as the round's do: ``all`` says "round"."""
+    game = Game()
+    game.step(("create", "ann"))
+    game.step(("create", "bob"))
+    game.step(("push", 0, 3))
+    game.step(("push", 1, 2))
+    first = game.board()
+    game.step(("wait", 1.0))
+    game.step(("push", 1, 5))
+    second = game.board()
+    changes = wire(first, second, proto.JSON)["data"]["leaderboard"]
+    assert changes["all"] == "round"
+    assert changes["round"] == {"top": [1, 0], "scores": [[1, 7]]}
+    game.step(("end_round",))
+    game.step(("wait", 15.0))
+    third = game.board()
+    game.step(("push", 0, 3))
+    fourth = game.board()
+    changes = wire(third, fourth, proto.JSON)["data"]["leaderboard"]
+    assert changes["all"] != "round" and changes["round"] != changes["all"]
 
 
 @pytest.mark.parametrize("codec", [proto.JSON, proto.MSGPACK])

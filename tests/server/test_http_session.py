@@ -32,6 +32,7 @@ async def test_session_creates_a_player_with_a_token(client: TestClient) -> None
         "status",
         "created_at",
         "last_click_at",
+        "key",
     }
     assert player["name"] == "Ada_99"
     assert player["planet"] in {"earth", "mars"}
