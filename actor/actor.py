@@ -39,7 +39,7 @@ from engine.view import Board, build_board
 log = logging.getLogger("ctb.actor")
 
 CommitHook = Callable[[list[Command]], None]
-Listener = Callable[[Board, list[dict[str, Any]]], None]
+Listener = Callable[[list[dict[str, Any]]], None]
 T = TypeVar("T")
 Boundary = Callable[[GameState], Any]
 
@@ -101,7 +101,20 @@ class Actor:
         # processes had the core (on a loaded machine the wall time includes theirs).
         self.last_turn_cpu_seconds = 0.0
         self.turn_observers: list[Callable[[float, int], None]] = []
-        self.board: Board = build_board(state, 0, 0)
+        self._board: Board | None = None
+
+    @property
+    def board(self) -> Board:
+        """The published state, built when first read after a turn that changed the game.
+
+        Turns come hundreds of times a second under load; the board is read a few times a
+        second (each broadcast tick, ``/api/snapshot``), so building it per turn was most of the
+        work of publishing. Reading it is safe outside a turn, which is everywhere but inside
+        ``_turn``: turns are synchronous.
+        """
+        if self._board is None:
+            self._board = build_board(self._state, self._board_version, self._online)
+        return self._board
 
     # -- the public face: thin wrappers that put a message in the mailbox ------------------
 
@@ -132,7 +145,10 @@ class Actor:
         return result
 
     def subscribe(self, listener: Listener) -> None:
-        """``listener(board, events)`` runs after every turn that published; it must not block."""
+        """``listener(events)`` runs after every turn that changed the game; it must not block.
+
+        ``events`` are the turn's round and admin events; the new state is ``self.board``.
+        """
         self._listeners.append(listener)
 
     @property
@@ -298,9 +314,9 @@ class Actor:
         events = self._state.outbox
         self._state.outbox = []
         self._board_version += 1
-        self.board = build_board(self._state, self._board_version, self._online)
+        self._board = None
         for listener in self._listeners:
             try:
-                listener(self.board, events)
+                listener(events)
             except Exception:
                 log.exception("board listener failed")

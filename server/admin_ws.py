@@ -30,7 +30,6 @@ from aiohttp import WSMsgType, web
 
 from engine.admin_events import is_admin_event
 from engine.errors import GameError
-from engine.view import Board
 from server import admin_auth, auth, ws
 from server import ws_protocol as proto
 from server.admin_metrics import PUSH_INTERVAL, Sampler
@@ -59,7 +58,7 @@ class AdminHub:
     sockets: dict[AdminSocket, None] = field(default_factory=dict)
     pending: list[dict[str, Any]] = field(default_factory=list)
 
-    def on_turn(self, _board: Board, events: list[dict[str, Any]]) -> None:
+    def on_turn(self, events: list[dict[str, Any]]) -> None:
         """Actor listener: close banned and kicked players' sockets, queue the admins' events."""
         queued = bool(self.pending)
         for event in events:

@@ -192,7 +192,7 @@ class Broadcaster:
 
     # -- the task -------------------------------------------------------------------------
 
-    def on_turn(self, _board: Board, events: list[dict[str, Any]]) -> None:
+    def on_turn(self, events: list[dict[str, Any]]) -> None:
         """Actor listener: keep round events for the next tick (it must not block the actor)."""
         if events:
             # Admin events are for the admin hub (server/admin_ws.py), never for players.

@@ -13,13 +13,12 @@ from typing import Any
 
 from aiohttp import web
 
-from engine.view import Board
 from server.keys import ACTOR
 
 log = logging.getLogger("ctb.rounds")
 
 
-def log_round_events(board: Board, events: list[dict[str, Any]]) -> None:
+def log_round_events(events: list[dict[str, Any]]) -> None:
     for event in events:
         kind = event.get("event")
         data = event.get("data") or {}

@@ -67,7 +67,7 @@ async def test_a_tick_past_ends_at_finishes_then_the_break_starts_the_next(
     """Subscribers get 'finished' when a tick passes ends_at and 'started' after the break."""
     actor, clock = running.actor, running.clock
     seen: list[tuple[Board, list[dict[str, Any]]]] = []
-    actor.subscribe(lambda board, events: seen.append((board, events)))
+    actor.subscribe(lambda events: seen.append((actor.board, events)))
     await create_players(actor, ["a", "b"])
     await actor.call(push_cmd("a", "b1", [30]))
     seen.clear()
@@ -116,11 +116,11 @@ async def test_a_failing_listener_does_not_stop_the_others(
     """A listener that raises is logged; the next listener still gets the board."""
     got: list[int] = []
 
-    def broken(board: Board, events: list[dict[str, Any]]) -> None:
+    def broken(events: list[dict[str, Any]]) -> None:
         raise RuntimeError("boom")
 
     running.actor.subscribe(broken)
-    running.actor.subscribe(lambda board, events: got.append(board.online))
+    running.actor.subscribe(lambda events: got.append(running.actor.board.online))
     with caplog.at_level(logging.ERROR, logger="ctb.actor"):
         await running.actor.call(Online(delta=1))
     assert got == [1]
@@ -132,7 +132,7 @@ async def test_the_ticker_casts_ticks_on_its_own(clock: FakeClock) -> None:
     game = started_game()
     actor = Actor(game, clock, tick_interval=0.001)
     finished = asyncio.Event()
-    actor.subscribe(lambda board, events: finished.set() if events else None)
+    actor.subscribe(lambda events: finished.set() if events else None)
     clock.jump(600)
     actor.start()
     await asyncio.wait_for(finished.wait(), timeout=5)
@@ -146,3 +146,16 @@ def test_board_records_are_hashable_and_frozen() -> None:
     assert "planets" in [f.name for f in dataclasses.fields(board)]
     assert isinstance(board.planets, tuple) and isinstance(board.top_all, tuple)
     assert hash(board) == hash(copy.deepcopy(board))
+
+
+async def test_the_board_is_built_when_read_not_at_every_turn(running: Running) -> None:
+    """Turns that change the game only mark the board stale; the next read shows all of them."""
+    actor = running.actor
+    await create_players(actor, ["a"])
+    before = actor.board
+    await actor.call(push_cmd("a", "b1", [5]))
+    await actor.call(push_cmd("a", "b2", [5]))
+    board = actor.board
+    assert board is actor.board  # built once, then shared until the next change
+    assert board.version == before.version + 2
+    assert [(row.id, row.score) for row in board.top_all] == [("a", 10)]
