@@ -92,6 +92,9 @@ class Actor:
         self._online = 0
         self._board_version = 0
         self._task: asyncio.Task[None] | None = None
+        # The loop the actor runs on, once started: ``call`` makes its future there without
+        # asking asyncio, whose ``get_running_loop`` costs a getpid system call on Python 3.11.
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._stopping = False
         self._write_failures = 0  # failed commits in a row: logged once, then counted
@@ -127,7 +130,8 @@ class Actor:
         if self._stopping:
             raise Unavailable("the game is stopping")
         message = typed(cmd)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = self._loop or asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         self._mailbox.put_nowait((message, future))
         return await future
 
@@ -160,6 +164,7 @@ class Actor:
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="actor")
         if self._tick_interval is not None:
             self._ticker = asyncio.create_task(
