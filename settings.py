@@ -54,6 +54,9 @@ class Settings:
     ws_max_per_player: int = 32  # open sockets of one player
     max_connections_per_address: int = 1000  # open connections (HTTP and WebSocket) per client
     header_timeout: float = 10.0  # seconds to send a request's headers, or the connection closes
+    # Share of one core the process may use, smoothed, before new sessions and sockets get 503
+    # (server/overload.py): the rest of the core answers the players already connected.
+    overload_cpu: float = 0.85
     # WebSocket rules of SPEC §6, not for operators to change; tests shrink them.
     ws_heartbeat: float = 20.0  # ping after this long without a frame; pong due in half of it
     ws_bad_limit: int = 20  # more bad messages than this ...
@@ -197,6 +200,11 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
         "open connections (HTTP and WebSocket) per client address",
     ),
     ("HEADER_TIMEOUT", _number(float, 0.1, 3600), "seconds a client has to send its headers"),
+    (
+        "OVERLOAD_CPU",
+        _number(float, 0.1, 1000),
+        "share of one core in use above which new sessions and sockets get 503",
+    ),
     ("ADMIN_RATE", _number(float, 0.1, 100000), "admin API requests a second (429 beyond)"),
     ("ADMIN_BURST", _number(int, 1, 100000), "admin API requests allowed at once"),
     ("ADMIN_BULK_PACE", _number(float, 0, 60), "seconds between two steps of a bulk job"),

@@ -217,7 +217,7 @@ class Broadcaster:
                 log.exception("broadcast failed", extra={"event": "ws_broadcast_error"})
             if self.overload is not None:
                 busy = loop.time() - woke
-                interval = self.overload.after_tick(busy, woke - next_at)
+                interval = self.overload.after_tick(busy, woke - next_at, loop.time())
 
     def held_board(self) -> Board:
         """The board every registered client holds, or will once the tick under way is out.

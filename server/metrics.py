@@ -32,6 +32,7 @@ class Metrics:
     overloaded: Gauge = field(init=False)
     overload_refused_total: Counter = field(init=False)
     broadcast_interval_seconds: Gauge = field(init=False)
+    cpu_share: Gauge = field(init=False)
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -115,5 +116,10 @@ class Metrics:
         self.broadcast_interval_seconds = Gauge(
             "broadcast_interval_seconds",
             "The broadcast interval now: BROADCAST_INTERVAL, stretched while fan-outs overrun it",
+            registry=r,
+        )
+        self.cpu_share = Gauge(
+            "cpu_share",
+            "Share of one core the server process uses, smoothed over a few seconds",
             registry=r,
         )

@@ -13,14 +13,24 @@ So the broadcaster reports each tick how long its fan-out took and how late the 
   handshakes get 503 ``unavailable`` with ``Retry-After`` before any token check or actor call:
   a quick answer the client can act on, instead of a handshake that times out.
 
-Overloaded means the smoothed load — (fan-out + lag) / interval, averaged over a few ticks — is
-at least ``ENTER``; it ends when the load falls under ``LEAVE``, so the state does not flap.
-The gauge ``overloaded`` shows it, ``broadcast_interval_seconds`` the interval in use and
-``overload_refused_total{what}`` the refusals.
+Overloaded means either of two smoothed figures is high:
+
+- the tick's load, (fan-out + lag) / interval, at least ``ENTER``: the loop is already late;
+- the process's CPU, at least ``OVERLOAD_CPU`` (0.85) of one core: one event loop has one
+  core, and the last part of it is what answers a new connection quickly. Lag alone comes too
+  late: at 10,000 clients it grew only once the loop was saturated, and by then handshakes
+  waited in the accept queue until the clients gave up (timeouts, not 503s).
+
+It ends when both are under their marks less a margin (``LEAVE``, ``CPU_MARGIN``), so the state
+does not flap. The gauge ``overloaded`` shows it, ``cpu_share`` the process's smoothed CPU,
+``broadcast_interval_seconds`` the interval in use and ``overload_refused_total{what}`` the
+refusals.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -36,28 +46,36 @@ LEAVE = 0.75
 SMOOTHING = 0.3  # weight of the newest tick in the average
 MAX_STRETCH = 2.0  # boards at least every 2 * BROADCAST_INTERVAL (4 a second → 2)
 RETRY_AFTER = 2.0
+CPU_MARGIN = 0.15  # overload ends at OVERLOAD_CPU less this
+CPU_SMOOTHING = 0.1  # a GC pause or a burst of handshakes is one tick; saturation is seconds
 
 
 @dataclass(slots=True)
 class Overload:
     interval: float  # BROADCAST_INTERVAL
     metrics: Metrics
+    cpu_enter: float = 0.85  # OVERLOAD_CPU, a share of one core
+    cpu_clock: Callable[[], float] = time.process_time  # the process's CPU seconds
     load: float = 0.0
+    cpu: float = 0.0  # smoothed share of one core
     active: bool = False
     current: float = 0.0  # the interval in use
+    _last: tuple[float, float] | None = None  # (wall, CPU) seconds at the last tick
 
     def __post_init__(self) -> None:
         self.current = self.interval
         self.metrics.broadcast_interval_seconds.set(self.interval)
 
-    def after_tick(self, fanout: float, lag: float) -> float:
-        """Note one tick's fan-out and lag (seconds); returns the interval to the next tick."""
+    def after_tick(self, fanout: float, lag: float, now: float) -> float:
+        """Note one tick's fan-out and lag (seconds) at loop time ``now``; returns the interval
+        to the next tick."""
         sample = (fanout + max(0.0, lag)) / self.interval
         self.load += SMOOTHING * (sample - self.load)
-        if self.active and self.load < LEAVE:
+        self._note_cpu(now)
+        if self.active and self.load < LEAVE and self.cpu < self.cpu_enter - CPU_MARGIN:
             self.active = False
             self.metrics.overloaded.set(0)
-        elif not self.active and self.load >= ENTER:
+        elif not self.active and (self.load >= ENTER or self.cpu >= self.cpu_enter):
             self.active = True
             self.metrics.overloaded.set(1)
         stretched = min(max(self.interval, 2 * fanout), MAX_STRETCH * self.interval)
@@ -65,6 +83,14 @@ class Overload:
             self.current = stretched
             self.metrics.broadcast_interval_seconds.set(stretched)
         return stretched
+
+    def _note_cpu(self, now: float) -> None:
+        cpu = self.cpu_clock()
+        if self._last is not None and now > self._last[0]:
+            share = (cpu - self._last[1]) / (now - self._last[0])
+            self.cpu += CPU_SMOOTHING * (share - self.cpu)
+            self.metrics.cpu_share.set(round(self.cpu, 3))
+        self._last = (now, cpu)
 
     def refusal(self, what: str) -> web.Response | None:
         """A 503 with ``Retry-After`` for new work while overloaded, else None."""

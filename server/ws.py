@@ -72,7 +72,8 @@ async def broadcaster_ctx(app: web.Application) -> AsyncIterator[None]:
         buffer_limit=settings.ws_buffer_limit,
         slow_ticks=settings.ws_slow_ticks,
     )
-    broadcaster.overload = app[OVERLOAD] = Overload(settings.broadcast_interval, app[METRICS])
+    overload = Overload(settings.broadcast_interval, app[METRICS], settings.overload_cpu)
+    broadcaster.overload = app[OVERLOAD] = overload
     broadcaster.gc_policy = app.get(GC_POLICY)  # run.py attaches one; test apps go without
     app[BROADCASTER] = broadcaster
     actor.subscribe(broadcaster.on_turn)
@@ -185,7 +186,11 @@ async def run_socket(
         compress=False,  # one encoded frame for every client: no per-socket deflate state
         decode_text=False,  # text frames stay bytes: the 4 KiB limit counts bytes
     )
-    await ws.prepare(request)
+    try:
+        await ws.prepare(request)
+    except ConnectionResetError:  # the client gave up during the handshake: not a server fault
+        log.info("ws handshake lost", extra={"event": "ws_handshake_lost"})
+        return ws
     transport = request.transport
     if transport is None:  # the peer left during the handshake
         return ws

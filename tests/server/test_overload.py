@@ -9,6 +9,21 @@ from server.overload import MAX_STRETCH, OVERLOAD, RETRY_AFTER, Overload
 from tests.server.conftest import ws_player
 
 INTERVAL = 0.25
+CPU = 0.85  # OVERLOAD_CPU
+
+
+class Ticks:
+    """Drives an Overload tick by tick on a fake wall clock and a fake CPU clock."""
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.now = 0.0
+        self.cpu = 0.0
+        self.overload = Overload(INTERVAL, metrics or Metrics(), CPU, cpu_clock=lambda: self.cpu)
+
+    def tick(self, fanout: float, lag: float = 0.0, cpu_share: float = 0.2) -> float:
+        self.now += INTERVAL
+        self.cpu += cpu_share * INTERVAL
+        return self.overload.after_tick(fanout, lag, self.now)
 
 
 def gauge(metrics: Metrics, name: str) -> float:
@@ -18,26 +33,48 @@ def gauge(metrics: Metrics, name: str) -> float:
 
 def test_a_fanout_that_overruns_the_interval_stretches_it_up_to_a_limit() -> None:
     """The next tick waits twice the fan-out, never less than the interval nor more than the cap."""
-    overload = Overload(INTERVAL, Metrics())
-    assert overload.after_tick(0.01, 0.0) == INTERVAL
-    assert overload.after_tick(0.2, 0.0) == 0.4
-    assert overload.after_tick(5.0, 0.0) == MAX_STRETCH * INTERVAL
-    assert overload.after_tick(0.01, 0.0) == INTERVAL
+    ticks = Ticks()
+    assert ticks.tick(0.01) == INTERVAL
+    assert ticks.tick(0.2) == 0.4
+    assert ticks.tick(5.0) == MAX_STRETCH * INTERVAL
+    assert ticks.tick(0.01) == INTERVAL
 
 
 def test_overload_starts_under_sustained_load_and_ends_once_it_is_gone() -> None:
     """One slow tick does not flip the state; several do, and quiet ticks flip it back."""
     metrics = Metrics()
-    overload = Overload(INTERVAL, metrics)
-    overload.after_tick(0.3, 0.0)
+    ticks = Ticks(metrics)
+    overload = ticks.overload
+    ticks.tick(0.3)
     assert not overload.active
     for _ in range(10):
-        overload.after_tick(0.3, 0.2)  # two intervals of work and lag, tick after tick
+        ticks.tick(0.3, 0.2)  # two intervals of work and lag, tick after tick
     assert overload.active and gauge(metrics, "overloaded") == 1
-    overload.after_tick(0.01, 0.0)
+    ticks.tick(0.01)
     assert overload.active  # no flapping on one quiet tick
     for _ in range(10):
-        overload.after_tick(0.01, 0.0)
+        ticks.tick(0.01)
+    assert not overload.active and gauge(metrics, "overloaded") == 0
+
+
+def test_a_process_near_a_whole_core_is_overloaded_before_its_ticks_run_late() -> None:
+    """Sustained CPU near one core turns overload on though fan-outs are short and on time;
+    a burst of one tick does not, and it ends only once the CPU has come down for a while."""
+    metrics = Metrics()
+    ticks = Ticks(metrics)
+    overload = ticks.overload
+    for _ in range(20):
+        ticks.tick(0.02, cpu_share=0.5)
+    ticks.tick(0.02, cpu_share=1.0)
+    assert not overload.active  # one busy tick: a GC pause, a burst of handshakes
+    for _ in range(40):
+        ticks.tick(0.02, cpu_share=0.97)
+    assert overload.active and overload.cpu >= CPU
+    assert gauge(metrics, "cpu_share") == round(overload.cpu, 3)
+    ticks.tick(0.02, cpu_share=0.3)
+    assert overload.active
+    for _ in range(40):
+        ticks.tick(0.02, cpu_share=0.3)
     assert not overload.active and gauge(metrics, "overloaded") == 0
 
 
