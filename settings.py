@@ -56,7 +56,7 @@ class Settings:
     header_timeout: float = 10.0  # seconds to send a request's headers, or the connection closes
     # Share of one core the process may use, smoothed, before new sessions and sockets get 503
     # (server/overload.py): the rest of the core answers the players already connected.
-    overload_cpu: float = 0.85
+    overload_cpu: float = 0.93
     # WebSocket rules of SPEC §6, not for operators to change; tests shrink them.
     ws_heartbeat: float = 20.0  # ping after this long without a frame; pong due in half of it
     ws_bad_limit: int = 20  # more bad messages than this ...

@@ -33,6 +33,7 @@ class Metrics:
     overload_refused_total: Counter = field(init=False)
     broadcast_interval_seconds: Gauge = field(init=False)
     cpu_share: Gauge = field(init=False)
+    broadcast_load: Gauge = field(init=False)
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -116,6 +117,11 @@ class Metrics:
         self.broadcast_interval_seconds = Gauge(
             "broadcast_interval_seconds",
             "The broadcast interval now: BROADCAST_INTERVAL, stretched while fan-outs overrun it",
+            registry=r,
+        )
+        self.broadcast_load = Gauge(
+            "broadcast_load",
+            "Smoothed (fan-out + the tick's lag) / BROADCAST_INTERVAL: 1 is a loop just keeping up",
             registry=r,
         )
         self.cpu_share = Gauge(
