@@ -30,6 +30,7 @@ from typing import Any, TypeVar, Union
 import msgspec
 
 from actor.clock import Clock
+from actor.mailbox import Mailbox
 from engine import command_types, commands, rounds
 from engine.command_types import Command, Tick, stamped
 from engine.errors import GameError, InvalidRequest, Unavailable
@@ -87,7 +88,7 @@ class Actor:
         self._on_commit = on_commit
         self._max_batch = max_batch
         self._tick_interval = tick_interval
-        self._mailbox: asyncio.Queue[Any] = asyncio.Queue()
+        self._mailbox: Mailbox[Any] = Mailbox()
         self._listeners: list[Listener] = []
         self._online = 0
         self._board_version = 0
@@ -132,12 +133,12 @@ class Actor:
         message = typed(cmd)
         loop = self._loop or asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._mailbox.put_nowait((message, future))
+        self._mailbox.put((message, future))
         return await future
 
     def cast(self, cmd: Message | dict[str, Any]) -> None:
         if not self._stopping:
-            self._mailbox.put_nowait((typed(cmd), None))
+            self._mailbox.put((typed(cmd), None))
 
     async def between_turns(self, fn: Callable[[GameState], T]) -> T:
         """Run ``fn(state)`` after a turn's commands are applied and published, before the next.
@@ -157,7 +158,7 @@ class Actor:
 
     @property
     def queue_depth(self) -> int:
-        return self._mailbox.qsize()
+        return len(self._mailbox)
 
     @property
     def running(self) -> bool:
@@ -178,7 +179,7 @@ class Actor:
             await asyncio.gather(self._ticker, return_exceptions=True)
         self._stopping = True
         if self._task is not None and not self._task.done():
-            self._mailbox.put_nowait(_STOP)
+            self._mailbox.put(_STOP)
             await self._task
 
     # -- the owner's loop ---------------------------------------------------------------
@@ -189,11 +190,9 @@ class Actor:
             self.cast(_WAKE_UP)
 
     async def _run(self) -> None:
-        mailbox = self._mailbox
+        mailbox, loop = self._mailbox, asyncio.get_running_loop()
         while True:
-            batch = [await mailbox.get()]
-            while len(batch) < self._max_batch and not mailbox.empty():
-                batch.append(mailbox.get_nowait())
+            batch = await mailbox.take(loop, self._max_batch)
             stop = _STOP in batch
             self._turn([m for m in batch if m is not _STOP])
             if stop:
@@ -202,8 +201,8 @@ class Actor:
 
     def _refuse_the_rest(self) -> None:
         """Answer whatever came in after stop, so no caller waits for a turn that never comes."""
-        while not self._mailbox.empty():
-            message = self._mailbox.get_nowait()
+        while self._mailbox:
+            message = self._mailbox.take_nowait()
             if message is not _STOP and message[1] is not None and not message[1].done():
                 message[1].set_exception(Unavailable("the game is stopping"))
 
