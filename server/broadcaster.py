@@ -69,6 +69,8 @@ class Conn:
     resync_tokens: float = -1.0  # -1: a full bucket on first use (``ws.on_resync``)
     resync_at: float = 0.0
     closer: asyncio.Task[None] | None = None
+    heard: bool = True  # a frame came since the heartbeat's last sweep (server/heartbeat.py)
+    quiet: int = 0  # the heartbeat's sweeps in a row without a frame
 
     def write(self, data: bytes) -> bool:
         """Write a ready frame without waiting; False when the socket is going away or slow."""

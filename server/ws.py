@@ -8,8 +8,9 @@ here, at the edge, before anything reaches the actor. Every reply is written to 
 without waiting (see ``server/broadcaster.py``), so a socket's own replies never queue behind an
 await on a slow peer.
 
-Heartbeat: aiohttp pings after ``heartbeat`` seconds without a frame from the client and closes
-the socket when no pong comes within half that (20 s and 10 s, SPEC §6).
+Heartbeat: ``server/heartbeat.py`` pings a socket silent for ``ws_heartbeat`` (20 s) and cuts it
+when no pong comes within half that (SPEC §6); aiohttp's per-socket timer is off, and this
+handler answers the client's pings itself.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from server.client_address import client_address, is_trusted_proxy, limit_key
 from server.conn_limits import CONN_LIMITS, RETRY_AFTER
 from server.errors import PayloadTooLarge, Unauthorized, http_error, ws_error
 from server.gc_policy import GC_POLICY
+from server.heartbeat import Heartbeat
 from server.keys import ACTOR, AUTH, METRICS, SETTINGS
 from server.models import PONG, ClientSettings, Ping, Resync, ack
 from server.overload import OVERLOAD, Overload
@@ -78,9 +80,12 @@ async def broadcaster_ctx(app: web.Application) -> AsyncIterator[None]:
     app[BROADCASTER] = broadcaster
     actor.subscribe(broadcaster.on_turn)
     task = asyncio.create_task(broadcaster.run(), name="broadcaster")
+    heartbeat = Heartbeat(broadcaster, settings.ws_heartbeat)
+    beats = asyncio.create_task(heartbeat.run(), name="heartbeat")
     yield
     task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    beats.cancel()
+    await asyncio.gather(task, beats, return_exceptions=True)
     await broadcaster.close_all(CLOSE_GOING_AWAY, "shutdown")
 
 
@@ -181,7 +186,7 @@ async def run_socket(
     settings, broadcaster = app[SETTINGS], app[BROADCASTER]
     ws = web.WebSocketResponse(
         protocols=proto.PROTOCOLS,
-        heartbeat=settings.ws_heartbeat,
+        autoping=False,  # pings are answered in ``serve``; the heartbeat sees every pong
         max_msg_size=settings.ws_frame_limit,
         compress=False,  # one encoded frame for every client: no per-socket deflate state
         decode_text=False,  # text frames stay bytes: the 4 KiB limit counts bytes
@@ -267,10 +272,15 @@ async def serve(app: web.Application, conn: Conn) -> str:
     ws = conn.ws
     while True:
         msg = await ws.receive()
+        conn.heard = True
         if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
             await on_frame(app, conn, msg.data)
             if conn.closing:
                 return conn.reason or "closed"
+        elif msg.type is WSMsgType.PONG:
+            continue
+        elif msg.type is WSMsgType.PING:
+            await ws.pong(msg.data)
         elif msg.type is WSMsgType.ERROR:
             if isinstance(msg.data, WebSocketError):  # aiohttp closed it with this code
                 conn.close_code = msg.data.code
@@ -283,9 +293,8 @@ async def serve(app: web.Application, conn: Conn) -> str:
 
 
 def lost_reason(ws: web.WebSocketResponse) -> str:
-    """Why a socket ended that neither side closed in good order."""
-    if isinstance(ws.exception(), asyncio.TimeoutError):
-        return "heartbeat"  # no pong within heartbeat / 2
+    """Why a socket ended that neither side closed in good order (the heartbeat's cut says so
+    itself, in ``Conn.reason``)."""
     return "error" if ws.exception() is not None else "closed"
 
 

@@ -370,6 +370,36 @@ async def test_a_client_that_answers_pings_stays(make_client: ClientFactory) -> 
     await sock.close()
 
 
+async def test_a_clients_own_ping_gets_its_pong(make_client: ClientFactory) -> None:
+    """The server answers a protocol-level ping with a pong carrying the same data."""
+    client = await make_client(ws_heartbeat=5.0)
+    token, _ = await ws_player(client)
+    sock = await client.ws_connect(f"/ws?token={token}", autoping=False)
+    await sock.ping(b"are-you-there")
+    while (message := await asyncio.wait_for(sock.receive(), 5)).type is not WSMsgType.PONG:
+        assert message.type is WSMsgType.TEXT  # the snapshot, boards
+    assert message.data == b"are-you-there"
+    await sock.close()
+
+
+async def test_a_silent_client_is_pinged_after_a_heartbeat_and_kept_by_its_pong(
+    make_client: ClientFactory,
+) -> None:
+    """A silent socket gets a ping after a heartbeat; each pong keeps it open, ping after ping."""
+    client = await make_client(ws_heartbeat=0.4)
+    token, _ = await ws_player(client)
+    sock = await client.ws_connect(f"/ws?token={token}", autoping=False)
+    while (message := await asyncio.wait_for(sock.receive(), 5)).type is not WSMsgType.PING:
+        assert message.type is WSMsgType.TEXT
+    await sock.pong(message.data)
+    while (message := await asyncio.wait_for(sock.receive(), 5)).type is not WSMsgType.PING:
+        assert message.type is WSMsgType.TEXT
+    await sock.pong(message.data)
+    assert metric(client, "ws_heartbeat_fail_total") == 0
+    assert metric(client, "ws_connections_active") == 1
+    await sock.close()
+
+
 async def test_connections_are_counted_and_shown_online(client: TestClient) -> None:
     """Connects and disconnects move the metrics and the board's online count."""
     sock, _, _ = await connect(client)
