@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
 
 from actor.actor import Actor
 from actor.clock import Clock, SystemClock
+from engine.state import GameState
 from persistence.store import open_store
 from server import admin_api, http_api, pages, ws
 from server.auth import load_auth
@@ -23,6 +25,8 @@ from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
 from server.metrics import Metrics
 from server.request_body import BODY_LIMIT
 from settings import Settings
+
+T = TypeVar("T")
 
 log = logging.getLogger("ctb.server")
 
@@ -51,8 +55,16 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
         metrics.snapshot_bytes.set(size)
 
     store.saver.observers.append(snapshot_written)
+
+    async def after_a_fan_out(fn: Callable[[GameState], T]) -> T:
+        """The store's way in between two turns, once a fan-out is over (``after_fan_out``)."""
+        broadcaster = app.get(ws.BROADCASTER)
+        if broadcaster is not None and broadcaster.conns:
+            await broadcaster.after_fan_out(2 * settings.broadcast_interval)
+        return await actor.between_turns(fn)
+
     actor.start()
-    await store.start(actor.between_turns)
+    await store.start(after_a_fan_out)
     log.info("game ready", extra={"event": "ready", "players": len(store.state.players)})
     yield
     log.info("stopping: finishing the actor's turn and saving", extra={"event": "stopping"})

@@ -121,6 +121,7 @@ class Broadcaster:
     closers: set[asyncio.Task[None]] = field(default_factory=set)
     overload: Overload | None = None  # stretches the interval and says when to refuse new work
     gc_policy: GcPolicy | None = None  # freezes the heap as sockets open (server/gc_policy.py)
+    fanned_out: list[asyncio.Future[None]] = field(default_factory=list)  # ``after_fan_out``
 
     # -- the registry ---------------------------------------------------------------------
 
@@ -245,6 +246,21 @@ class Broadcaster:
             messages.append(board_message(base, board))
             self.sent = board  # before the first await: a client joining now gets this one
         await self.fan_out(messages)
+        waiting, self.fanned_out = self.fanned_out, []
+        for waiter in waiting:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def after_fan_out(self, longest: float) -> None:
+        """Return once the next fan-out has ended, or after ``longest`` seconds without one.
+
+        The snapshot's fork waits for this: the child then lives in the quiet part of the
+        interval, not across the next fan-out, which would copy every page it touches.
+        """
+        waiter = asyncio.get_running_loop().create_future()
+        self.fanned_out.append(waiter)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(waiter, longest)
 
     async def fan_out(self, messages: list[Any]) -> None:
         """Write the same bytes to every socket, never waiting on one, yielding between slices.

@@ -19,6 +19,7 @@ from actor.clock import FakeClock
 from server import ws_protocol
 from server.keys import ACTOR, METRICS
 from server.models import BoardMessage
+from server.ws import BROADCASTER
 from server.ws_protocol import MSGPACK_PROTOCOL
 from tests.server.conftest import ClientFactory, ws_player
 from tests.server.wsclient import (
@@ -222,3 +223,21 @@ async def test_a_client_that_stops_reading_is_dropped_without_delaying_the_other
     slow.close()
     for sock in readers:
         await sock.close()
+
+
+async def test_a_wait_for_the_end_of_a_fan_out_ends_with_the_next_board(
+    client: TestClient,
+) -> None:
+    """``after_fan_out`` (the snapshot's fork waits on it) returns once the next board is out
+    to every socket; with nothing to send it returns at its limit instead of hanging."""
+    sock = await open_socket(client)
+    broadcaster = client.server.app[BROADCASTER]
+    await asyncio.wait_for(broadcaster.after_fan_out(0.01), 5)  # nothing changed: the limit
+    waiting = asyncio.create_task(broadcaster.after_fan_out(60.0))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    await client.post("/api/session", json={})  # a new player: the next tick has a board
+    await asyncio.wait_for(waiting, 5)  # released by that fan-out, long before its limit
+    board = await recv_type(sock, "board", timeout=0.5)  # already in this socket's buffer
+    assert board["data"]["players_total"] >= 2
+    await sock.close()
