@@ -21,6 +21,7 @@ from aiohttp import web
 
 from actor.actor import Actor
 from engine import admin_query, audit
+from engine.command_types import GetMe
 from engine.errors import GameError, InvalidRequest, NotFound, Unavailable
 from server import admin_auth, admin_ws, auth
 from server.admin_models import (
@@ -140,7 +141,7 @@ async def player_actions(request: web.Request) -> web.Response:
     unknown = sorted(set(request.query) - {"page", "limit"})
     if unknown:
         raise InvalidRequest(f"unknown parameters: {unknown}", {"fields": unknown})
-    await actor_of(request).call({"op": "me", "player_id": player_id})  # 404: no such player
+    await actor_of(request).call(GetMe(player_id=player_id))  # 404: no such player
     params = {k: v for k, v in request.query.items() if k in ("page", "limit")}
     return await query(request, {"op": "admin_audit", "query": {**params, "target": player_id}})
 

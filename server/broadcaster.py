@@ -27,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from actor.actor import Actor
+from actor.actor import Actor, Online
 from engine.view import Board
 from server import ws_protocol as proto
 from server.board_changes import board_message
@@ -132,7 +132,7 @@ class Broadcaster:
         self.conns[conn] = None
         mine = self.by_player.setdefault(conn.player_id, set())
         if not mine:
-            self.actor.cast({"op": "online", "delta": 1})
+            self.actor.cast(Online(delta=1))
         mine.add(conn)
 
     def remove(self, conn: Conn) -> None:
@@ -145,7 +145,7 @@ class Broadcaster:
         mine.discard(conn)
         if not mine:
             del self.by_player[conn.player_id]
-            self.actor.cast({"op": "online", "delta": -1})
+            self.actor.cast(Online(delta=-1))
 
     def close(self, conn: Conn, code: int, reason: str, message: str = "") -> None:
         """Start closing ``conn`` without waiting for it; the first reason given wins."""
