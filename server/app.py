@@ -20,6 +20,7 @@ from engine.state import GameState
 from persistence.store import open_store
 from server import admin_api, http_api, pages, ws
 from server.auth import load_auth
+from server.broadcaster import BROADCASTER
 from server.conn_limits import CONN_LIMITS, ConnLimits
 from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
 from server.metrics import Metrics
@@ -58,7 +59,7 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
 
     async def after_a_fan_out(fn: Callable[[GameState], T]) -> T:
         """The store's way in between two turns, once a fan-out is over (``after_fan_out``)."""
-        broadcaster = app.get(ws.BROADCASTER)
+        broadcaster = app.get(BROADCASTER)
         if broadcaster is not None and broadcaster.conns:
             await broadcaster.after_fan_out(2 * settings.broadcast_interval)
         return await actor.between_turns(fn)

@@ -66,7 +66,7 @@ class Conn:
     close_code: int | None = None  # the code we closed with, when we closed first
     held: bool = False  # reading paused until the client reads what we sent
     bad: deque[float] | None = None  # times of recent bad messages; made at the first one
-    resync_tokens: float = -1.0  # -1: a full bucket on first use (``ws.on_resync``)
+    resync_tokens: float = -1.0  # -1: a full bucket on first use (``ws_messages.on_resync``)
     resync_at: float = 0.0
     closer: asyncio.Task[None] | None = None
     heard: bool = True  # a frame came since the heartbeat's last sweep (server/heartbeat.py)
@@ -322,3 +322,6 @@ class Broadcaster:
             },
         )
         self.close(conn, CLOSE_TRY_AGAIN_LATER, "slow", "too slow to read")
+
+
+BROADCASTER = web.AppKey("broadcaster", Broadcaster)

@@ -23,7 +23,7 @@ from engine.command_types import Command, CreatePlayer, GetLeaderboard, GetMe, G
 from engine.errors import Banned, GameError, NotFound, Unavailable
 from engine.players import BANNED
 from engine.view import Board, PlayerObject
-from server import admin_api, auth, conditional, middleware, push
+from server import admin_routes, auth, conditional, middleware, push
 from server.client_address import client_address, limit_key
 from server.errors import Unauthorized
 from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
@@ -306,7 +306,7 @@ def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     push.setup(app)
     ops = operations(settings.sessions_per_minute, app[push.PUSH].models.http)
-    ops += admin_api.operations()
+    ops += admin_routes.operations()
     app[HTTP] = HttpState(
         limiter=SessionLimiter(settings.sessions_per_minute),
         settings=ClientSettings.of(settings),

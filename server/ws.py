@@ -2,11 +2,10 @@
 
 The handshake is refused with HTTP 401 (SPEC §5 error shape) for a missing, invalid or expired
 WebSocket token, for a player token, and for an unknown player. After it the server sends the
-``snapshot`` at once, then boards and round events from the broadcaster, and answers each
-client message through one dispatch table whose fallback replies ``error``. Validation happens
-here, at the edge, before anything reaches the actor. Every reply is written to the transport
-without waiting (see ``server/broadcaster.py``), so a socket's own replies never queue behind an
-await on a slow peer.
+``snapshot`` at once, then boards and round events from the broadcaster; each client message
+goes to ``server/ws_messages.py``, which validates and answers it. Every reply is written to the
+transport without waiting (see ``server/broadcaster.py``), so a socket's own replies never queue
+behind an await on a slow peer.
 
 Heartbeat: ``server/heartbeat.py`` pings a socket silent for ``ws_heartbeat`` (20 s) and cuts it
 when no pong comes within half that (SPEC §6); aiohttp's per-socket timer is off, and this
@@ -19,43 +18,34 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import WebSocketError, WSCloseCode, WSMsgType, web
 
 from engine.command_types import GetMe
-from engine.errors import Banned, GameError, InvalidRequest, NotFound, RateLimited, Unavailable
+from engine.errors import Banned, GameError, NotFound, RateLimited, Unavailable
 from engine.players import BANNED
-from engine.view import PlayerObject
-from server import auth, public_view
+from server import auth
 from server import ws_protocol as proto
 from server.broadcaster import (
+    BROADCASTER,
     CLOSE_BANNED,
     CLOSE_GOING_AWAY,
     CLOSE_KICKED,
-    CLOSE_POLICY,
     Broadcaster,
     Conn,
 )
 from server.client_address import client_address, is_trusted_proxy, limit_key
 from server.conn_limits import CONN_LIMITS, RETRY_AFTER
-from server.errors import PayloadTooLarge, Unauthorized, http_error, ws_error
+from server.errors import Unauthorized, http_error, ws_error
 from server.gc_policy import GC_POLICY
 from server.heartbeat import Heartbeat
 from server.keys import ACTOR, AUTH, METRICS, SETTINGS
-from server.models import PONG, ClientSettings, Ping, Resync, ack
 from server.overload import OVERLOAD, Overload
-from server.push import PUSH
-from server.validation import validate
+from server.ws_messages import on_frame, send_snapshot
 
 log = logging.getLogger("ctb.ws")
-
-
-BROADCASTER = web.AppKey("broadcaster", Broadcaster)
-
-Handler = Callable[[web.Application, Conn, dict[str, Any]], Awaitable[None]]
 
 
 def setup(app: web.Application) -> None:
@@ -296,115 +286,3 @@ def lost_reason(ws: web.WebSocketResponse) -> str:
     """Why a socket ended that neither side closed in good order (the heartbeat's cut says so
     itself, in ``Conn.reason``)."""
     return "error" if ws.exception() is not None else "closed"
-
-
-async def on_frame(app: web.Application, conn: Conn, data: bytes | str) -> None:
-    try:
-        message = proto.decode_message(conn.codec, data)
-    except (InvalidRequest, PayloadTooLarge) as error:
-        bad_message(app, conn, error)
-        return
-    handler = HANDLERS.get(message["type"], on_unknown)
-    await handler(app, conn, message)
-
-
-def bad_message(
-    app: web.Application, conn: Conn, error: GameError, batch_id: str | None = None
-) -> None:
-    """Reply ``error``; the (bad_limit + 1)th bad message in the window closes with 1008."""
-    conn.send(ws_error(error, batch_id))
-    now = asyncio.get_running_loop().time()
-    settings = app[SETTINGS]
-    bad = conn.bad
-    if bad is None:  # most sockets never send a bad message: an empty deque is 600 bytes
-        bad = conn.bad = deque()
-    bad.append(now)
-    while bad and bad[0] <= now - settings.ws_bad_window:
-        bad.popleft()
-    if len(bad) > settings.ws_bad_limit:
-        app[BROADCASTER].close(conn, CLOSE_POLICY, "policy", "too many bad messages")
-
-
-# -- the dispatch table ---------------------------------------------------------------------
-
-
-async def on_clicks(app: web.Application, conn: Conn, message: dict[str, Any]) -> None:
-    """The socket's side of the one push path (``server/push.py``): answer ``ack`` or ``error``."""
-    raw_id = message.get("batch_id")
-    echo_id = raw_id if isinstance(raw_id, str) and len(raw_id) <= 64 else None
-    path = app[PUSH]
-    try:
-        result = await path.push(app[ACTOR], conn.player_id, message, path.models.ws)
-    except InvalidRequest as error:
-        bad_message(app, conn, error, echo_id)
-        return
-    except GameError as error:
-        conn.send(ws_error(error, echo_id))
-        if isinstance(error, Banned):
-            app[BROADCASTER].close(conn, CLOSE_BANNED, "banned", "banned")
-        elif not isinstance(error, RateLimited):
-            log.info(
-                "push refused",
-                extra={"event": "push_refused", "code": error.code, "player_id": conn.player_id},
-            )
-        return
-    conn.send(ack(result))
-
-
-async def on_ping(app: web.Application, conn: Conn, message: dict[str, Any]) -> None:
-    try:
-        validate(message, Ping)
-    except InvalidRequest as error:
-        bad_message(app, conn, error)
-        return
-    conn.send(PONG)
-
-
-async def on_resync(app: web.Application, conn: Conn, message: dict[str, Any]) -> None:
-    wait = resync_wait(app, conn)
-    if wait:  # a snapshot is the biggest reply: asked for in a loop it is a flood
-        bad_message(app, conn, RateLimited("resync asked for too often", wait))
-        return
-    try:
-        validate(message, Resync)
-        me = await app[ACTOR].call(GetMe(player_id=conn.player_id))
-    except InvalidRequest as error:
-        bad_message(app, conn, error)
-        return
-    except GameError as error:
-        conn.send(ws_error(error))
-        return
-    send_snapshot(app, conn, me)
-
-
-def resync_wait(app: web.Application, conn: Conn) -> float:
-    """Take a token from the socket's resync bucket; seconds to wait when it is empty."""
-    settings = app[SETTINGS]
-    now = asyncio.get_running_loop().time()
-    burst, every = settings.ws_resync_burst, settings.ws_resync_interval
-    tokens = burst if conn.resync_tokens < 0 else conn.resync_tokens
-    tokens = min(burst, tokens + (now - conn.resync_at) / every)
-    conn.resync_at = now
-    if tokens < 1:
-        conn.resync_tokens = tokens
-        return (1 - tokens) * every
-    conn.resync_tokens = tokens - 1
-    return 0.0
-
-
-async def on_unknown(app: web.Application, conn: Conn, message: dict[str, Any]) -> None:
-    bad_message(app, conn, proto.unknown_type(message))
-
-
-HANDLERS: dict[str, Handler] = {
-    "clicks": on_clicks,
-    "ping": on_ping,
-    "resync": on_resync,
-}
-
-
-def send_snapshot(app: web.Application, conn: Conn, me: PlayerObject) -> None:
-    settings = ClientSettings.of(app[SETTINGS])
-    # The board the broadcaster's next changes build on (SPEC §6), not the actor's newest.
-    snapshot = public_view.snapshot(app[BROADCASTER].held_board(), settings)
-    conn.send(proto.snapshot_message(snapshot, me))

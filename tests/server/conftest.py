@@ -14,6 +14,7 @@ from aiohttp.web_runner import BaseRunner
 from actor.clock import FakeClock
 from server.app import init_app
 from server.http_protocol import GameAppRunner
+from server.keys import METRICS
 from settings import Settings
 from tests.conftest import T0
 
@@ -66,6 +67,12 @@ async def make_client(aiohttp_client: Any, tmp_path: Path, app_clock: FakeClock)
 @pytest.fixture
 async def client(make_client: ClientFactory) -> TestClient:
     return await make_client()
+
+
+def metric(client: TestClient, name: str, **labels: str) -> float:
+    """A sample of the test app's metrics; 0 when it has not been set yet."""
+    value = client.server.app[METRICS].registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
 
 
 async def new_player(client: TestClient, name: str | None = None) -> tuple[str, dict[str, Any]]:

@@ -17,11 +17,11 @@ from aiohttp.test_utils import TestClient
 
 from actor.clock import FakeClock
 from server import ws_protocol
-from server.keys import ACTOR, METRICS
+from server.broadcaster import BROADCASTER
+from server.keys import ACTOR
 from server.models import BoardMessage
-from server.ws import BROADCASTER
 from server.ws_protocol import MSGPACK_PROTOCOL
-from tests.server.conftest import ClientFactory, ws_player
+from tests.server.conftest import ClientFactory, metric, ws_player
 from tests.server.wsclient import (
     WAIT,
     RawSocket,
@@ -34,11 +34,6 @@ from tests.server.wsclient import (
 )
 
 INTERVAL = 0.05
-
-
-def metric(client: TestClient, name: str, **labels: str) -> float:
-    value = client.server.app[METRICS].registry.get_sample_value(name, labels)
-    return 0.0 if value is None else value
 
 
 async def open_socket(client: TestClient, protocol: str | None = None) -> ClientWebSocketResponse:

@@ -14,16 +14,11 @@ from aiohttp.test_utils import TestClient
 
 from actor.clock import FakeClock
 from server import auth, ws
-from server.keys import ACTOR, AUTH, METRICS
+from server.keys import ACTOR, AUTH
 from server.ws_protocol import MSGPACK_PROTOCOL
-from tests.server.conftest import ClientFactory, new_player, ws_player
 from tests.server.conftest import auth as auth_header
+from tests.server.conftest import metric, new_player, ws_player
 from tests.server.wsclient import WAIT, recv, recv_close, recv_reply, recv_type, until
-
-
-def metric(client: TestClient, name: str, **labels: str) -> float:
-    value = client.server.app[METRICS].registry.get_sample_value(name, labels)
-    return 0.0 if value is None else value
 
 
 async def connect(client: TestClient, **kwargs: Any) -> tuple[Any, str, dict[str, Any]]:
@@ -343,61 +338,6 @@ async def test_shutdown_closes_every_socket_with_1001(client: TestClient) -> Non
     token, _ = await ws_player(client)
     response = await client.get(f"/ws?token={token}")
     assert response.status == 503
-
-
-async def test_a_client_that_never_answers_pings_is_closed(make_client: ClientFactory) -> None:
-    """With no pong within half the heartbeat, the socket is closed and counted."""
-    client = await make_client(ws_heartbeat=0.2)
-    token, _ = await ws_player(client)
-    sock = await client.ws_connect(f"/ws?token={token}", autoping=False)
-    await until(lambda: metric(client, "ws_heartbeat_fail_total") == 1)
-    assert metric(client, "ws_disconnect_total", reason="heartbeat") == 1
-    assert metric(client, "ws_connections_active") == 0
-    await sock.close()
-
-
-async def test_a_client_that_answers_pings_stays(make_client: ClientFactory) -> None:
-    """A client that answers the heartbeat pings stays connected through several of them."""
-    client = await make_client(ws_heartbeat=0.1)
-    sock, _, _ = await connect(client)
-    await client.server.app[ACTOR].call({"op": "end_round"})  # nothing changes after this
-    with pytest.raises(TimeoutError):  # receive() answers the pings meanwhile
-        while True:
-            await asyncio.wait_for(sock.receive(), 0.6)
-    await sock.send_json({"type": "ping"})
-    assert await recv_reply(sock) == {"type": "pong"}
-    assert metric(client, "ws_heartbeat_fail_total") == 0
-    await sock.close()
-
-
-async def test_a_clients_own_ping_gets_its_pong(make_client: ClientFactory) -> None:
-    """The server answers a protocol-level ping with a pong carrying the same data."""
-    client = await make_client(ws_heartbeat=5.0)
-    token, _ = await ws_player(client)
-    sock = await client.ws_connect(f"/ws?token={token}", autoping=False)
-    await sock.ping(b"are-you-there")
-    while (message := await asyncio.wait_for(sock.receive(), 5)).type is not WSMsgType.PONG:
-        assert message.type is WSMsgType.TEXT  # the snapshot, boards
-    assert message.data == b"are-you-there"
-    await sock.close()
-
-
-async def test_a_silent_client_is_pinged_after_a_heartbeat_and_kept_by_its_pong(
-    make_client: ClientFactory,
-) -> None:
-    """A silent socket gets a ping after a heartbeat; each pong keeps it open, ping after ping."""
-    client = await make_client(ws_heartbeat=0.4)
-    token, _ = await ws_player(client)
-    sock = await client.ws_connect(f"/ws?token={token}", autoping=False)
-    while (message := await asyncio.wait_for(sock.receive(), 5)).type is not WSMsgType.PING:
-        assert message.type is WSMsgType.TEXT
-    await sock.pong(message.data)
-    while (message := await asyncio.wait_for(sock.receive(), 5)).type is not WSMsgType.PING:
-        assert message.type is WSMsgType.TEXT
-    await sock.pong(message.data)
-    assert metric(client, "ws_heartbeat_fail_total") == 0
-    assert metric(client, "ws_connections_active") == 1
-    await sock.close()
 
 
 async def test_connections_are_counted_and_shown_online(client: TestClient) -> None:

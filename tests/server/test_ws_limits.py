@@ -13,13 +13,8 @@ from aiohttp import WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 
 from server.keys import ACTOR, METRICS
-from tests.server.conftest import ClientFactory, ws_player
+from tests.server.conftest import ClientFactory, metric, ws_player
 from tests.server.wsclient import WAIT, RawSocket, recv, recv_close, recv_reply, until
-
-
-def metric(client: TestClient, name: str, **labels: str) -> float:
-    value = client.server.app[METRICS].registry.get_sample_value(name, labels)
-    return 0.0 if value is None else value
 
 
 async def refused(client: TestClient, path: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
