@@ -194,7 +194,7 @@ class Actor:
         while True:
             batch = await mailbox.take(loop, self._max_batch)
             stop = _STOP in batch
-            self._turn([m for m in batch if m is not _STOP])
+            self._turn([m for m in batch if m is not _STOP] if stop else batch)
             if stop:
                 self._refuse_the_rest()
                 return

@@ -66,18 +66,12 @@ class PlayerAction(Request):
     revoke_round_clicks: bool | UnsetType = UNSET
 
 
-class BatchOperation(Request):
-    """One operation of a batch: a player action or a patch."""
+class BatchOperation(PatchPlayer, kw_only=True):
+    """One operation of a batch: a player action, or a patch with ``PatchPlayer``'s fields."""
 
     action: Literal[tuple(admin_actions.ACTIONS)]  # type: ignore[valid-type]
     player_id: PlayerId
-    reason: Reason
     revoke_round_clicks: bool | UnsetType = UNSET
-    name: Name | UnsetType = UNSET
-    planet: PlanetName | UnsetType = UNSET
-    status: Status | UnsetType = UNSET
-    score: Score | UnsetType = UNSET
-    round_score: Score | UnsetType = UNSET
 
 
 class BatchRequest(Request):

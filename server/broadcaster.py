@@ -149,15 +149,24 @@ class Broadcaster:
 
     def close(self, conn: Conn, code: int, reason: str, message: str = "") -> None:
         """Start closing ``conn`` without waiting for it; the first reason given wins."""
-        if conn.closing:
+        if not self._end(conn, reason, code):
             return
-        conn.closing = True
-        conn.reason = reason
-        conn.close_code = code
-        self.remove(conn)
         task = conn.closer = asyncio.create_task(self._close(conn, code, message))
         self.closers.add(task)
         task.add_done_callback(self.closers.discard)
+
+    def cut(self, conn: Conn, reason: str) -> None:
+        """End ``conn`` at once with no close frame: its peer no longer answers (heartbeat)."""
+        if self._end(conn, reason, None):
+            conn.transport.abort()
+
+    def _end(self, conn: Conn, reason: str, code: int | None) -> bool:
+        """Mark ``conn`` as ending and unregister it; False if it was ending already."""
+        if conn.closing:
+            return False
+        conn.closing, conn.reason, conn.close_code = True, reason, code
+        self.remove(conn)
+        return True
 
     async def _close(self, conn: Conn, code: int, message: str) -> None:
         """Send the close frame and wait a little for the client's reply.

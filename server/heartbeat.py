@@ -18,7 +18,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from server.broadcaster import Broadcaster, Conn
+from server.broadcaster import Broadcaster
 
 log = logging.getLogger("ctb.ws")
 
@@ -45,12 +45,5 @@ class Heartbeat:
             conn.quiet += 1
             if conn.quiet == PING_AFTER:
                 conn.write(PING)
-            elif conn.quiet >= CLOSE_AFTER:
-                self.lost(conn)
-
-    def lost(self, conn: Conn) -> None:
-        """No pong: the peer is gone or stuck. Nothing more is sent; the transport is cut."""
-        conn.closing = True
-        conn.reason = "heartbeat"
-        self.broadcaster.remove(conn)
-        conn.transport.abort()
+            elif conn.quiet >= CLOSE_AFTER:  # no pong: the peer is gone or stuck
+                self.broadcaster.cut(conn, "heartbeat")
