@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench dist clean
 
 $(VENV)/.run-installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,13 @@ $(VENV)/.run-installed: setup.cfg pyproject.toml
 $(VENV)/.test-installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m pip install --quiet -e '.[test,bench,dist]'
+	touch $(VENV)/.run-installed $(VENV)/.dist-installed $@
+
+$(VENV)/.dist-installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dist]'
 	touch $(VENV)/.run-installed $@
 
 # What the browser tests inject into pages (axe-core), pinned by tests/e2e/package-lock.json.
@@ -46,5 +52,15 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/ws_load.py
 	$(PY) bench/admin_ws_bench.py
 
+# The wheel and the one-file zipapp with every dependency inside, for this platform's Python
+# (docs/operations.md). `make dist DIST=somewhere` builds them there instead of dist/.
+DIST ?= dist
+
+dist: $(VENV)/.dist-installed
+	rm -f $(DIST)/click_the_button-*.whl $(DIST)/click_the_button-*.tar.gz $(DIST)/click-the-button.pyz
+	$(PY) -m build --outdir $(DIST) .
+	$(VENV)/bin/shiv --console-script click-the-button --python '/usr/bin/env python3' \
+		--output-file $(DIST)/click-the-button.pyz $(DIST)/click_the_button-*.whl
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis tests/e2e/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis tests/e2e/node_modules dist build *.egg-info

@@ -1,8 +1,12 @@
-"""The one entry point: ``python run.py`` starts the game server on uvloop (SPEC §2, §10)."""
+"""The one entry point: ``python run.py`` starts the game server on uvloop (SPEC §2, §10).
+
+Installed (``pip install .``), the same ``main`` is the ``click-the-button`` command.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import uvloop
@@ -15,14 +19,19 @@ from server.app import init_app
 
 
 def main(argv: list[str] | None = None) -> int:
+    prog = os.path.basename(sys.argv[0])  # run.py, or click-the-button when installed
     try:
         settings = settings_mod.load(argv)
     except settings_mod.SettingsError as error:
-        print(f"run.py: {error}", file=sys.stderr)
+        print(f"{prog}: {error}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
     log = logging.getLogger("ctb")
-    log.info("starting", extra={"event": "start", "host": settings.host, "port": settings.port})
+    version = settings_mod.package_version()
+    log.info(
+        "starting",
+        extra={"event": "start", "host": settings.host, "port": settings.port, "version": version},
+    )
     # Every connection is a descriptor: the soft limit (often 1,024) is raised to the hard one
     # before the app sizes its connection budget from it (server/conn_limits.py).
     before, after = listener.raise_descriptor_limit()
@@ -38,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         listener.run(app, settings.host, settings.port, shutdown_timeout=5.0)
     except StartupError as error:  # DATA_DIR unusable or no valid saved state (SPEC §7)
         log.error("cannot start", extra={"event": "startup_failed", "error": str(error)})
-        print(f"run.py: {error}", file=sys.stderr)
+        print(f"{prog}: {error}", file=sys.stderr)
         return 1
     return 0
 

@@ -7,6 +7,7 @@ way Phoenix's ``init`` refuses an inconsistent configuration with a sentence.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import ipaddress
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +26,27 @@ class SettingsError(ValueError):
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+DISTRIBUTION = "click-the-button"  # the name in setup.cfg, under which pip records the version
+
+
+def package_version() -> str:
+    """The installed version from the package's metadata, so it is written only in setup.cfg."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:  # a checkout run without `pip install`
+        return "unknown (not installed)"
+
+
+def _shipped_planets() -> Path:
+    """The shipped planets: ``data/planets.json`` beside this file in a checkout, or the same file
+    installed as the ``ctb_defaults`` package beside this module (setup.cfg maps data/ onto it)."""
+    here = Path(__file__).parent
+    checkout = here / "data" / "planets.json"
+    return checkout if checkout.is_file() else here / "ctb_defaults" / "planets.json"
+
+
+SHIPPED_PLANETS = _shipped_planets()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +68,7 @@ class Settings:
     secret_key: str | None = None
     admin_token: str | None = None
     log_level: str = "INFO"
-    planets_file: Path = Path(__file__).parent / "data" / "planets.json"
+    planets_file: Path = SHIPPED_PLANETS
     start_empty: bool = False
     # Connection limits (docs/operations.md). A real page holds one socket and a few HTTP
     # connections; these only stop one client from holding the server's memory or descriptors.
@@ -220,8 +242,8 @@ def _default(name: str) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # The program's name comes from how it was started: run.py, or the installed command.
     parser = argparse.ArgumentParser(
-        prog="run.py",
         description="Click the Button server. Every setting is also an environment variable; "
         "a flag wins over the environment.",
     )
@@ -238,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start with an empty game when no valid saved state can be loaded",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     return parser
 
 

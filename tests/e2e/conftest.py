@@ -48,18 +48,21 @@ class ServerProcess:
     data_dir: Path
     port: int = field(default_factory=free_port)
     args: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str | None] = field(default_factory=dict)  # None unsets a variable
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     # Run in the child before run.py starts, e.g. to lower its descriptor limit.
     preexec: Callable[[], None] | None = None
+    # The program and the folder it starts in: the checkout's run.py unless a test says otherwise.
+    command: list[str] = field(default_factory=lambda: [sys.executable, str(ROOT / "run.py")])
+    cwd: Path = ROOT
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *extra: str) -> None:
-        env = {
+        wanted = {
             **os.environ,
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
@@ -68,11 +71,12 @@ class ServerProcess:
             "ADMIN_TOKEN": ADMIN_TOKEN,
             **self.env,
         }
+        env = {name: value for name, value in wanted.items() if value is not None}
         self.log_path = self.data_dir.parent / f"server-{self.port}-{time.monotonic_ns()}.log"
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "run.py"), *self.args, *extra],
-                cwd=ROOT,
+                [*self.command, *self.args, *extra],
+                cwd=self.cwd,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
