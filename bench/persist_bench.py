@@ -43,6 +43,7 @@ from engine.players import Player
 from engine.rules import Rules
 from engine.state import GameState, new_state
 from persistence import journal as journal_mod
+from persistence.data_dir import DataDir
 from persistence.recovery import Recovered, recover
 from persistence.saver import Saver
 from persistence.store import Store, open_store, take_lock
@@ -102,9 +103,10 @@ def build(players: int, batches: int, seed: int) -> GameState:
 async def background_save(state: GameState, data_dir: Path) -> dict[str, float]:
     """One save through the real store and actor, with a 1 ms ticker measuring loop lateness."""
     data_dir.mkdir()
-    journal = journal_mod.Journal(data_dir, 1, "everysec", RULES)
-    saver = Saver(data_dir, journal, Recovered(state, None, None, None, 1))
-    store = Store(state, journal, saver, take_lock(data_dir), snapshot_interval=3600)
+    held = take_lock(data_dir)
+    journal = journal_mod.Journal(held, 1, "everysec", RULES)
+    saver = Saver(held, journal, Recovered(state, None, None, None, 1))
+    store = Store(state, journal, saver, held, snapshot_interval=3600)
     actor = Actor(state, SystemClock(), on_commit=store.append, tick_interval=None)
     actor.start()
     worst = 0.0
@@ -140,8 +142,9 @@ async def background_save(state: GameState, data_dir: Path) -> dict[str, float]:
 def journal_figures(records: int, data_dir: Path) -> dict[str, float]:
     """Append cost per turn and replay rate, on a journal of pushes from 10,000 players."""
     data_dir.mkdir()
+    held = DataDir.open(data_dir)
     state = new_state(RULES, PLANETS)
-    journal = journal_mod.Journal(data_dir, 1, "no", RULES)
+    journal = journal_mod.Journal(held, 1, "no", RULES)
     tick = Tick(now=T0)
     commands.apply(state, tick)
     journal.append([tick])
@@ -170,8 +173,9 @@ def journal_figures(records: int, data_dir: Path) -> dict[str, float]:
             turn = []
     journal.close()
     started = time.perf_counter()
-    recovered = recover(data_dir, RULES, PLANETS, start_empty=False)
+    recovered = recover(held, RULES, PLANETS, start_empty=False)
     replay_seconds = time.perf_counter() - started
+    held.close()
     return {
         "records": recovered.replayed,
         "replay_per_s": recovered.replayed / replay_seconds,
@@ -183,13 +187,15 @@ def journal_figures(records: int, data_dir: Path) -> dict[str, float]:
 def fsync_always_cost(data_dir: Path, turns: int = 200) -> float:
     """Microseconds per append with FSYNC=always: the price of durability against power loss."""
     data_dir.mkdir()
-    journal = journal_mod.Journal(data_dir, 1, "always", RULES)
+    held = DataDir.open(data_dir)
+    journal = journal_mod.Journal(held, 1, "always", RULES)
     turn = [Push(player_id="p", batch_id=f"b{i}", clicks=[5], now=T0) for i in range(8)]
     started = time.perf_counter()
     for _ in range(turns):
         journal.append(turn)
     seconds = time.perf_counter() - started
     journal.close()
+    held.close()
     return seconds / turns * 1e6
 
 

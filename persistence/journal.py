@@ -31,15 +31,14 @@ import struct
 import time
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from engine.command_types import MUTATION, Command
 from engine.rules import Rules
+from persistence.data_dir import DataDir
 from persistence.errors import JournalError
-from persistence.snapshot import fsync_dir
 
 log = logging.getLogger("ctb.persistence")
 
@@ -52,17 +51,17 @@ _HEADER = msgspec.msgpack.Decoder(dict[str, Any])
 _RECORD = msgspec.msgpack.Decoder(MUTATION)
 
 
-def segment_path(data_dir: Path, segment: int) -> Path:
-    return data_dir / f"journal-{segment:012d}.log"
+def segment_name(segment: int) -> str:
+    return f"journal-{segment:012d}.log"
 
 
-def list_segments(data_dir: Path) -> list[tuple[int, Path]]:
+def list_segments(data_dir: DataDir) -> list[tuple[int, str]]:
     """The segment files in the directory, oldest first."""
     found = []
-    for name in os.listdir(data_dir):
+    for name in data_dir.names():
         match = SEGMENT_NAME.fullmatch(name)
         if match:
-            found.append((int(match.group(1)), data_dir / name))
+            found.append((int(match.group(1)), name))
     return sorted(found)
 
 
@@ -84,7 +83,7 @@ class Journal:
     ``sync_pending``, which runs in the store's sync thread on what ``take_pending`` handed over.
     """
 
-    def __init__(self, data_dir: Path, segment: int, fsync: str, rules: Rules) -> None:
+    def __init__(self, data_dir: DataDir, segment: int, fsync: str, rules: Rules) -> None:
         if fsync not in (ALWAYS, EVERYSEC, NO):
             raise ValueError(f"FSYNC must be always, everysec or no, got {fsync!r}")
         self.data_dir = data_dir
@@ -106,15 +105,15 @@ class Journal:
         self._open(segment)
 
     def _open(self, segment: int) -> None:
-        path = segment_path(self.data_dir, segment)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        name = segment_name(segment)
+        fd = self.data_dir.open_fd(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND)
         header = {"format": FORMAT, "segment": segment, "rules": self._rules, "at": time.time()}
         data = MAGIC + frame(self._encoder.encode(header))
         try:
             os.write(fd, data)
         except OSError:
             os.close(fd)
-            path.unlink(missing_ok=True)
+            self.data_dir.unlink(name, missing_ok=True)
             raise
         self._fd, self.segment, self._size = fd, segment, len(data)
         self._dir_unsynced = True
@@ -163,7 +162,7 @@ class Journal:
         try:
             os.fsync(self._fd)
             if self._dir_unsynced:
-                fsync_dir(self.data_dir)
+                self.data_dir.sync()
                 self._dir_unsynced = False
         except OSError as error:
             # After a failed fsync the kernel may have dropped the pages: nothing written since
@@ -200,7 +199,7 @@ class Journal:
             if pending.fd is not None:
                 os.fsync(pending.fd)
             if pending.directory:
-                fsync_dir(self.data_dir)
+                self.data_dir.sync()
         except OSError as error:
             self.failure = f"fsync failed: {error}"
             log.error(
@@ -229,8 +228,9 @@ class SegmentReader:
     crash or a power loss leaves), and ``"corrupt"`` when a bad frame has good data after it.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, data_dir: DataDir, name: str) -> None:
+        self.data_dir = data_dir
+        self.name = name
         self.size = 0
         self.good_end = 0
         self.problem: str | None = None
@@ -239,7 +239,7 @@ class SegmentReader:
     def frames(self) -> Iterator[Any]:
         """Yield the header map first (if the file has one), then each record (a typed command)
         in order."""
-        with open(self.path, "rb") as f:
+        with self.data_dir.open_file(self.name, "rb") as f:
             size = self.size = os.fstat(f.fileno()).st_size
             if size == 0:
                 return

@@ -29,7 +29,7 @@ async def test_a_push_is_in_the_journal_when_its_reply_arrives(game: Game) -> No
     """The actor's reply comes after the turn's records reached the journal file."""
     await game.join("a")
     await game.push("a", "b1", [5])
-    reader = journal_mod.SegmentReader(journal_mod.segment_path(game.settings.data_dir, 1))
+    reader = journal_mod.SegmentReader(game.store.data_dir, journal_mod.segment_name(1))
     records = list(reader.frames())[1:]
     assert [op(r) for r in records] == ["tick", "create_player", "push"]
     assert records[-1] == Push(player_id="a", batch_id="b1", clicks=[5], now=T0 + 0.6)
@@ -116,10 +116,9 @@ async def test_after_a_crash_the_journal_brings_back_every_acknowledged_push(gam
 async def test_segments_are_deleted_once_both_snapshots_hold_them(game: Game) -> None:
     """A segment goes only when the previous snapshot contains it too, so a fallback to the
     previous snapshot still finds every later change in the journal."""
-    data_dir = game.settings.data_dir
 
     def segments() -> list[int]:
-        return [n for n, _ in journal_mod.list_segments(data_dir)]
+        return [n for n, _ in journal_mod.list_segments(game.store.data_dir)]
 
     await game.store.save(game.actor.between_turns)  # covers 1; only one snapshot: nothing deleted
     assert segments() == [1, 2]
@@ -214,7 +213,7 @@ async def test_changes_in_the_snapshot_turn_are_never_applied_twice(
     assert full_print(again.state) == expected
     assert [r.target for r in again.state.queue] == [10, 11, 12]
     again.journal.close()
-    release_lock(again._lock_fd)
+    release_lock(again.data_dir)
 
 
 async def test_a_child_that_never_finishes_is_killed_after_the_timeout() -> None:
