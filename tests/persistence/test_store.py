@@ -19,6 +19,7 @@ from engine.errors import Unavailable
 from persistence import journal as journal_mod
 from persistence import saver as saver_mod
 from persistence import snapshot
+from persistence.data_dir import DataDir
 from persistence.store import open_store, release_lock
 from tests.conftest import T0
 from tests.persistence.conftest import Game, reopen, settings_for
@@ -223,3 +224,27 @@ async def test_a_child_that_never_finishes_is_killed_after_the_timeout() -> None
         time.sleep(60)
         os._exit(0)
     assert await saver_mod.wait_child(pid, timeout=0.2) == -9
+
+
+async def test_a_moved_directory_keeps_every_file_and_the_store_says_so(
+    game: Game, tmp_path: Path
+) -> None:
+    """After ``mv DATA_DIR moved; mkdir DATA_DIR`` the journal and the snapshot go on in the
+    moved directory, the new one stays empty, the store names the move for /readyz, and once
+    the directory is moved back that problem is gone."""
+    path = game.settings.data_dir
+    await game.join("a")
+    moved = tmp_path / "moved"
+    os.rename(path, moved)
+    path.mkdir()
+    await game.join("b")
+    assert await game.store.save(game.actor.between_turns)
+    assert "no longer the directory this server holds" in (game.store.not_ready or "")
+    assert os.listdir(path) == []
+    with DataDir.open(moved) as held:
+        saved, _ = snapshot.read(held, snapshot.CURRENT, game.store.state.rules)
+    assert sorted(saved.players) == ["a", "b"]
+    os.rmdir(path)
+    os.rename(moved, path)
+    assert not await game.store.save(game.actor.between_turns)  # nothing changed; checked again
+    assert game.store.not_ready is None
