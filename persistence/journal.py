@@ -47,6 +47,7 @@ FORMAT = 1
 FRAME = struct.Struct("<II")
 SEGMENT_NAME = re.compile(r"journal-(\d{1,20})\.log")
 ALWAYS, EVERYSEC, NO = "always", "everysec", "no"
+PROBE_MIN, PROBE_MAX = 4096, 1 << 20  # bytes a probe writes after a failed write
 _HEADER = msgspec.msgpack.Decoder(dict[str, Any])
 _RECORD = msgspec.msgpack.Decoder(MUTATION)
 
@@ -98,8 +99,9 @@ class Journal:
         self._retired: list[int] = []  # old segments' descriptors waiting for their last fsync
         self.failure: str | None = None  # set when durability is in doubt; appends then refuse
         self.last_error: str | None = (
-            None  # the last write failed (disk full): cleared by a good one
+            None  # the last write failed (disk full): cleared by a good one, or by ``probe``
         )
+        self._failed_bytes = 0  # the size of the write that failed last
         self.appends = 0
         self.records = 0
         self._open(segment)
@@ -141,6 +143,7 @@ class Journal:
         except OSError as error:
             self._rollback()
             self.last_error = str(error)
+            self._failed_bytes = len(data)
             raise JournalError(f"the journal write failed: {error}") from error
         self.last_error = None
         self._size += len(data)
@@ -150,6 +153,32 @@ class Journal:
             self._sync_now()
         else:
             self._unsynced = True
+
+    def probe(self) -> bool:
+        """After a failed write: would a write of that size go through now? True if it would.
+
+        Readiness waits for a good write, and a load balancer sends no writes to a server that
+        is not ready, so the server asks the disk itself: it appends as many zero bytes as the
+        failed turn needed (at least ``PROBE_MIN``) and cuts them off again at once, so the
+        segment ends where it ended. A crash between the two leaves zeros after the last
+        record, which start-up reads as a torn tail and cuts off. A good probe clears
+        ``last_error``; it never clears ``failure`` (a failed fsync), which needs a restart.
+        """
+        if self.failure is not None or self.last_error is None:
+            return self.failure is None
+        view = memoryview(bytes(min(max(self._failed_bytes, PROBE_MIN), PROBE_MAX)))
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as error:
+            self._rollback()
+            self.last_error = str(error)
+            return False
+        self._rollback()
+        if self.failure is not None:
+            return False
+        self.last_error = None
+        return True
 
     def _rollback(self) -> None:
         """Cut a partial write off, so no torn record sits before the next good one."""

@@ -12,6 +12,10 @@ Before each save the store checks that DATA_DIR's path still leads to that direc
 does not (moved, replaced, mounted over), the server goes on serving and saving in the directory
 it holds, says so loudly in the log, and ``/readyz`` answers 503 until the path leads there
 again (docs/persistence.md).
+
+After a failed journal write (a full disk) the store probes the disk once a second
+(``Journal.probe``), so readiness comes back as soon as the disk has room again, without
+waiting for a client's write that a load balancer would never send to a server not ready.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from settings import Settings
 log = logging.getLogger("ctb.persistence")
 
 SYNC_INTERVAL = 1.0
+PROBE_INTERVAL = 1.0  # seconds between disk probes while the last journal write failed
 FREEZE_AT = 100_000  # players
 
 
@@ -140,6 +145,7 @@ class Store:
         self._tasks.append(
             asyncio.create_task(self._save_forever(between_turns), name="snapshot-saver")
         )
+        self._tasks.append(asyncio.create_task(self._probe_forever(), name="journal-probe"))
         if self.journal.fsync == journal_mod.EVERYSEC:
             self._sync_pool = concurrent.futures.ThreadPoolExecutor(1, "journal-fsync")
             self._tasks.append(asyncio.create_task(self._sync_forever(), name="journal-fsync"))
@@ -180,6 +186,21 @@ class Store:
                 return  # the actor is stopping: ``close`` writes the last snapshot
             except Exception:  # a failed save keeps the old files; the next one tries again
                 log.exception("snapshot attempt failed", extra={"event": "snapshot_failed"})
+
+    async def _probe_forever(self) -> None:
+        """While the last journal write failed, ask the disk once a second whether it has room."""
+        journal = self.journal
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), PROBE_INTERVAL)
+            if journal.last_error is None or journal.failure is not None:
+                continue
+            failed = journal.last_error
+            if journal.probe():
+                log.warning(
+                    "the journal takes writes again; ready",
+                    extra={"event": "journal_probe_ok", "failed_with": failed},
+                )
 
     async def _sync_forever(self) -> None:
         """FSYNC=everysec: make the journal durable at most once a second, off the loop thread."""

@@ -187,6 +187,37 @@ def test_a_failed_write_is_cut_off_and_forgotten(tmp_path: Path, data_dir: DataD
     assert records == RECORDS[:1] + RECORDS[4:]
 
 
+def test_a_probe_finds_room_again_and_leaves_the_segment_as_it_was(
+    tmp_path: Path, data_dir: DataDir
+) -> None:
+    """After a failed write, a probe fails while the disk still refuses a write of that size and
+    succeeds once it has room, clearing the error; the segment keeps exactly its records."""
+
+    def steps(journal: Journal, lift: Callable[[], None]) -> str:
+        size = segment_path(tmp_path, 1).stat().st_size
+        outcomes = [attempt(journal, RECORDS[1:4])]
+        outcomes.append(f"probe {journal.probe()}, problem {journal.last_error is not None}")
+        lift()
+        outcomes.append(f"probe {journal.probe()}, problem {journal.last_error is not None}")
+        kept = segment_path(tmp_path, 1).stat().st_size == size
+        outcomes.append(f"size {'kept' if kept else 'changed'}")
+        outcomes.append(attempt(journal, RECORDS[4:]))
+        journal.close()
+        return " | ".join(outcomes)
+
+    outcomes = limited_writes(tmp_path, data_dir, steps).split(" | ")
+    assert outcomes[0].startswith("refused: the journal write failed")
+    assert outcomes[1:] == [
+        "probe False, problem True",
+        "probe True, problem False",
+        "size kept",
+        "written",
+    ]
+    reader, _, records = read(segment_path(tmp_path, 1))
+    assert reader.problem is None
+    assert records == RECORDS[:1] + RECORDS[4:]
+
+
 def test_an_empty_turn_writes_nothing(tmp_path: Path, data_dir: DataDir) -> None:
     """A turn without records costs no write."""
     journal = Journal(data_dir, 1, "always", RULES)
