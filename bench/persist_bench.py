@@ -1,7 +1,9 @@
 """Persistence at 1,000,000 players: snapshot size and time, event-loop stall, load, journal.
 
 What it measures, on a state built directly (fast) with every player scored, half of them in the
-active round with their batches recorded, and ``--batches`` remembered batch ids each:
+active round with their batches recorded, ``--batches`` remembered batch ids each, and
+``--bulk-jobs`` admin bulk jobs over every player, each cancelled at once (as an admin trying
+them out would leave them; a job used to keep its whole target list in every snapshot):
 - snapshot bytes and the time a background save takes from fork to durable rename;
 - the longest event-loop stall while that save runs: a ticker task sleeps 1 ms at a time and
   records how late it wakes (the fork happens inside an actor turn, as in the server);
@@ -9,8 +11,8 @@ active round with their batches recorded, and ``--batches`` remembered batch ids
   server (``run.py``) on the saved directory, timed from its start to its first 200 on /readyz;
 - that server's RSS once ready and after a few idle seconds: the figure an operator sees;
 - journal replay rate (records/s) and the journal's cost per append of a typical turn.
-Targets: stall < 50 ms, load < 5 s, RSS < 1 GiB. Run: ``make bench`` or
-``python bench/persist_bench.py --players 1000000``.
+Targets: stall < 50 ms, load < 5 s, RSS < 1 GiB, also after ten bulk jobs. Run: ``make bench``
+or ``python bench/persist_bench.py --players 1000000``.
 """
 
 from __future__ import annotations
@@ -37,8 +39,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from actor.actor import Actor
 from actor.clock import SystemClock
 from engine import batch_memory, commands
-from engine.command_types import Command, CreatePlayer, Push, Tick
+from engine.command_types import (
+    AdminBulkCancel,
+    AdminBulkCreate,
+    Command,
+    CreatePlayer,
+    Push,
+    Tick,
+)
 from engine.leaderboard import Leaderboard
+from engine.player_index import PlayerIndex
 from engine.players import Player
 from engine.rules import Rules
 from engine.state import GameState, new_state
@@ -98,6 +108,16 @@ def build(players: int, batches: int, seed: int) -> GameState:
     state.round_board = Leaderboard.from_entries(round_entries, state.slots)
     state.version = players
     return state
+
+
+def bulk_jobs(state: GameState, jobs: int) -> None:
+    """``jobs`` bans over every player through the engine's commands, each cancelled at once."""
+    state.index = PlayerIndex.build(state.players.values(), list(state.planets))
+    signed = {"admin": "bench", "reason": "trying it out", "now": T0}
+    for _ in range(jobs):
+        job = commands.apply(state, AdminBulkCreate(action="ban", filter={}, **signed))
+        assert job["total"] == len(state.players)
+        commands.apply(state, AdminBulkCancel(job_id=job["id"], **signed))
 
 
 async def background_save(state: GameState, data_dir: Path) -> dict[str, float]:
@@ -216,6 +236,7 @@ def main() -> None:
     parser.add_argument("--players", type=int, default=1_000_000)
     parser.add_argument("--batches", type=int, default=1, help="remembered batch ids a player")
     parser.add_argument("--records", type=int, default=200_000, help="pushes in the journal")
+    parser.add_argument("--bulk-jobs", type=int, default=10, help="bulk jobs over everyone")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     logging.getLogger("ctb.persistence").setLevel(logging.ERROR)  # the figures, not the log
@@ -224,10 +245,12 @@ def main() -> None:
         root = Path(tmp)
         started = time.perf_counter()
         state = build(args.players, args.batches, args.seed)
+        bulk_jobs(state, args.bulk_jobs)
         gc.collect()
         build_s = time.perf_counter() - started
         rss_built = process.memory_info().rss
         print(f"players                {args.players:,} ({args.batches} batch id(s) each)")
+        print(f"bulk jobs              {args.bulk_jobs} over every player, cancelled at once")
         print(f"state built in         {build_s:.1f} s, RSS {rss_built / 2**20:,.0f} MiB")
 
         uvloop.install()

@@ -12,12 +12,15 @@ A record is the command the actor applied, with its ``now``: a typed command of
 ``engine/command_types.py``, encoded by msgspec as the msgpack map ``{"op": ..., ..., "now": ...}``
 (the same maps the journal held when commands were plain dicts, so older segments replay
 unchanged). Records are decoded through the same models: one that does not fit its command, or
-names an op no command has, is a corrupt record. The header keeps the rules in
-force when the segment was written, so a replay after a crash throttles exactly as the live game
-did even when the settings changed in between. The actor hands over one turn's records at a time
-(group commit) and they go to the file in one ``os.write``: once that returns, the records are in
-the kernel and survive ``kill -9``; the ``FSYNC`` setting decides when they also survive a power
-loss (docs/persistence.md).
+names an op no command has, is a corrupt record. The header's ``format`` says what a record
+meant when it was written: a segment of format 1 was written before bulk jobs over a filter
+tested it as their cursor went, so its ``admin_bulk_create`` records are read with ``walk``
+false (the ids the filter matched at creation), as that server applied them. The header keeps
+the rules in force when the segment was written, so a replay after a crash throttles exactly as
+the live game did even when the settings changed in between. The actor hands over one turn's
+records at a time (group commit) and they go to the file in one ``os.write``: once that
+returns, the records are in the kernel and survive ``kill -9``; the ``FSYNC`` setting decides
+when they also survive a power loss (docs/persistence.md).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import Any
 
 import msgspec
 
-from engine.command_types import MUTATION, Command
+from engine.command_types import MUTATION, AdminBulkCreate, Command
 from engine.rules import Rules
 from persistence.data_dir import DataDir
 from persistence.errors import JournalError
@@ -43,7 +46,7 @@ from persistence.errors import JournalError
 log = logging.getLogger("ctb.persistence")
 
 MAGIC = b"CTBJRNL\x00"
-FORMAT = 1
+FORMAT = 2  # 2: a bulk job over a filter tests it as its cursor goes (``walk``)
 FRAME = struct.Struct("<II")
 SEGMENT_NAME = re.compile(r"journal-(\d{1,20})\.log")
 ALWAYS, EVERYSEC, NO = "always", "everysec", "no"
@@ -286,6 +289,7 @@ class SegmentReader:
             return
         pos = len(MAGIC)
         index = 0
+        written_as = FORMAT
         while pos < size:
             if size - pos < FRAME.size:
                 self._stop(mm, pos, "torn", "a frame head is cut short")
@@ -310,6 +314,10 @@ class SegmentReader:
                 return
             self.good_end = end
             pos = end
+            if index == 0:
+                written_as = obj.get("format", 1)
+            elif written_as < 2 and type(obj) is AdminBulkCreate:
+                obj = msgspec.structs.replace(obj, walk=False)
             index += 1
             yield obj
         self.good_end = size
