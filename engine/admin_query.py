@@ -134,30 +134,11 @@ def matching_slots(
     if query.created_since is not None:
         mask &= index.column("created")[window] >= query.created_since
     if query.search is not None:
-        mask &= _found(state, query.search, start, stop, mask)
+        found = np.zeros(len(mask), bool)
+        found[index.id_prefix_hits(query.search, start, stop) - start] = True
+        found[index.name_hits(query.search, start, stop) - start] = True
+        mask &= found
     return np.flatnonzero(mask) + start
-
-
-def _found(state: GameState, search: str, start: int, stop: int, mask: np.ndarray) -> np.ndarray:
-    """Which players of the window the search finds (an id prefix or a name substring).
-
-    Over every player, the index's vectorised scans; over a window, each player the other
-    filters left is tested on its own, which is the same test (a substring of lower-cased
-    UTF-8 bytes is a substring of the lower-cased text) and costs a window, not the game.
-    """
-    index = state.index
-    if start == 0 and stop == index.n:
-        found = np.zeros(index.n, bool)
-        found[index.id_prefix_hits(search)] = True
-        found[index.name_hits(search)] = True
-        return found
-    needle = search.lower()
-    by_slot = index.by_slot
-    found = np.zeros(len(mask), bool)
-    for at in np.flatnonzero(mask).tolist():
-        player = by_slot[start + at]
-        found[at] = player.id.lower().startswith(needle) or needle in player.name.lower()
-    return found
 
 
 def _round_scores(state: GameState, window: slice = slice(None)) -> np.ndarray:

@@ -244,8 +244,9 @@ class PlayerIndex:
     def banned_code(self) -> int:
         return STATUS_CODE[BANNED]
 
-    def name_hits(self, text: str) -> np.ndarray:
-        """Slots whose lower-cased name contains ``text`` (lower-cased), in slot order.
+    def name_hits(self, text: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Slots from ``start`` to ``stop`` whose lower-cased name contains ``text``
+        (lower-cased), in slot order; only the blocks of those slots are read.
 
         Each block is the names' lower-cased UTF-8 bytes, newline-separated, as a numpy array;
         a match is found by comparing the needle's bytes one at a time on the shrinking set of
@@ -253,8 +254,9 @@ class PlayerIndex:
         (a substring of UTF-8 bytes is a substring of the text: UTF-8 is self-synchronising).
         """
         needle = np.frombuffer(text.lower().encode(), np.uint8)
+        stop = self.n if stop is None else stop
         hits = []
-        for b in range(len(self._blocks)):
+        for b in range(start // BLOCK, min(len(self._blocks), -(-stop // BLOCK))):
             data, starts = self._block(b)
             end = len(data) - len(needle) + 1
             if end <= 0:
@@ -267,16 +269,18 @@ class PlayerIndex:
             if len(at):
                 local = np.searchsorted(starts, at, side="right") - 1
                 hits.append(np.unique(local) + b * BLOCK)  # a name with two hits counts once
-        return np.concatenate(hits) if hits else np.zeros(0, np.int64)
+        found = np.concatenate(hits) if hits else np.zeros(0, np.int64)
+        return found[(found >= start) & (found < stop)]
 
-    def id_prefix_hits(self, prefix: str) -> np.ndarray:
-        """Slots whose lower-cased id starts with ``prefix`` (lower-cased), in slot order."""
+    def id_prefix_hits(self, prefix: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Slots from ``start`` to ``stop`` whose lower-cased id starts with ``prefix``
+        (lower-cased), in slot order."""
         raw = prefix.lower().encode()
         head = raw[:KEY_BYTES]
         low = int.from_bytes(head.ljust(KEY_BYTES, b"\0"))
         high = int.from_bytes(head.ljust(KEY_BYTES, b"\xff"))
-        keys = self.column("id_key")
-        slots = np.flatnonzero((keys >= np.uint64(low)) & (keys <= np.uint64(high)))
+        keys = self.column("id_key")[start:stop]
+        slots = np.flatnonzero((keys >= np.uint64(low)) & (keys <= np.uint64(high))) + start
         if len(raw) > KEY_BYTES or b"\0" in head:
             needle = prefix.lower()
             by_slot = self.by_slot

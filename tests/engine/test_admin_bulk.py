@@ -289,3 +289,27 @@ def test_with_nothing_changing_a_walk_reaches_exactly_what_the_filter_matched(
     banned = {p.id for p in state.players.values() if p.status == "banned"}
     assert banned == {row["id"] for row in listing["players"]}
     assert (walked.done, walked.skipped) == (len(banned), 0)
+
+
+def test_a_walk_across_the_name_blocks_finds_what_the_listing_finds(state: GameState) -> None:
+    """Windows that start and end inside the index's blocks of names find, together, exactly
+    the players a search over the whole game finds."""
+    for i in range(9000):
+        add_player(state, f"{i:05d}-id", name=f"n{i * 37 % 1000:03d}x")
+
+    def run(action: str, query: dict[str, Any]) -> dict[str, Any]:
+        job = cmd(state, "admin_bulk_create", action=action, filter=query)
+        while state.bulk_jobs[job["id"]].status == "running":
+            step(state, job["id"], 5000, scan=2500)
+        return job
+
+    for search in ("12", "0801", "n99", "33x"):
+        listing = run_query(
+            state, {"op": "admin_players", "query": {"search": search, "limit": 500}}
+        )
+        assert 0 < listing["total_count"] <= 500
+        job = run("ban", {"search": search})
+        banned = {p.id for p in state.players.values() if p.status == "banned"}
+        assert banned == {row["id"] for row in listing["players"]}
+        assert job["total"] == len(banned)
+        run("unban", {"status": "banned"})
