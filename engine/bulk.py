@@ -200,20 +200,28 @@ def step(
 
 
 def _walk(state: GameState, job: BulkJob, limit: int, scan: int) -> list[str]:
-    """Move a filter job's cursor over the next slots; the ids of the players that match.
+    """Move a filter job's cursor; the ids of the players it reached.
 
-    The window's players are tested before any is changed: an action changes only the player
-    it is applied to, so each is tested as the cursor reaches it.
+    A step reaches the first ``limit`` players that match among the next ``scan`` slots; the
+    cursor goes just past the last one reached when there are ``limit`` of them, else to the
+    end of those slots. The slots are tested in windows that double from ``limit`` slots, so a
+    filter that matches nearly everyone costs about ``limit`` slots a step, not ``scan``. The
+    players are tested before any is changed: an action changes only the player it is applied
+    to, so each is tested as the cursor reaches it.
     """
     query = admin_query.PlayerQuery(**job.selection["filter"])
-    stop = min(job.end, job.cursor + scan)
-    slots = admin_query.matching_slots(state, query, job.cursor, stop)
-    if len(slots) > limit:
-        slots = slots[:limit]
-        stop = int(slots[-1]) + 1
-    job.cursor = stop
+    last = min(job.end, job.cursor + scan)
+    cursor, size = job.cursor, limit
+    found: list[int] = []
+    while cursor < last and len(found) < limit:
+        stop = min(last, cursor + size)
+        slots = admin_query.matching_slots(state, query, cursor, stop)[: limit - len(found)]
+        found += slots.tolist()
+        cursor = found[-1] + 1 if len(found) == limit else stop
+        size *= 2
+    job.cursor = cursor
     by_slot = state.index.by_slot
-    return [by_slot[slot].id for slot in slots.tolist()]
+    return [by_slot[slot].id for slot in found]
 
 
 def _count(value: object, most: int, name: str) -> int:
