@@ -9,7 +9,8 @@ them out would leave them; a job used to keep its whole target list in every sna
   records how late it wakes (the fork happens inside an actor turn, as in the server);
 - load time: ``open_store`` in this process (checks, decode, both leaderboards), then a real
   server (``run.py``) on the saved directory, timed from its start to its first 200 on /readyz;
-- that server's RSS once ready and after a few idle seconds: the figure an operator sees;
+- that server's RSS once ready and after a few idle seconds (the figure an operator sees), and
+  the CPU time it had used by then (the start's own cost, whatever else shares the cores);
 - journal replay rate (records/s) and the journal's cost per append of a typical turn.
 Targets: stall < 50 ms, load < 5 s, RSS < 1 GiB, also after ten bulk jobs. Run: ``make bench``
 or ``python bench/persist_bench.py --players 1000000``.
@@ -219,16 +220,18 @@ def fsync_always_cost(data_dir: Path, turns: int = 200) -> float:
     return seconds / turns * 1e6
 
 
-def server_figures(server: server_process.Server, players: int) -> dict[str, int]:
+def server_figures(server: server_process.Server, players: int) -> dict[str, float]:
     """The RSS of a real server holding the loaded state, at /readyz and after a short idle."""
     process = psutil.Process(server.pid)
+    times = process.cpu_times()
+    cpu_ready = times.user + times.system
     rss_ready = process.memory_info().rss
     time.sleep(IDLE_SECONDS)  # the figure after ticks and broadcasts have run, not a sync
     rss_idle = process.memory_info().rss
     with urllib.request.urlopen(server.url + "/api/snapshot", timeout=10) as response:
         served = json.loads(response.read())
     assert served["players_total"] == players, served["players_total"]
-    return {"rss_ready": rss_ready, "rss_idle": rss_idle}
+    return {"rss_ready": rss_ready, "rss_idle": rss_idle, "cpu_ready": cpu_ready}
 
 
 def main() -> None:
@@ -280,6 +283,10 @@ def main() -> None:
         finally:
             server.stop()
         print(f"server start to ready  {server.ready_after:.2f} s (target < 5 s)")
+        print(
+            f"  its CPU time by then  {figures['cpu_ready']:.2f} s (what the start cost; the wall "
+            "time also holds what other processes took of the cores)"
+        )
         print(
             f"server RSS when ready  {figures['rss_ready'] / 2**20:,.0f} MiB, "
             f"{figures['rss_idle'] / 2**20:,.0f} MiB after {IDLE_SECONDS:.0f} s idle "
