@@ -6,7 +6,10 @@ then times, each inside what would be one actor turn:
 - the index build (what a start-up adds) and the memory the index holds;
 - listings with a random filter, a random sort and a random page (p50, p95, max);
 - searches by name substring (p95) and by id prefix;
-- bulk steps of a 100,000-player ban and of a 100,000-player score reset (the longest step).
+- bulk steps of a 100,000-player ban and of a 100,000-player score reset (the longest step);
+- bulk steps over a filter, which test at most ``bulk.SCAN`` slots each: an unban of the banned
+  1 % (few matches a window) and a ban over a name search (each window's players tested in
+  Python).
 Run: ``make bench`` or ``python bench/admin_bench.py --players 1000000``.
 """
 
@@ -19,6 +22,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -106,11 +110,24 @@ def bulk_run(state: GameState, ids: list[str], action: str, limit: int) -> None:
     steps: list[float] = []
     while True:
         started = time.perf_counter()
-        progress = bulk.step(state, job["id"], limit, T0 + 1)
+        progress, _ = bulk.step(state, job["id"], limit, T0 + 1)
         steps.append((time.perf_counter() - started) * 1000)
         if progress["status"] != "running":
             break
     figures(f"bulk {action} of {len(ids):,} players, {limit} a step", steps)
+
+
+def bulk_walk(state: GameState, query: dict[str, Any], action: str, limit: int) -> None:
+    """A job over a filter, stepped to its end; the time of each step."""
+    job = commands.apply(state, AdminBulkCreate(action=action, filter=query, now=T0, **ADMIN))
+    steps: list[float] = []
+    while state.bulk_jobs[job["id"]].status == "running":
+        started = time.perf_counter()
+        bulk.step(state, job["id"], limit, T0 + 1)
+        steps.append((time.perf_counter() - started) * 1000)
+    done = state.bulk_jobs[job["id"]].done
+    label = f"bulk {action} over {query} ({job['total']:,} matched, {done:,} done), {limit} a step"
+    figures(label, steps)
 
 
 def main() -> None:
@@ -147,6 +164,8 @@ def main() -> None:
     bulk_run(state, targets, "ban", args.step)
     bulk_run(state, targets, "reset_score", args.step)
     bulk_run(state, targets, "unban", args.step)
+    bulk_walk(state, {"status": "banned"}, "unban", 250)
+    bulk_walk(state, {"search": "ka"}, "ban", 100)
 
 
 if __name__ == "__main__":

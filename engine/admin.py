@@ -148,17 +148,21 @@ def _bulk_create(state: GameState, cmd: c.AdminBulkCreate) -> dict[str, Any]:
     job_params = bulk.check_params(state, cmd.action, given)
     if (cmd.filter is msgspec.UNSET) == (cmd.player_ids is msgspec.UNSET):
         raise InvalidRequest("give either filter or player_ids", {"field": "filter"})
-    if cmd.filter is not msgspec.UNSET:
-        query = admin_query.parse_query(dict(cmd.filter))
-        slots = admin_query.matching_slots(state, query)
+    action, now = cmd.action, cmd.now
+    if cmd.player_ids is not msgspec.UNSET:
+        ids = bulk.check_ids(cmd.player_ids)
+        selection = {"player_ids": len(ids)}
+        job = bulk.over_ids(state, action, job_params, ids, selection, admin, reason, now)
+        return _bulk_event(state, bulk.job_dict(job), now)
+    query = admin_query.parse_query(dict(cmd.filter))
+    if cmd.walk:
+        job = bulk.over_filter(state, action, job_params, query, admin, reason, now)
+    else:  # a record of an earlier version: the ids the filter matched then are the targets
         by_slot = state.index.by_slot
-        targets = [by_slot[s].id for s in slots.tolist()]
-        selection: dict[str, Any] = {"filter": admin_query.filters_applied(query)}
-    else:
-        targets = bulk.check_ids(cmd.player_ids)
-        selection = {"player_ids": len(targets)}
-    job = bulk.create(state, cmd.action, job_params, targets, selection, admin, reason, cmd.now)
-    return _bulk_event(state, bulk.job_dict(job), cmd.now)
+        ids = [by_slot[s].id for s in admin_query.matching_slots(state, query).tolist()]
+        selection = {"filter": admin_query.filters_applied(query)}
+        job = bulk.over_ids(state, action, job_params, ids, selection, admin, reason, now)
+    return _bulk_event(state, bulk.job_dict(job), now)
 
 
 def _bulk_event(
@@ -170,13 +174,10 @@ def _bulk_event(
 
 
 def _bulk_step(state: GameState, cmd: c.AdminBulkStep) -> dict[str, Any]:
-    job = bulk.get_job(state, cmd.job_id)
-    start = job.cursor
-    result = bulk.step(state, job.id, cmd.limit, cmd.now)
+    result, reached = bulk.step(state, cmd.job_id, cmd.limit, cmd.now, cmd.scan)
     # Targets skipped as already banned are named too: closing a socket that is already gone
     # (a banned player's socket closes at once) costs nothing.
-    reached = job.targets[start : job.cursor] if job.action == "ban" else None
-    return _bulk_event(state, result, cmd.now, reached)
+    return _bulk_event(state, result, cmd.now, reached if result["action"] == "ban" else None)
 
 
 def _bulk_cancel(state: GameState, cmd: c.AdminBulkCancel) -> dict[str, Any]:

@@ -97,49 +97,58 @@ def filters_applied(query: PlayerQuery) -> dict[str, Any]:
     return {name: values[name] for name in FILTERS if values[name] is not None}
 
 
-def matching_slots(state: GameState, query: PlayerQuery) -> np.ndarray:
-    """The slots of every player the query's filters match, in slot order."""
+def matching_slots(
+    state: GameState, query: PlayerQuery, start: int = 0, stop: int | None = None
+) -> np.ndarray:
+    """The slots of every player the query's filters match, in slot order.
+
+    ``start`` and ``stop`` limit it to a window of slots: a bulk job's step tests the players
+    its cursor reaches (``engine/bulk.py``), a few thousand at a time.
+    """
     index = state.index
     if query.planet is not None and query.planet not in index.planet_code:
         raise InvalidRequest(f"unknown planet {query.planet!r}", {"field": "planet"})
-    mask = np.ones(index.n, bool)
+    stop = index.n if stop is None else min(stop, index.n)
+    window = slice(start, stop)
+    mask = np.ones(max(0, stop - start), bool)
     if query.planet is not None:
-        mask &= index.column("planet") == index.planet_code[query.planet]
+        mask &= index.column("planet")[window] == index.planet_code[query.planet]
     if query.status is not None:
-        mask &= index.column("status") == STATUSES.index(query.status)
+        mask &= index.column("status")[window] == STATUSES.index(query.status)
     if query.flagged is not None:
-        mask &= index.column("flagged") == int(query.flagged)
-    score = index.column("score")
+        mask &= index.column("flagged")[window] == int(query.flagged)
+    score = index.column("score")[window]
     if query.score_min is not None:
         mask &= score >= query.score_min
     if query.score_max is not None:
         mask &= score <= query.score_max
     if query.round_score_min is not None or query.round_score_max is not None:
-        live = _round_scores(state)
+        live = _round_scores(state, window)
         if query.round_score_min is not None:
             mask &= live >= query.round_score_min
         if query.round_score_max is not None:
             mask &= live <= query.round_score_max
     if query.active_since is not None:
-        mask &= index.column("last_click") >= query.active_since  # never clicked: NaN, false
+        # never clicked: NaN, false
+        mask &= index.column("last_click")[window] >= query.active_since
     if query.created_since is not None:
-        mask &= index.column("created") >= query.created_since
+        mask &= index.column("created")[window] >= query.created_since
     if query.search is not None:
-        found = np.zeros(index.n, bool)
-        found[index.id_prefix_hits(query.search)] = True
-        found[index.name_hits(query.search)] = True
+        found = np.zeros(len(mask), bool)
+        found[index.id_prefix_hits(query.search, start, stop) - start] = True
+        found[index.name_hits(query.search, start, stop) - start] = True
         mask &= found
-    return np.flatnonzero(mask)
+    return np.flatnonzero(mask) + start
 
 
-def _round_scores(state: GameState) -> np.ndarray:
+def _round_scores(state: GameState, window: slice = slice(None)) -> np.ndarray:
     """Round scores as they read now: a score of another round counts 0 (lazy reset)."""
     index = state.index
     current = current_round_id(state)
+    rounds = index.column("round_id")[window]
     if current is None:
-        return np.zeros(index.n, np.int64)
-    same = index.column("round_id") == current
-    return np.where(same, index.column("round_score"), 0)
+        return np.zeros(len(rounds), np.int64)
+    return np.where(rounds == current, index.column("round_score")[window], 0)
 
 
 def _sort_keys(state: GameState, slots: np.ndarray, sort: str, order: str) -> list[np.ndarray]:
@@ -241,11 +250,6 @@ def player_detail(state: GameState, player_id: str, now: float) -> dict[str, Any
     ]
     entries = audit.for_target(state, player_id)
     stats = state.push_stats.get(player_id)
-    bulk = [
-        {"job": job.id, "action": job.action, "status": job.status}
-        for job in state.bulk_jobs.values()
-        if player_id in job.targets[: job.cursor]
-    ]
     return {
         "player": player_dict(state, player),
         "round_id": current_round_id(state),
@@ -262,6 +266,5 @@ def player_detail(state: GameState, player_id: str, now: float) -> dict[str, Any
             if c.player_id == player_id
         ],
         "actions": [e for e in entries if e["action"] in ACTION_NAMES],
-        "bulk_jobs": bulk,
         "audit": entries,
     }

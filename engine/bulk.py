@@ -1,17 +1,31 @@
 """Bulk jobs: one admin action over many players, applied a chunk per actor turn (SPEC §8).
 
-A job takes its targets once, when it is created (the ids a filter matched then, or the list
-given), so its size and progress mean something while players keep joining. The server sends
-``admin_bulk_step`` commands between other messages; each applies the action to at most
-``limit`` players (``STEP`` by default: a step of bans or score resets at a million players
-stays under 10 ms, bench/admin_bench.py), so a 100,000-player ban never holds the actor for
-long and players feel no pause. Each step is a journaled command like any other, so a replay
-after a crash redoes exactly the steps that were acknowledged.
+A job is kept as what the admin gave, once, plus a cursor, never as a list of every player it
+reaches, so the snapshot does not grow with each job (a job over a million players used to keep
+a million ids in every snapshot, for ever):
+
+- *Over a list of ids*: the ids, deduplicated, and the cursor an index into them. The list is at
+  most a request body's worth (64 KiB, a few thousand ids).
+- *Over a filter*: the filter, and the cursor a slot. Players are walked in the order they were
+  created (``Player.slot``), up to the last player that existed when the job was made; each is
+  tested against the filter when the cursor reaches it. So a player who matched at creation but
+  no longer does when reached is left alone, one who did not match then but does when reached is
+  included, and players who joined after the job was made are never included. ``total`` is the
+  number the filter matched at creation, what the admin was told; ``processed`` counts those the
+  job reached, and may end below or above it.
+
+The server sends ``admin_bulk_step`` commands between other messages; each reaches at most
+``limit`` players (``STEP`` by default: a step of bans or score resets at a million players stays
+under 10 ms, bench/admin_bench.py) and, over a filter, tests at most ``scan`` slots, so neither a
+job matching everyone nor one matching almost no one holds the actor for long. Each step is a
+journaled command like any other, with its ``limit`` and ``scan`` in the record, so a replay after
+a crash redoes exactly the steps that were acknowledged.
 
 States: ``running`` → ``done`` | ``cancelled``; a job still running when the server stops comes
 back ``interrupted`` (``interrupt_running`` at start-up) with its progress, and an admin may
 resume it. What a cancelled or interrupted job did stays done and is counted. A target that
-needs nothing (already banned, already on that planet, gone) counts as skipped.
+needs nothing (already banned, already on that planet, gone) counts as skipped. A finished or
+cancelled job keeps its summary only: who, what, when, the filter or the number of ids, counts.
 """
 
 from __future__ import annotations
@@ -20,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import audit, roster
+from engine import admin_query, audit, roster
 from engine.errors import Conflict, InvalidRequest, NotFound
 from engine.players import ACTIVE, BANNED
 from engine.state import GameState
@@ -28,6 +42,8 @@ from engine.state import GameState
 RUNNING, DONE, CANCELLED, INTERRUPTED = "running", "done", "cancelled", "interrupted"
 STEP = 250
 MAX_STEP = 5000
+SCAN = 8192  # slots a step over a filter tests at most: a window of numpy columns, ~0.1 ms
+MAX_SCAN = 1 << 20
 MAX_TARGETS = 2_000_000
 ACTIONS = ("ban", "unban", "reset_score", "move_planet")
 
@@ -39,10 +55,12 @@ class BulkJob:
     admin: str
     reason: str
     created_at: float
-    targets: list[str]
+    total: int  # at creation: the ids given, or the players the filter matched
+    end: int  # where the cursor stops: the number of ids, or of players at creation
     params: dict[str, Any] = field(default_factory=dict)  # planet, revoke_round_clicks
-    selection: dict[str, Any] = field(default_factory=dict)  # the filter, or the ids' count
-    cursor: int = 0
+    selection: dict[str, Any] = field(default_factory=dict)  # {"filter": {...}} or the ids' count
+    ids: list[str] | None = None  # the targets of a job over ids, until it is finished
+    cursor: int = 0  # the next index into ``ids``, or the next slot to test
     done: int = 0
     skipped: int = 0
     status: str = RUNNING
@@ -75,12 +93,45 @@ def check_ids(raw: object) -> list[str]:
     return list(dict.fromkeys(raw))  # once each, in the order given
 
 
-def create(
+def over_ids(
     state: GameState,
     action: str,
     params: dict[str, Any],
-    targets: list[str],
+    ids: list[str],
     selection: dict[str, Any],
+    admin: str,
+    reason: str,
+    now: float,
+) -> BulkJob:
+    """A job over a list of ids, in the order given."""
+    job = _new(state, action, params, selection, len(ids), len(ids), admin, reason, now)
+    job.ids = ids
+    return _created(state, job, now)
+
+
+def over_filter(
+    state: GameState,
+    action: str,
+    params: dict[str, Any],
+    query: admin_query.PlayerQuery,
+    admin: str,
+    reason: str,
+    now: float,
+) -> BulkJob:
+    """A job over the players that exist now, each tested against ``query`` when reached."""
+    matched = len(admin_query.matching_slots(state, query))
+    selection = {"filter": admin_query.filters_applied(query)}
+    job = _new(state, action, params, selection, matched, state.index.n, admin, reason, now)
+    return _created(state, job, now)
+
+
+def _new(
+    state: GameState,
+    action: str,
+    params: dict[str, Any],
+    selection: dict[str, Any],
+    total: int,
+    end: int,
     admin: str,
     reason: str,
     now: float,
@@ -91,16 +142,21 @@ def create(
         admin=admin,
         reason=reason,
         created_at=now,
-        targets=targets,
+        total=total,
+        end=end,
         params=params,
         selection=selection,
         updated_at=now,
     )
     state.next_job_id += 1
+    return job
+
+
+def _created(state: GameState, job: BulkJob, now: float) -> BulkJob:
     state.bulk_jobs[job.id] = job
-    after = {"job": job.id, "action": action, "targets": len(targets), **params}
-    audit.record(state, now, admin, "bulk_create", f"bulk:{job.id}", reason, None, after)
-    if not targets:
+    after = {"job": job.id, "action": job.action, "targets": job.total, **job.params}
+    audit.record(state, now, job.admin, "bulk_create", f"bulk:{job.id}", job.reason, None, after)
+    if not job.total:  # nothing to do: a filter that matched no one is not walked
         _finish(state, job, DONE, now)
     return job
 
@@ -112,29 +168,66 @@ def get_job(state: GameState, job_id: object) -> BulkJob:
     return job
 
 
-def step(state: GameState, job_id: object, limit: object, now: float) -> dict[str, Any]:
-    """Apply the action to the next ``limit`` targets; return the job's progress."""
+def step(
+    state: GameState, job_id: object, limit: object, now: float, scan: object = SCAN
+) -> tuple[dict[str, Any], list[str]]:
+    """Apply the action to the next targets, at most ``limit`` of them and, over a filter, among
+    at most ``scan`` slots; return the job's progress and the ids reached."""
     job = get_job(state, job_id)
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_STEP:
-        raise InvalidRequest(f"limit must be from 1 to {MAX_STEP}", {"field": "limit"})
+    most = _count(limit, MAX_STEP, "limit")
+    window = _count(scan, MAX_SCAN, "scan")
     if job.status not in (RUNNING, INTERRUPTED):
         raise Conflict(f"the job is {job.status}", {"job_id": job.id})
     job.status = RUNNING  # a replay steps a job the snapshot loaded as interrupted
+    if job.ids is not None:
+        reached = job.ids[job.cursor : job.cursor + most]
+        job.cursor += len(reached)
+    else:
+        reached = _walk(state, job, most, window)
     apply_one = _ACTIONS[job.action]
-    end = min(len(job.targets), job.cursor + limit)
     players = state.players
-    for player_id in job.targets[job.cursor : end]:
+    for player_id in reached:
         player = players.get(player_id)
         if player is not None and apply_one(state, player_id, job.params):
             job.done += 1
         else:
             job.skipped += 1
-    job.cursor = end
     job.updated_at = now
     state.version += 1
-    if job.cursor == len(job.targets):
+    if job.cursor == job.end:
         _finish(state, job, DONE, now)
-    return job_dict(job)
+    return job_dict(job), reached
+
+
+def _walk(state: GameState, job: BulkJob, limit: int, scan: int) -> list[str]:
+    """Move a filter job's cursor; the ids of the players it reached.
+
+    A step reaches the first ``limit`` players that match among the next ``scan`` slots; the
+    cursor goes just past the last one reached when there are ``limit`` of them, else to the
+    end of those slots. The slots are tested in windows that double from ``limit`` slots, so a
+    filter that matches nearly everyone costs about ``limit`` slots a step, not ``scan``. The
+    players are tested before any is changed: an action changes only the player it is applied
+    to, so each is tested as the cursor reaches it.
+    """
+    query = admin_query.PlayerQuery(**job.selection["filter"])
+    last = min(job.end, job.cursor + scan)
+    cursor, size = job.cursor, limit
+    found: list[int] = []
+    while cursor < last and len(found) < limit:
+        stop = min(last, cursor + size)
+        slots = admin_query.matching_slots(state, query, cursor, stop)[: limit - len(found)]
+        found += slots.tolist()
+        cursor = found[-1] + 1 if len(found) == limit else stop
+        size *= 2
+    job.cursor = cursor
+    by_slot = state.index.by_slot
+    return [by_slot[slot].id for slot in found]
+
+
+def _count(value: object, most: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise InvalidRequest(f"{name} must be from 1 to {most}", {"field": name})
+    return value
 
 
 def cancel(state: GameState, job_id: object, admin: str, reason: str, now: float) -> dict[str, Any]:
@@ -178,6 +271,7 @@ def _finish(
 ) -> None:
     job.status = status
     job.finished_at = job.updated_at = now
+    job.ids = None  # from here on the job is its summary
     action = "bulk_done" if status == DONE else "bulk_cancel"
     who, why = admin or job.admin, reason or job.reason
     audit.record(state, now, who, action, f"bulk:{job.id}", why, None, _counts(job))
@@ -188,19 +282,20 @@ def _counts(job: BulkJob) -> dict[str, Any]:
 
 
 def job_dict(job: BulkJob) -> dict[str, Any]:
-    total = len(job.targets)
+    """A job's progress; over a filter, ``remaining`` is what the count at creation leaves."""
+    processed = job.done + job.skipped
     return {
         "id": job.id,
         "action": job.action,
         "status": job.status,
         "params": dict(job.params),
         "selection": job.selection,
-        "total": total,
-        "processed": job.cursor,
+        "total": job.total,
+        "processed": processed,
         "done": job.done,
         "skipped": job.skipped,
-        "remaining": total - job.cursor,
-        "progress": 1.0 if total == 0 else round(job.cursor / total, 4),
+        "remaining": 0 if job.status == DONE else max(0, job.total - processed),
+        "progress": 1.0 if job.end == 0 else round(job.cursor / job.end, 4),
         "admin": job.admin,
         "reason": job.reason,
         "created_at": job.created_at,

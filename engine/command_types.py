@@ -22,7 +22,7 @@ from typing import Any, Union
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
 
-from engine.bulk import STEP
+from engine.bulk import SCAN, STEP
 from engine.errors import InvalidRequest
 
 
@@ -150,18 +150,30 @@ class AdminEndRound(AdminCommand, tag="admin_end_round"):
 
 
 class AdminBulkCreate(AdminCommand, tag="admin_bulk_create"):
-    """A job over the players ``filter`` matches now, or over ``player_ids`` (one of the two)."""
+    """A job over the players ``filter`` matches, or over ``player_ids`` (one of the two).
+
+    ``walk``: the filter is tested on each player as the job's cursor reaches it
+    (``engine/bulk.py``). False is what a record of a journal written before that means (the
+    journal sets it when it reads one): the ids the filter matched at creation are the targets.
+    """
 
     action: str
     filter: dict[str, Any] | UnsetType = UNSET
     player_ids: list[str] | UnsetType = UNSET
     planet: str | UnsetType = UNSET  # move_planet
     revoke_round_clicks: bool = False  # ban
+    walk: bool = True
 
 
 class AdminBulkStep(AdminCommand, tag="admin_bulk_step"):
+    """One step: at most ``limit`` players reached, among at most ``scan`` slots over a filter.
+
+    Both are in the record, so a replay walks exactly as the live step did.
+    """
+
     job_id: int
     limit: int = STEP
+    scan: int = SCAN
 
 
 class AdminBulkCancel(AdminCommand, tag="admin_bulk_cancel"):

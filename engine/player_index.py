@@ -244,39 +244,50 @@ class PlayerIndex:
     def banned_code(self) -> int:
         return STATUS_CODE[BANNED]
 
-    def name_hits(self, text: str) -> np.ndarray:
-        """Slots whose lower-cased name contains ``text`` (lower-cased), in slot order.
+    def name_hits(self, text: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Slots from ``start`` to ``stop`` whose lower-cased name contains ``text``
+        (lower-cased), in slot order; only the bytes of those slots' names are read.
 
         Each block is the names' lower-cased UTF-8 bytes, newline-separated, as a numpy array;
         a match is found by comparing the needle's bytes one at a time on the shrinking set of
         candidate positions, so the cost is one pass over the bytes whatever the number of hits
-        (a substring of UTF-8 bytes is a substring of the text: UTF-8 is self-synchronising).
+        (a substring of UTF-8 bytes is a substring of the text: UTF-8 is self-synchronising;
+        the needle holds no newline, so a match never runs from one name into the next).
         """
         needle = np.frombuffer(text.lower().encode(), np.uint8)
+        stop = self.n if stop is None else stop
         hits = []
-        for b in range(len(self._blocks)):
+        for b in range(start // BLOCK, min(len(self._blocks), -(-stop // BLOCK))):
             data, starts = self._block(b)
-            end = len(data) - len(needle) + 1
+            low, high = max(0, start - b * BLOCK), min(len(starts), stop - b * BLOCK)
+            if low >= high:
+                continue
+            begin = int(starts[low])
+            part = data[begin : int(starts[high]) if high < len(starts) else len(data)]
+            end = len(part) - len(needle) + 1
             if end <= 0:
                 continue
-            at = np.flatnonzero(data[:end] == needle[0])
+            at = np.flatnonzero(part[:end] == needle[0])
             for j in range(1, len(needle)):
                 if not len(at):
                     break
-                at = at[data[at + j] == needle[j]]
+                at = at[part[at + j] == needle[j]]
             if len(at):
-                local = np.searchsorted(starts, at, side="right") - 1
-                hits.append(np.unique(local) + b * BLOCK)  # a name with two hits counts once
+                local = np.searchsorted(starts, at + begin, side="right") - 1  # ascending
+                first = np.ones(len(local), bool)
+                first[1:] = local[1:] != local[:-1]  # a name with two hits counts once
+                hits.append(local[first] + b * BLOCK)
         return np.concatenate(hits) if hits else np.zeros(0, np.int64)
 
-    def id_prefix_hits(self, prefix: str) -> np.ndarray:
-        """Slots whose lower-cased id starts with ``prefix`` (lower-cased), in slot order."""
+    def id_prefix_hits(self, prefix: str, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Slots from ``start`` to ``stop`` whose lower-cased id starts with ``prefix``
+        (lower-cased), in slot order."""
         raw = prefix.lower().encode()
         head = raw[:KEY_BYTES]
         low = int.from_bytes(head.ljust(KEY_BYTES, b"\0"))
         high = int.from_bytes(head.ljust(KEY_BYTES, b"\xff"))
-        keys = self.column("id_key")
-        slots = np.flatnonzero((keys >= np.uint64(low)) & (keys <= np.uint64(high)))
+        keys = self.column("id_key")[start:stop]
+        slots = np.flatnonzero((keys >= np.uint64(low)) & (keys <= np.uint64(high))) + start
         if len(raw) > KEY_BYTES or b"\0" in head:
             needle = prefix.lower()
             by_slot = self.by_slot

@@ -15,10 +15,13 @@ Chunks keep every object small: the writer never builds the file in memory, the 
 needs a large buffer, and players are built chunk by chunk as they are read.
 
 The admin's state goes along: the audit log, interventions, the detectors' running sums (so a
-replay flags what the live game flagged), bulk jobs (one a chunk: a job holds its target ids)
-and the pause. A bulk job that was running when the snapshot was taken loads as ``interrupted``:
-no one steps it in a new process until an admin resumes it. The admin listing's index is not
-saved; ``GameState`` builds it from the players as it is made.
+replay flags what the live game flagged), bulk jobs and the pause. A bulk job is what the admin
+gave (a filter, or ids while the job may still run) and a cursor, or once finished its summary
+(``engine/bulk.py``); a job of format 4 kept every target's id, and is read as a job over those
+ids when it may still run, as its summary when not. A bulk job that was running when the
+snapshot was taken loads as ``interrupted``: no one steps it in a new process until an admin
+resumes it. The admin listing's index is not saved; ``GameState`` builds it from the players as
+it is made.
 
 Rules are not saved: they come from the settings at start-up. The outbox is not saved either:
 it holds events for connected pages, and none are connected to a process that is starting.
@@ -139,7 +142,7 @@ def encode(state: GameState, journal_next: int, saved_at: float) -> Iterator[Any
     yield from _chunks(map(_fields, state.history), 1)
     yield from _chunks(state.audit, 1000)
     yield from _chunks(map(_fields, state.interventions.values()), 1000)
-    yield from _chunks(map(_fields, state.bulk_jobs.values()), 1)
+    yield from _chunks(map(_fields, state.bulk_jobs.values()), 1)  # a job's ids: a chunk each
     stats_row = attrgetter(*STATS_FIELDS)
     for chunk in _chunks(state.push_stats.items(), CHUNK):
         yield [[player_id, *stats_row(stats)] for player_id, stats in chunk]
@@ -175,7 +178,7 @@ def decode(objects: Iterator[Any], rules: Rules) -> tuple[GameState, Meta]:
         interventions={
             c["id"]: _build(Intervention, c) for c in _items(objects, counts["interventions"])
         },
-        bulk_jobs={j["id"]: _build(BulkJob, j) for j in _items(objects, counts["bulk_jobs"])},
+        bulk_jobs={j["id"]: _bulk_job(j) for j in _items(objects, counts["bulk_jobs"])},
         push_stats=collections.OrderedDict(
             (row[0], PushStats(*row[1:])) for row in _items(objects, counts["push_stats"])
         ),
@@ -184,6 +187,19 @@ def decode(objects: Iterator[Any], rules: Rules) -> tuple[GameState, Meta]:
     bulk.interrupt_running(state)
     state.all_board, state.round_board = all_board, round_board
     return state, Meta(header["journal_next"], header["version"], header["saved_at"])
+
+
+def _bulk_job(saved: dict[str, Any]) -> BulkJob:
+    """A saved job; one of format 4 holds ``targets``, the ids it reaches, in order."""
+    if "targets" in saved:
+        targets = saved.pop("targets")
+        unfinished = saved.get("status") in (bulk.RUNNING, bulk.INTERRUPTED)
+        saved |= {
+            "total": len(targets),
+            "end": len(targets),
+            "ids": targets if unfinished else None,
+        }
+    return _build(BulkJob, saved)
 
 
 def _fields(obj: Any) -> dict[str, Any]:

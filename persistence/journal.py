@@ -12,12 +12,15 @@ A record is the command the actor applied, with its ``now``: a typed command of
 ``engine/command_types.py``, encoded by msgspec as the msgpack map ``{"op": ..., ..., "now": ...}``
 (the same maps the journal held when commands were plain dicts, so older segments replay
 unchanged). Records are decoded through the same models: one that does not fit its command, or
-names an op no command has, is a corrupt record. The header keeps the rules in
-force when the segment was written, so a replay after a crash throttles exactly as the live game
-did even when the settings changed in between. The actor hands over one turn's records at a time
-(group commit) and they go to the file in one ``os.write``: once that returns, the records are in
-the kernel and survive ``kill -9``; the ``FSYNC`` setting decides when they also survive a power
-loss (docs/persistence.md).
+names an op no command has, is a corrupt record. The header's ``format`` says what a record
+meant when it was written: a segment of format 1 was written before bulk jobs over a filter
+tested it as their cursor went, so its ``admin_bulk_create`` records are read with ``walk``
+false (the ids the filter matched at creation), as that server applied them. The header keeps
+the rules in force when the segment was written, so a replay after a crash throttles exactly as
+the live game did even when the settings changed in between. The actor hands over one turn's
+records at a time (group commit) and they go to the file in one ``os.write``: once that
+returns, the records are in the kernel and survive ``kill -9``; the ``FSYNC`` setting decides
+when they also survive a power loss (docs/persistence.md).
 """
 
 from __future__ import annotations
@@ -31,38 +34,38 @@ import struct
 import time
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from engine.command_types import MUTATION, Command
+from engine.command_types import MUTATION, AdminBulkCreate, Command
 from engine.rules import Rules
+from persistence.data_dir import DataDir
 from persistence.errors import JournalError
-from persistence.snapshot import fsync_dir
 
 log = logging.getLogger("ctb.persistence")
 
 MAGIC = b"CTBJRNL\x00"
-FORMAT = 1
+FORMAT = 2  # 2: a bulk job over a filter tests it as its cursor goes (``walk``)
 FRAME = struct.Struct("<II")
 SEGMENT_NAME = re.compile(r"journal-(\d{1,20})\.log")
 ALWAYS, EVERYSEC, NO = "always", "everysec", "no"
+PROBE_MIN, PROBE_MAX = 4096, 1 << 20  # bytes a probe writes after a failed write
 _HEADER = msgspec.msgpack.Decoder(dict[str, Any])
 _RECORD = msgspec.msgpack.Decoder(MUTATION)
 
 
-def segment_path(data_dir: Path, segment: int) -> Path:
-    return data_dir / f"journal-{segment:012d}.log"
+def segment_name(segment: int) -> str:
+    return f"journal-{segment:012d}.log"
 
 
-def list_segments(data_dir: Path) -> list[tuple[int, Path]]:
+def list_segments(data_dir: DataDir) -> list[tuple[int, str]]:
     """The segment files in the directory, oldest first."""
     found = []
-    for name in os.listdir(data_dir):
+    for name in data_dir.names():
         match = SEGMENT_NAME.fullmatch(name)
         if match:
-            found.append((int(match.group(1)), data_dir / name))
+            found.append((int(match.group(1)), name))
     return sorted(found)
 
 
@@ -84,7 +87,7 @@ class Journal:
     ``sync_pending``, which runs in the store's sync thread on what ``take_pending`` handed over.
     """
 
-    def __init__(self, data_dir: Path, segment: int, fsync: str, rules: Rules) -> None:
+    def __init__(self, data_dir: DataDir, segment: int, fsync: str, rules: Rules) -> None:
         if fsync not in (ALWAYS, EVERYSEC, NO):
             raise ValueError(f"FSYNC must be always, everysec or no, got {fsync!r}")
         self.data_dir = data_dir
@@ -99,22 +102,23 @@ class Journal:
         self._retired: list[int] = []  # old segments' descriptors waiting for their last fsync
         self.failure: str | None = None  # set when durability is in doubt; appends then refuse
         self.last_error: str | None = (
-            None  # the last write failed (disk full): cleared by a good one
+            None  # the last write failed (disk full): cleared by a good one, or by ``probe``
         )
+        self._failed_bytes = 0  # the size of the write that failed last
         self.appends = 0
         self.records = 0
         self._open(segment)
 
     def _open(self, segment: int) -> None:
-        path = segment_path(self.data_dir, segment)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        name = segment_name(segment)
+        fd = self.data_dir.open_fd(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND)
         header = {"format": FORMAT, "segment": segment, "rules": self._rules, "at": time.time()}
         data = MAGIC + frame(self._encoder.encode(header))
         try:
             os.write(fd, data)
         except OSError:
             os.close(fd)
-            path.unlink(missing_ok=True)
+            self.data_dir.unlink(name, missing_ok=True)
             raise
         self._fd, self.segment, self._size = fd, segment, len(data)
         self._dir_unsynced = True
@@ -142,6 +146,7 @@ class Journal:
         except OSError as error:
             self._rollback()
             self.last_error = str(error)
+            self._failed_bytes = len(data)
             raise JournalError(f"the journal write failed: {error}") from error
         self.last_error = None
         self._size += len(data)
@@ -151,6 +156,32 @@ class Journal:
             self._sync_now()
         else:
             self._unsynced = True
+
+    def probe(self) -> bool:
+        """After a failed write: would a write of that size go through now? True if it would.
+
+        Readiness waits for a good write, and a load balancer sends no writes to a server that
+        is not ready, so the server asks the disk itself: it appends as many zero bytes as the
+        failed turn needed (at least ``PROBE_MIN``) and cuts them off again at once, so the
+        segment ends where it ended. A crash between the two leaves zeros after the last
+        record, which start-up reads as a torn tail and cuts off. A good probe clears
+        ``last_error``; it never clears ``failure`` (a failed fsync), which needs a restart.
+        """
+        if self.failure is not None or self.last_error is None:
+            return self.failure is None
+        view = memoryview(bytes(min(max(self._failed_bytes, PROBE_MIN), PROBE_MAX)))
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as error:
+            self._rollback()
+            self.last_error = str(error)
+            return False
+        self._rollback()
+        if self.failure is not None:
+            return False
+        self.last_error = None
+        return True
 
     def _rollback(self) -> None:
         """Cut a partial write off, so no torn record sits before the next good one."""
@@ -163,7 +194,7 @@ class Journal:
         try:
             os.fsync(self._fd)
             if self._dir_unsynced:
-                fsync_dir(self.data_dir)
+                self.data_dir.sync()
                 self._dir_unsynced = False
         except OSError as error:
             # After a failed fsync the kernel may have dropped the pages: nothing written since
@@ -200,7 +231,7 @@ class Journal:
             if pending.fd is not None:
                 os.fsync(pending.fd)
             if pending.directory:
-                fsync_dir(self.data_dir)
+                self.data_dir.sync()
         except OSError as error:
             self.failure = f"fsync failed: {error}"
             log.error(
@@ -229,8 +260,9 @@ class SegmentReader:
     crash or a power loss leaves), and ``"corrupt"`` when a bad frame has good data after it.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, data_dir: DataDir, name: str) -> None:
+        self.data_dir = data_dir
+        self.name = name
         self.size = 0
         self.good_end = 0
         self.problem: str | None = None
@@ -239,7 +271,7 @@ class SegmentReader:
     def frames(self) -> Iterator[Any]:
         """Yield the header map first (if the file has one), then each record (a typed command)
         in order."""
-        with open(self.path, "rb") as f:
+        with self.data_dir.open_file(self.name, "rb") as f:
             size = self.size = os.fstat(f.fileno()).st_size
             if size == 0:
                 return
@@ -257,6 +289,7 @@ class SegmentReader:
             return
         pos = len(MAGIC)
         index = 0
+        written_as = FORMAT
         while pos < size:
             if size - pos < FRAME.size:
                 self._stop(mm, pos, "torn", "a frame head is cut short")
@@ -281,6 +314,10 @@ class SegmentReader:
                 return
             self.good_end = end
             pos = end
+            if index == 0:
+                written_as = obj.get("format", 1)
+            elif written_as < 2 and type(obj) is AdminBulkCreate:
+                obj = msgspec.structs.replace(obj, walk=False)
             index += 1
             yield obj
         self.good_end = size

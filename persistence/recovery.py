@@ -23,14 +23,12 @@ that lacks the recovered ones.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import gc
 import logging
 import os
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 from engine import bulk, command_types, commands
@@ -38,6 +36,7 @@ from engine.errors import GameError
 from engine.rules import Rules
 from engine.state import GameState, new_state
 from persistence import journal, snapshot
+from persistence.data_dir import DataDir
 from persistence.errors import CorruptFile, StartupError
 
 log = logging.getLogger("ctb.persistence")
@@ -59,11 +58,13 @@ class Recovered:
     replayed: int = 0
     refused: int = 0  # records the game refused (a push too soon, a duplicate): normal
     failed: int = 0  # records that raised a bug: replayed to the same point as live
-    moved_aside: list[Path] = dataclasses.field(default_factory=list)
+    moved_aside: list[str] = dataclasses.field(default_factory=list)  # the new names
     tails_cut: int = 0  # torn last records cut off; with moved_aside, what forces a save
 
 
-def recover(data_dir: Path, rules: Rules, planet_names: list[str], start_empty: bool) -> Recovered:
+def recover(
+    data_dir: DataDir, rules: Rules, planet_names: list[str], start_empty: bool
+) -> Recovered:
     """Load what the data directory holds; raise StartupError when no valid state remains."""
     # Millions of new containers would trigger a full collection again and again, each one
     # walking everything built so far: loading without the collector is several times faster.
@@ -76,14 +77,16 @@ def recover(data_dir: Path, rules: Rules, planet_names: list[str], start_empty: 
             gc.enable()
 
 
-def _recover(data_dir: Path, rules: Rules, planet_names: list[str], start_empty: bool) -> Recovered:
+def _recover(
+    data_dir: DataDir, rules: Rules, planet_names: list[str], start_empty: bool
+) -> Recovered:
     _remove_stale_temps(data_dir)
-    snapshots = [data_dir / n for n in (snapshot.CURRENT, snapshot.PREVIOUS)]
+    snapshots = [n for n in (snapshot.CURRENT, snapshot.PREVIOUS) if data_dir.exists(n)]
     segments = journal.list_segments(data_dir)
-    earlier = sorted(n for n in os.listdir(data_dir) if ASIDE.search(n))
-    moved: list[Path] = []
+    earlier = sorted(n for n in data_dir.names() if ASIDE.search(n))
+    moved: list[str] = []
     reasons: list[str] = []
-    if not any(p.exists() for p in snapshots) and not segments and not earlier:
+    if not snapshots and not segments and not earlier:
         log.info("no saved state: a new game", extra={"event": "first_start"})
         # The empty game needs no snapshot: it is what an empty directory loads as.
         state = new_state(rules, planet_names)
@@ -92,30 +95,29 @@ def _recover(data_dir: Path, rules: Rules, planet_names: list[str], start_empty:
             _save_recovered(data_dir, result)
         return result
     loaded = None
-    for path in snapshots:
-        if not path.exists():
-            continue
+    for name in snapshots:
         started = time.perf_counter()
         try:
-            state, meta = snapshot.read(path, rules)
+            state, meta = snapshot.read(data_dir, name, rules)
         except CorruptFile as error:
-            moved.append(move_aside(path, "corrupt", error.reason))
-            reasons.append(f"{path.name} ({error.reason})")
+            moved.append(move_aside(data_dir, name, "corrupt", error.reason))
+            reasons.append(f"{name} ({error.reason})")
             continue
         except OSError as error:
-            raise StartupError(f"cannot read {path}: {error.strerror or error}") from error
+            where = data_dir.where(name)
+            raise StartupError(f"cannot read {where}: {error.strerror or error}") from error
         log.info(
             "snapshot loaded",
             extra={
                 "event": "snapshot_load",
-                "file": path.name,
+                "file": name,
                 "players": len(state.players),
                 "version": meta.version,
                 "journal_next": meta.journal_next,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
-        loaded = (path.name, state, meta)
+        loaded = (name, state, meta)
         break
 
     if loaded is not None:
@@ -144,11 +146,11 @@ def _recover(data_dir: Path, rules: Rules, planet_names: list[str], start_empty:
             reasons.append("files moved aside by an earlier start: " + ", ".join(earlier))
         if not start_empty:
             raise StartupError(_no_state_message(data_dir, reasons, moved))
-        for _, path in segments:
-            moved.append(move_aside(path, "unused", "no snapshot to replay it on"))
+        for _, name in segments:
+            moved.append(move_aside(data_dir, name, "unused", "no snapshot to replay it on"))
         log.warning(
             "no valid saved state; starting an empty game as --start-empty asks",
-            extra={"event": "start_empty", "moved_aside": [p.name for p in moved]},
+            extra={"event": "start_empty", "moved_aside": moved},
         )
         result = Recovered(
             new_state(rules, planet_names), None, None, None, FIRST_SEGMENT, moved_aside=moved
@@ -167,7 +169,7 @@ def _recover(data_dir: Path, rules: Rules, planet_names: list[str], start_empty:
     return result
 
 
-def _save_recovered(data_dir: Path, result: Recovered) -> None:
+def _save_recovered(data_dir: DataDir, result: Recovered) -> None:
     """Write the recovered state as the current snapshot before anything is served.
 
     Without it the recovered records live only in memory: a start after a crash would read the
@@ -183,7 +185,7 @@ def _save_recovered(data_dir: Path, result: Recovered) -> None:
         size = snapshot.save(data_dir, result.state, fresh)
     except OSError as error:
         raise StartupError(
-            f"cannot save the recovered state in {data_dir}: {error.strerror or error}; "
+            f"cannot save the recovered state in {data_dir.path}: {error.strerror or error}; "
             "the server does not serve a state that only lives in memory (every file is kept)"
         ) from error
     if result.current_covers is not None:
@@ -204,28 +206,28 @@ def _save_recovered(data_dir: Path, result: Recovered) -> None:
     )
 
 
-def _highest_segment(data_dir: Path) -> int:
+def _highest_segment(data_dir: DataDir) -> int:
     """The highest segment number any file name in the directory carries, moved aside or not."""
     numbers = [0]
-    for name in os.listdir(data_dir):
+    for name in data_dir.names():
         match = SEGMENT_NUMBER.match(name)
         if match:
             numbers.append(int(match.group(1)))
     return max(numbers)
 
 
-def _replay(data_dir: Path, result: Recovered, rules: Rules) -> None:
+def _replay(data_dir: DataDir, result: Recovered, rules: Rules) -> None:
     """Apply the segments from ``result.next_segment`` on, in order, stopping at a gap."""
     state = result.state
     started = time.perf_counter()
     expected = result.next_segment
     live = [(n, p) for n, p in journal.list_segments(data_dir) if n >= expected]
     count = 0
-    for i, (number, path) in enumerate(live):
+    for i, (number, name) in enumerate(live):
         if number != expected:
-            _move_rest(result, live[i:], f"segment {expected} is missing before it")
+            _move_rest(data_dir, result, live[i:], f"segment {expected} is missing before it")
             break
-        reader = journal.SegmentReader(path)
+        reader = journal.SegmentReader(data_dir, name)
         frames = reader.frames()
         state.rules = _segment_rules(next(frames, None), rules)
         for record in frames:
@@ -247,14 +249,15 @@ def _replay(data_dir: Path, result: Recovered, rules: Rules) -> None:
                     )
         expected += 1
         if reader.problem == "torn" and i == len(live) - 1:
-            _cut_tail(reader)  # only the segment being written when the process died
+            _cut_tail(data_dir, reader)  # only the segment being written when the process died
             result.tails_cut += 1
         elif reader.problem == "torn":
             # An earlier segment cut short is a gap, whatever the later segments hold.
-            _move_rest(result, live[i:], f"cut short before a later segment: {reader.detail}")
+            cut = f"cut short before a later segment: {reader.detail}"
+            _move_rest(data_dir, result, live[i:], cut)
             break
         elif reader.problem == "corrupt":
-            _move_rest(result, live[i:], reader.detail)
+            _move_rest(data_dir, result, live[i:], reader.detail)
             break
     state.rules = rules
     state.outbox = []  # events of the past: no page is connected to hear them
@@ -286,16 +289,16 @@ def _segment_rules(header: Any, rules: Rules) -> Rules:
         return rules
 
 
-def _cut_tail(reader: journal.SegmentReader) -> None:
+def _cut_tail(data_dir: DataDir, reader: journal.SegmentReader) -> None:
     """Truncate a torn last record; keep its bytes aside unless they are only zeros."""
-    path, good_end, size = reader.path, reader.good_end, reader.size
-    with open(path, "r+b") as f:
+    name, good_end, size = reader.name, reader.good_end, reader.size
+    with data_dir.open_file(name, "r+b") as f:
         f.seek(good_end)
         tail = f.read(size - good_end)
         kept = None
         if tail.strip(b"\0"):
-            kept = _aside_name(path, "torn")
-            with open(kept, "xb") as out:
+            kept = _aside_name(data_dir, name, "torn")
+            with data_dir.open_file(kept, "xb") as out:
                 out.write(tail)
                 out.flush()
                 os.fsync(out.fileno())
@@ -306,47 +309,48 @@ def _cut_tail(reader: journal.SegmentReader) -> None:
         "journal tail cut off",
         extra={
             "event": "journal_torn",
-            "file": path.name,
+            "file": name,
             "at": good_end,
             "bytes": size - good_end,
-            "kept_in": kept.name if kept else None,
+            "kept_in": kept,
             "detail": reader.detail,
         },
     )
 
 
-def _move_rest(result: Recovered, rest: list[tuple[int, Path]], reason: str) -> None:
-    for _, path in rest:
-        result.moved_aside.append(move_aside(path, "corrupt", reason))
+def _move_rest(
+    data_dir: DataDir, result: Recovered, rest: list[tuple[int, str]], reason: str
+) -> None:
+    for _, name in rest:
+        result.moved_aside.append(move_aside(data_dir, name, "corrupt", reason))
 
 
-def move_aside(path: Path, kind: str, reason: str) -> Path:
+def move_aside(data_dir: DataDir, name: str, kind: str, reason: str) -> str:
     """Rename a file out of the way, never over another file, and say so in the log."""
-    target = _aside_name(path, kind)
-    os.rename(path, target)
+    target = _aside_name(data_dir, name, kind)
+    data_dir.rename(name, target)
     log.error(
         "file moved aside",
-        extra={"event": "moved_aside", "file": path.name, "to": target.name, "reason": reason},
+        extra={"event": "moved_aside", "file": name, "to": target, "reason": reason},
     )
     return target
 
 
-def _aside_name(path: Path, kind: str) -> Path:
+def _aside_name(data_dir: DataDir, name: str, kind: str) -> str:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    target = path.with_name(f"{path.name}.{kind}-{stamp}")
+    target = f"{name}.{kind}-{stamp}"
     n = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.{kind}-{stamp}-{n}")
+    while data_dir.exists(target):
+        target = f"{name}.{kind}-{stamp}-{n}"
         n += 1
     return target
 
 
-def _remove_stale_temps(data_dir: Path) -> None:
+def _remove_stale_temps(data_dir: DataDir) -> None:
     """A temporary snapshot is a write that never finished; the files it would replace stay."""
-    for name in os.listdir(data_dir):
+    for name in data_dir.names():
         if name.startswith(snapshot.TEMP_PREFIX):
-            with contextlib.suppress(FileNotFoundError):
-                (data_dir / name).unlink()
+            data_dir.unlink(name, missing_ok=True)
 
 
 def _warn_planets(state: GameState, planet_names: list[str]) -> None:
@@ -357,9 +361,9 @@ def _warn_planets(state: GameState, planet_names: list[str]) -> None:
         )
 
 
-def _no_state_message(data_dir: Path, reasons: list[str], moved: list[Path]) -> str:
-    parts = [f"no valid saved state in {data_dir}: " + "; ".join(reasons) + "."]
+def _no_state_message(data_dir: DataDir, reasons: list[str], moved: list[str]) -> str:
+    parts = [f"no valid saved state in {data_dir.path}: " + "; ".join(reasons) + "."]
     if moved:
-        parts.append("Moved aside, not deleted: " + ", ".join(p.name for p in moved) + ".")
+        parts.append("Moved aside, not deleted: " + ", ".join(moved) + ".")
     parts.append("Start with --start-empty to begin a new, empty game.")
     return " ".join(parts)

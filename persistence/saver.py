@@ -14,7 +14,9 @@ every change after it in the journal.
 
 The child dies with its parent (``PR_SET_PDEATHSIG``): a child left running by a killed server
 would otherwise finish its save under the next server and rename that server's snapshot.bin to
-snapshot.prev.bin.
+snapshot.prev.bin. It writes through the directory the parent holds (``data_dir.py``), reopened
+from the parent's descriptor, never through DATA_DIR's path: a directory moved or replaced under
+the server still gets its own snapshot, and no other directory gets one.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ import signal
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 from engine.state import GameState
 from persistence import journal as journal_mod
 from persistence import snapshot
+from persistence.data_dir import DataDir
 from persistence.recovery import Recovered
 
 log = logging.getLogger("ctb.persistence")
@@ -88,7 +90,9 @@ class SaveStatus:
 class Saver:
     """Decides when a snapshot is due, runs the child, and deletes what it makes obsolete."""
 
-    def __init__(self, data_dir: Path, journal: journal_mod.Journal, recovered: Recovered) -> None:
+    def __init__(
+        self, data_dir: DataDir, journal: journal_mod.Journal, recovered: Recovered
+    ) -> None:
         self.data_dir = data_dir
         self.journal = journal
         self.status = SaveStatus(saved_version=recovered.saved_version)
@@ -167,7 +171,7 @@ class Saver:
         status = self.status
         status.last_status = f"failed: {why}"
         status.failures += 1
-        snapshot.temp_path(self.data_dir, job.pid).unlink(missing_ok=True)
+        self.data_dir.unlink(snapshot.temp_name(job.pid), missing_ok=True)
         log.error(
             "snapshot failed; the previous snapshots and the journal are kept",
             extra={"event": "snapshot_failed", "error": why, "version": job.version},
@@ -179,16 +183,16 @@ class Saver:
             return 0
         below = min(self._previous_covers, self._current_covers)
         deleted = 0
-        for number, path in journal_mod.list_segments(self.data_dir):
+        for number, name in journal_mod.list_segments(self.data_dir):
             if number >= below:
                 break
             with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+                self.data_dir.unlink(name)
                 deleted += 1
         return deleted
 
 
-def _child(data_dir: Path, state: GameState, covers: int, report_fd: int, parent: int) -> None:
+def _child(data_dir: DataDir, state: GameState, covers: int, report_fd: int, parent: int) -> None:
     """The forked child: write the snapshot, report one line, exit; it never returns."""
     code = 1
     try:
@@ -205,10 +209,11 @@ def _child(data_dir: Path, state: GameState, covers: int, report_fd: int, parent
                 signal.signal(sig, signal.SIG_IGN)
         gc.disable()  # a collection would touch every object and copy every page
         # Drop what the parent holds open (listening sockets, the DATA_DIR lock), so a child
-        # that outlives a killed parent never keeps the port or the lock.
-        os.closerange(3, report_fd)
-        os.closerange(report_fd + 1, _max_fd())
-        size = snapshot.save(data_dir, state, covers)
+        # that outlives a killed parent never keeps the port or the lock. The directory is
+        # reopened first, through the held descriptor: a new descriptor holds no lock.
+        own = data_dir.reopen()
+        _close_all_but(report_fd, own.fd)
+        size = snapshot.save(own, state, covers)
         os.write(report_fd, f"ok {size}".encode())
         code = 0
     except BaseException as error:
@@ -216,6 +221,15 @@ def _child(data_dir: Path, state: GameState, covers: int, report_fd: int, parent
             os.write(report_fd, f"{type(error).__name__}: {error}".encode()[:2000])
     finally:
         os._exit(code)
+
+
+def _close_all_but(*kept: int) -> None:
+    """Close every descriptor from 3 up, except ``kept``."""
+    low = 3
+    for fd in sorted(kept):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, _max_fd())
 
 
 def _max_fd() -> int:

@@ -12,7 +12,8 @@ so a reader can always tell a damaged file from one written by a newer version.
 Writing goes to a temporary file, which is fsynced, then renamed over ``snapshot.bin`` after the
 old one was renamed to ``snapshot.prev.bin``, and the directory is fsynced: a crash at any point
 leaves the old snapshot or the new one on disk, never half of one. On a failure the temporary
-file is removed and the old snapshots stay as they were.
+file is removed and the old snapshots stay as they were. Every name is resolved in the held
+directory (``data_dir.py``), never through DATA_DIR's path.
 """
 
 from __future__ import annotations
@@ -23,19 +24,21 @@ import os
 import struct
 import time
 import zlib
-from pathlib import Path
 
 import msgpack
 
 from engine.rules import Rules
 from engine.state import GameState
 from persistence import codec
+from persistence.data_dir import DataDir
 from persistence.errors import CorruptFile, IncompatibleFile
 
 MAGIC = b"CTBSNAP\x00"
-FORMAT = 4  # 2: batch memory as ids and packed replies; 3: the slot on the player; 4: admin state
-# Format 3 is format 4 without the admin sections at its end: a server upgraded in place loads it.
-READABLE = (3, FORMAT)
+FORMAT = 5  # 2: batch memory as ids and packed replies; 3: the slot on the player; 4: admin state;
+# 5: a bulk job as its filter or ids and a cursor, never the list of every player it reaches.
+# Format 3 is format 4 without the admin sections at its end, and format 4 keeps each bulk job's
+# target list (``codec`` turns it into ids or drops it): a server upgraded in place loads both.
+READABLE = (3, 4, FORMAT)
 HEAD = struct.Struct("<8sI")
 TAIL = struct.Struct("<QI4s")
 END = b"END\n"
@@ -45,18 +48,18 @@ TEMP_PREFIX = CURRENT + ".tmp-"
 BUFFER = 1 << 20
 
 
-def temp_path(data_dir: Path, pid: int) -> Path:
+def temp_name(pid: int) -> str:
     """The temporary file of the process ``pid``: two writers never share one."""
-    return data_dir / f"{TEMP_PREFIX}{pid}"
+    return f"{TEMP_PREFIX}{pid}"
 
 
-def write(path: Path, state: GameState, journal_next: int) -> int:
-    """Write the state to a new file at ``path`` and fsync it; return its size in bytes."""
+def write(data_dir: DataDir, name: str, state: GameState, journal_next: int) -> int:
+    """Write the state to a new file ``name`` and fsync it; return its size in bytes."""
     packer = msgpack.Packer()
     head = HEAD.pack(MAGIC, FORMAT)
     crc = zlib.crc32(head)
     length = 0
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = data_dir.open_fd(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     with open(fd, "wb", buffering=BUFFER) as out:
         out.write(head)
         for obj in codec.encode(state, journal_next, time.time()):
@@ -70,38 +73,30 @@ def write(path: Path, state: GameState, journal_next: int) -> int:
     return HEAD.size + length + TAIL.size
 
 
-def save(data_dir: Path, state: GameState, journal_next: int) -> int:
+def save(data_dir: DataDir, state: GameState, journal_next: int) -> int:
     """Write, then install as the current snapshot keeping the old one as the previous."""
-    tmp = temp_path(data_dir, os.getpid())
+    tmp = temp_name(os.getpid())
     try:
-        size = write(tmp, state, journal_next)
+        size = write(data_dir, tmp, state, journal_next)
         install(data_dir, tmp)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        data_dir.unlink(tmp, missing_ok=True)
         raise
     return size
 
 
-def install(data_dir: Path, tmp: Path) -> None:
+def install(data_dir: DataDir, tmp: str) -> None:
     """Make ``tmp`` the current snapshot; the current one, if any, becomes the previous."""
     with contextlib.suppress(FileNotFoundError):
-        os.replace(data_dir / CURRENT, data_dir / PREVIOUS)
-    os.replace(tmp, data_dir / CURRENT)
-    fsync_dir(data_dir)
+        data_dir.rename(CURRENT, PREVIOUS)
+    data_dir.rename(tmp, CURRENT)
+    data_dir.sync()
 
 
-def fsync_dir(data_dir: Path) -> None:
-    """Make renames and new names in the directory durable (POSIX: fsync the directory)."""
-    fd = os.open(data_dir, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def read(path: Path, rules: Rules) -> tuple[GameState, codec.Meta]:
+def read(data_dir: DataDir, name: str, rules: Rules) -> tuple[GameState, codec.Meta]:
     """Check the head, the tail and the checksum, then decode; raise CorruptFile if any fails."""
-    with open(path, "rb", buffering=0) as f:
+    path = data_dir.where(name)
+    with data_dir.open_file(name, "rb", buffering=0) as f:
         size = os.fstat(f.fileno()).st_size
         if size < HEAD.size + TAIL.size:
             raise CorruptFile(path, f"truncated: {size} bytes")

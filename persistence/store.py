@@ -6,7 +6,16 @@ saver and, with ``FSYNC=everysec``, a once-a-second fsync in a thread of its own
 after the actor stopped, writes a final snapshot and makes the journal durable.
 
 One server per data directory: an ``flock`` on the directory itself (``lock.py``) refuses a
-second one, which would otherwise write the same journal segments as the first.
+second one, which would otherwise write the same journal segments as the first, and every file
+is reached through the locked directory's descriptor (``data_dir.py``), never through the path.
+Before each save the store checks that DATA_DIR's path still leads to that directory; when it
+does not (moved, replaced, mounted over), the server goes on serving and saving in the directory
+it holds, says so loudly in the log, and ``/readyz`` answers 503 until the path leads there
+again (docs/persistence.md).
+
+After a failed journal write (a full disk) the store probes the disk once a second
+(``Journal.probe``), so readiness comes back as soon as the disk has room again, without
+waiting for a client's write that a load balancer would never send to a server not ready.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from engine.command_types import Command
 from engine.errors import Unavailable
 from engine.state import GameState
 from persistence import journal as journal_mod
+from persistence.data_dir import DataDir
 from persistence.errors import JournalError, StartupError
 from persistence.lock import release_lock, take_lock
 from persistence.recovery import recover
@@ -34,6 +44,7 @@ from settings import Settings
 log = logging.getLogger("ctb.persistence")
 
 SYNC_INTERVAL = 1.0
+PROBE_INTERVAL = 1.0  # seconds between disk probes while the last journal write failed
 FREEZE_AT = 100_000  # players
 
 
@@ -53,13 +64,14 @@ class Store:
         state: GameState,
         journal: journal_mod.Journal,
         saver: Saver,
-        lock_fd: int,
+        data_dir: DataDir,
         snapshot_interval: float,
     ) -> None:
         self.state = state
         self.journal = journal
         self.saver = saver
-        self._lock_fd = lock_fd
+        self.data_dir = data_dir  # locked: released by ``close``
+        self.dir_problem: str | None = None  # set while DATA_DIR's path leads elsewhere
         self._interval = snapshot_interval
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -74,6 +86,36 @@ class Store:
         if self.journal.last_error is not None:
             return f"the last journal write failed: {self.journal.last_error}"
         return None
+
+    @property
+    def not_ready(self) -> str | None:
+        """Why a load balancer should send this server nothing now, or None (/readyz)."""
+        problem = self.write_problem
+        if problem is not None:
+            return f"changes cannot be saved: {problem}"
+        return self.dir_problem
+
+    def check_path(self) -> str | None:
+        """Does DATA_DIR's path still lead to the directory held? Log when that changes.
+
+        Nothing is written anywhere else either way: the journal and the snapshots stay in the
+        directory held, where a restart on its new path finds every acknowledged change. What
+        the operator must hear is that a restart with the same DATA_DIR would not.
+        """
+        problem = self.data_dir.moved()
+        if problem is not None and self.dir_problem is None:
+            log.error(
+                "DATA_DIR no longer leads to the directory this server holds; it goes on "
+                "saving there, and /readyz answers 503 until DATA_DIR leads there again",
+                extra={"event": "data_dir_moved", "path": str(self.data_dir.path), "why": problem},
+            )
+        elif problem is None and self.dir_problem is not None:
+            log.warning(
+                "DATA_DIR leads to the directory this server holds again",
+                extra={"event": "data_dir_back", "path": str(self.data_dir.path)},
+            )
+        self.dir_problem = problem
+        return problem
 
     @property
     def dirty(self) -> bool:
@@ -103,12 +145,14 @@ class Store:
         self._tasks.append(
             asyncio.create_task(self._save_forever(between_turns), name="snapshot-saver")
         )
+        self._tasks.append(asyncio.create_task(self._probe_forever(), name="journal-probe"))
         if self.journal.fsync == journal_mod.EVERYSEC:
             self._sync_pool = concurrent.futures.ThreadPoolExecutor(1, "journal-fsync")
             self._tasks.append(asyncio.create_task(self._sync_forever(), name="journal-fsync"))
 
     async def save(self, between_turns: BetweenTurns) -> bool:
         """Write a snapshot now if the state changed since the last one; True if written."""
+        self.check_path()
         job = await between_turns(self._capture)
         return job is not None and await self.saver.finish(job)
 
@@ -119,6 +163,7 @@ class Store:
         if self._sync_future is not None:
             await asyncio.gather(self._sync_future, return_exceptions=True)
         try:
+            self.check_path()
             # The actor has stopped, so no turn can run: the store may touch the state itself.
             job = self._capture(self.state)
             if job is not None:
@@ -127,7 +172,7 @@ class Store:
             self.journal.close()
             if self._sync_pool is not None:
                 self._sync_pool.shutdown(wait=True)
-            release_lock(self._lock_fd)
+            release_lock(self.data_dir)
 
     async def _save_forever(self, between_turns: BetweenTurns) -> None:
         while not self._stopping.is_set():
@@ -141,6 +186,21 @@ class Store:
                 return  # the actor is stopping: ``close`` writes the last snapshot
             except Exception:  # a failed save keeps the old files; the next one tries again
                 log.exception("snapshot attempt failed", extra={"event": "snapshot_failed"})
+
+    async def _probe_forever(self) -> None:
+        """While the last journal write failed, ask the disk once a second whether it has room."""
+        journal = self.journal
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), PROBE_INTERVAL)
+            if journal.last_error is None or journal.failure is not None:
+                continue
+            failed = journal.last_error
+            if journal.probe():
+                log.warning(
+                    "the journal takes writes again; ready",
+                    extra={"event": "journal_probe_ok", "failed_with": failed},
+                )
 
     async def _sync_forever(self) -> None:
         """FSYNC=everysec: make the journal durable at most once a second, off the loop thread."""
@@ -159,25 +219,25 @@ class Store:
 
 def open_store(settings: Settings, planet_names: list[str]) -> Store:
     """Load the saved game from DATA_DIR; raise StartupError when the server must not start."""
-    data_dir = Path(settings.data_dir)
-    check_data_dir(data_dir)
-    lock_fd = take_lock(data_dir)
+    path = Path(settings.data_dir)
+    check_data_dir(path)
+    data_dir = take_lock(path)
     try:
         rules = settings.rules
         recovered = recover(data_dir, rules, planet_names, settings.start_empty)
         try:
             journal = journal_mod.Journal(data_dir, recovered.next_segment, settings.fsync, rules)
         except OSError as error:
-            raise StartupError(f"cannot write the journal in {data_dir}: {error}") from error
+            raise StartupError(f"cannot write the journal in {path}: {error}") from error
     except BaseException:
-        release_lock(lock_fd)
+        release_lock(data_dir)
         raise
     if len(recovered.state.players) >= FREEZE_AT:
         # A large loaded state lives as long as the process: keep the collector from walking
         # its millions of objects in every full collection: 0.7 s at 1M players.
         gc.freeze()
     saver = Saver(data_dir, journal, recovered)
-    return Store(recovered.state, journal, saver, lock_fd, settings.snapshot_interval)
+    return Store(recovered.state, journal, saver, data_dir, settings.snapshot_interval)
 
 
 def check_data_dir(data_dir: Path) -> None:
@@ -194,6 +254,7 @@ def check_data_dir(data_dir: Path) -> None:
 
 
 __all__ = [
+    "DataDir",
     "JournalError",
     "StartupError",
     "Store",

@@ -120,4 +120,5 @@ class Sampler:
             "snapshot_status": status.last_status,
             "journal": "ok" if problem is None else problem,
             "journal_writable": problem is None,
+            "data_dir": store.dir_problem or "ok",
         }

@@ -81,7 +81,7 @@ class BatchRequest(Request):
 
 
 class PlayerFilter(Request):
-    """The listing's filters, for a bulk job: the players they match when the job is made."""
+    """The listing's filters, for a bulk job: tested on each player as the job reaches them."""
 
     search: Annotated[str, Meta(min_length=1, max_length=64)] | UnsetType = UNSET
     planet: PlanetName | UnsetType = UNSET

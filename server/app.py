@@ -19,7 +19,7 @@ from actor.clock import Clock, SystemClock
 from engine.state import GameState
 from persistence.store import open_store
 from server import admin_api, http_api, pages, ws
-from server.auth import load_auth
+from server.auth import check_secret_key, load_auth
 from server.broadcaster import BROADCASTER
 from server.conn_limits import CONN_LIMITS, ConnLimits
 from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
@@ -43,6 +43,12 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
     """Load the saved state, run the actor on it, and save once more on the way out."""
     settings = app[SETTINGS]
     store = open_store(settings, load_planet_names(settings.planets_file))
+    try:
+        # The kept keys live in the locked directory: read (or made) through it, once it is ours.
+        app[AUTH] = load_auth(settings, store.data_dir)
+    except BaseException:
+        await store.close()
+        raise
     actor = Actor(store.state, app[CLOCK], on_commit=store.append)
     app[ACTOR], app[STORE] = actor, store
     metrics = app[METRICS]
@@ -82,7 +88,7 @@ def init_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicati
     app = web.Application(client_max_size=BODY_LIMIT, middlewares=http_api.MIDDLEWARES)
     app[SETTINGS] = settings
     app[CLOCK] = clock if clock is not None else SystemClock()
-    app[AUTH] = load_auth(settings)
+    check_secret_key(settings)  # the kept keys are read once DATA_DIR is locked
     app[METRICS] = Metrics()
     app[CONN_LIMITS] = ConnLimits.from_settings(settings)
     app.cleanup_ctx.append(game_ctx)

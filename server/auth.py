@@ -4,7 +4,9 @@ Player and WebSocket tokens are HS256 JWTs with a ``typ`` claim, so one kind can
 the other. They are signed with ``SECRET_KEY`` as given (SPEC §5): at least 32 bytes, RFC 7518
 §3.2's minimum for an HS256 key, so any JWT library given the same key makes the same tokens.
 Keys not given in the settings are generated once (32 random bytes, URL-safe base64) and kept in
-the data directory with mode 0600, so tokens stay valid across restarts.
+the data directory with mode 0600, so tokens stay valid across restarts. They are read and
+written through the locked directory's descriptor (``persistence/data_dir.py``), like every
+other file there, so they belong to the directory the server holds whatever happens to its path.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jwt
 from aiohttp import web
 
+from persistence.data_dir import DataDir
 from persistence.errors import StartupError
 from server.errors import Unauthorized
 from settings import Settings
@@ -47,35 +49,43 @@ class Auth:
     legacy_secret: str | None = None
 
 
-def _kept_secret(path: Path) -> tuple[str, bool]:
+def _kept_secret(data_dir: DataDir, name: str) -> tuple[str, bool]:
     """Read a key kept in the data directory, or make one (0600). Returns (key, created)."""
     try:
-        value = path.read_text().strip()
+        with data_dir.open_file(name, "r") as handle:
+            value = handle.read().strip()
         if value:
             return value, False
     except FileNotFoundError:
         pass
     value = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = data_dir.open_fd(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
-    os.chmod(path, 0o600)
     return value, True
 
 
-def load_auth(settings: Settings) -> Auth:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+def check_secret_key(settings: Settings) -> None:
+    """A SECRET_KEY given too short stops the start before anything is loaded."""
+    given = settings.secret_key
+    if given is not None and len(given.encode()) < KEY_MIN_BYTES:
+        raise StartupError(f"SECRET_KEY must be at least {KEY_MIN_BYTES} bytes long")
+
+
+def load_auth(settings: Settings, data_dir: DataDir) -> Auth:
+    """The keys: from the settings, else kept in ``data_dir`` (the directory the server holds)."""
     secret, source = settings.secret_key, "SECRET_KEY"
     if secret is None:
-        path = settings.data_dir / SECRET_FILE
-        secret, _ = _kept_secret(path)
+        secret, _ = _kept_secret(data_dir, SECRET_FILE)
+        path = data_dir.where(SECRET_FILE)
         source = f"{path} (the key kept when SECRET_KEY is not set)"
     if len(secret.encode()) < KEY_MIN_BYTES:
         raise StartupError(f"{source} must be at least {KEY_MIN_BYTES} bytes long")
     admin = settings.admin_token
     if admin is None:
-        path = settings.data_dir / ADMIN_FILE
-        admin, created = _kept_secret(path)
+        admin, created = _kept_secret(data_dir, ADMIN_FILE)
+        path = data_dir.where(ADMIN_FILE)
         log.warning(
             "admin token %s %s",
             "generated in" if created else "read from",

@@ -9,8 +9,9 @@ How big a step is: the actor's turn must stay well under 20 ms. ``bench/admin_be
 measured, at a million players on a loaded machine, a step of 250 bans at p95 6.4 ms (max
 16 ms) and 250 score resets at p95 28 ms (max 76 ms): a reset moves the player on both
 leaderboards. So bans and moves go 100 a step, resets 40, unbans 250 (an unban touches no
-leaderboard). ``ADMIN_BULK_PACE`` adds a wait between steps for an operator who wants a job to
-go gentler still.
+leaderboard). A step over a filter also tests at most ``bulk.SCAN`` players' slots, so a filter
+that matches few players moves on in short steps too. ``ADMIN_BULK_PACE`` adds a wait between
+steps for an operator who wants a job to go gentler still.
 
 The runner only steps jobs it was told of (``follow``: created or resumed through the API).
 A job running at shutdown is saved as running and loads as ``interrupted``

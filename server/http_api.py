@@ -210,15 +210,16 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Ready once the saved state is loaded and the actor runs (``game_ctx`` sets both), and
-    while changes can be made durable: a server whose journal cannot write refuses every
-    change, and its operator and load balancer should see that here."""
+    while changes can be made durable where a restart finds them: a server whose journal cannot
+    write refuses every change, one whose DATA_DIR now leads to another directory saves where a
+    restart would not look, and its operator and load balancer should see either here."""
     actor = request.app.get(ACTOR)
     if actor is None or not actor.running:
         raise Unavailable("the game is not ready")
     store = request.app.get(STORE)
-    problem = None if store is None else store.write_problem
+    problem = None if store is None else store.not_ready
     if problem is not None:
-        raise Unavailable(f"changes cannot be saved: {problem}")
+        raise Unavailable(problem)
     return json_response(Status("ready"))
 
 

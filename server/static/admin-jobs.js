@@ -142,9 +142,11 @@ export class BulkJobs {
       const planet = job.params && job.params.planet ? ` to ${title(job.params.planet)}` : "";
       const name = el("strong", "", `#${job.id} ${LABELS[job.action] || job.action}${planet}`);
       head.append(name, el("span", `tag ${job.status}`, title(job.status)));
+      // The share of the walk done: over a filter, the players reached may end above or
+      // below the count at creation (docs/admin.md).
       const bar = el("progress");
-      bar.max = Math.max(1, job.total);
-      bar.value = job.processed;
+      bar.max = 1;
+      bar.value = job.progress;
       bar.id = `job-progress-${job.id}`;
       bar.setAttribute("aria-label", `Bulk job ${job.id} progress`);
       const counts = el(

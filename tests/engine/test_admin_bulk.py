@@ -18,10 +18,17 @@ def cmd(state: GameState, op: str, now: float = T0, **fields: Any) -> Any:
     return apply_command(state, {"op": op, "now": now, "admin": "tok", "reason": "r", **fields})
 
 
-def step(state: GameState, job_id: int, limit: int, now: float = T0 + 1) -> dict[str, Any]:
+def step(
+    state: GameState, job_id: int, limit: int, now: float = T0 + 1, scan: int = bulk.SCAN
+) -> dict[str, Any]:
     return apply_command(
-        state, {"op": "admin_bulk_step", "job_id": job_id, "limit": limit, "now": now}
+        state,
+        {"op": "admin_bulk_step", "job_id": job_id, "limit": limit, "scan": scan, "now": now},
     )
+
+
+def patch(state: GameState, player_id: str, **fields: Any) -> None:
+    cmd(state, "admin_patch_player", player_id=player_id, **fields)
 
 
 @pytest.fixture
@@ -33,8 +40,11 @@ def crowd(state: GameState) -> GameState:
     return state
 
 
-def test_a_job_from_a_filter_takes_its_targets_when_created(crowd: GameState) -> None:
-    """Targets are the players the filter matched at creation; later players are not added."""
+def test_a_job_over_a_filter_counts_its_matches_and_leaves_later_players_alone(
+    crowd: GameState,
+) -> None:
+    """``total`` is what the filter matched at creation; players who joined after the job are
+    never reached, even when they match."""
     job = cmd(crowd, "admin_bulk_create", action="ban", filter={"planet": "mars"})
     assert (job["total"], job["status"], job["selection"]) == (
         6,
@@ -42,17 +52,7 @@ def test_a_job_from_a_filter_takes_its_targets_when_created(crowd: GameState) ->
         {"filter": {"planet": "mars"}},
     )
     add_player(crowd, "late")
-    apply_command(
-        crowd,
-        {
-            "op": "admin_patch_player",
-            "admin": "t",
-            "reason": "r",
-            "player_id": "late",
-            "planet": "mars",
-            "now": T0,
-        },
-    )
+    patch(crowd, "late", planet="mars")
     progress = step(crowd, job["id"], 4)
     assert (progress["processed"], progress["done"], progress["remaining"]) == (4, 4, 2)
     progress = step(crowd, job["id"], 4)
@@ -162,8 +162,9 @@ def test_steps_and_cancel_leave_a_consistent_state(action, limits, cancel_after,
         if step(state, job["id"], limit)["status"] == "done":
             break
     info = run_query(state, {"op": "admin_bulk_job", "job_id": job["id"]})
-    reached = set(state.bulk_jobs[job["id"]].targets[: info["processed"]])
-    assert info["done"] + info["skipped"] == info["processed"]
+    cursor = state.bulk_jobs[job["id"]].cursor  # the slots the walk has passed
+    reached = {f"q{i}" for i in range(2, 10) if state.players[f"q{i}"].slot < cursor}
+    assert info["done"] + info["skipped"] == info["processed"] == len(reached)
     for pid, player in state.players.items():
         changed = {
             "ban": player.status == "banned",
@@ -175,3 +176,140 @@ def test_steps_and_cancel_leave_a_consistent_state(action, limits, cancel_after,
     assert state.current is not None
     for planet, by_player in state.current.contributions.items():
         assert state.current.totals[planet] == sum(map(sum, by_player.values()))
+
+
+def test_a_filter_is_tested_on_each_player_when_the_cursor_reaches_them(
+    crowd: GameState,
+) -> None:
+    """A player who matched at creation but no longer does when reached is left alone; one who
+    did not match then but does when reached is included; ``remaining`` follows the count at
+    creation and a finished job has none."""
+    job = cmd(crowd, "admin_bulk_create", action="ban", filter={"planet": "mars"})
+    first = step(crowd, job["id"], 2)  # p01 and p03
+    assert (first["processed"], first["remaining"]) == (2, 4)
+    patch(crowd, "p05", planet="earth")  # matched at creation, not when reached
+    patch(crowd, "p08", planet="mars")  # the other way round
+    done = step(crowd, job["id"], 100)
+    banned = sorted(p.id for p in crowd.players.values() if p.status == "banned")
+    assert banned == ["p01", "p03", "p07", "p08", "p09", "p11"]
+    assert (done["status"], done["total"], done["processed"], done["remaining"]) == (
+        "done",
+        6,
+        6,
+        0,
+    )
+
+
+def test_a_step_over_a_filter_tests_at_most_scan_slots(crowd: GameState) -> None:
+    """A step reaches at most ``limit`` players among at most ``scan`` slots, so a filter that
+    matches few players still moves in short steps; progress follows the slots walked."""
+    cmd(crowd, "admin_ban", player_id="p10")
+    job = cmd(crowd, "admin_bulk_create", action="unban", filter={"status": "banned"})
+    assert job["total"] == 1
+    quiet = step(crowd, job["id"], 5, scan=4)  # slots 0-3: no banned player there
+    assert (quiet["processed"], quiet["progress"], quiet["status"]) == (
+        0,
+        round(4 / 12, 4),
+        "running",
+    )
+    step(crowd, job["id"], 5, scan=4)
+    last = step(crowd, job["id"], 5, scan=4)
+    assert (last["status"], last["done"], last["progress"]) == ("done", 1, 1.0)
+    with pytest.raises(InvalidRequest):
+        step(crowd, job["id"], 5, scan=0)
+
+
+def test_a_finished_or_cancelled_job_keeps_only_its_summary(crowd: GameState) -> None:
+    """Once done or cancelled a job holds no ids, whatever it was made over; its counts stay."""
+    ids = [f"p{i:02d}" for i in range(12)]
+    over_ids = cmd(crowd, "admin_bulk_create", action="reset_score", player_ids=ids)
+    assert crowd.bulk_jobs[over_ids["id"]].ids == ids
+    step(crowd, over_ids["id"], 5)
+    cmd(crowd, "admin_bulk_cancel", job_id=over_ids["id"])
+    over_filter = cmd(crowd, "admin_bulk_create", action="ban", filter={"planet": "earth"})
+    step(crowd, over_filter["id"], 100)
+    for job_id in (over_ids["id"], over_filter["id"]):
+        assert crowd.bulk_jobs[job_id].ids is None
+    summary = run_query(crowd, {"op": "admin_bulk_job", "job_id": over_ids["id"]})
+    assert (summary["status"], summary["done"], summary["total"]) == ("cancelled", 5, 12)
+    assert summary["selection"] == {"player_ids": 12}
+
+
+def test_a_record_from_before_the_walk_takes_the_ids_matched_at_creation(
+    crowd: GameState,
+) -> None:
+    """``walk: false`` (what a journal of an earlier version holds) targets the players the
+    filter matched at creation, whatever they become before they are reached."""
+    job = cmd(crowd, "admin_bulk_create", action="ban", filter={"planet": "mars"}, walk=False)
+    assert crowd.bulk_jobs[job["id"]].ids == [f"p{i:02d}" for i in range(1, 12, 2)]
+    patch(crowd, "p05", planet="earth")
+    step(crowd, job["id"], 100)
+    banned = sorted(p.id for p in crowd.players.values() if p.status == "banned")
+    assert banned == [f"p{i:02d}" for i in range(1, 12, 2)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "planet": st.sampled_from(["earth", "mars"]),
+            "score_min": st.integers(0, 14),
+            "score_max": st.integers(0, 14),
+            "search": st.sampled_from(["p0", "P1", "1", "am", "0000", "x"]),
+        },
+    ),
+    st.integers(1, 4),
+    st.integers(1, 6),
+)
+def test_with_nothing_changing_a_walk_reaches_exactly_what_the_filter_matched(
+    query: dict[str, Any], limit: int, scan: int
+) -> None:
+    """Whatever the step's limit and scan, a walk over a game that does not change reaches
+    exactly the players the listing's filters match (a search included), no step reaching more
+    than ``limit`` players or testing more than ``scan`` slots."""
+    from engine.rules import Rules
+    from engine.state import new_state
+
+    state = new_state(Rules(), ["earth", "mars"])
+    apply_command(state, {"op": "tick", "now": T0})
+    for i in range(15):
+        player_id = f"p{i:02d}-{i * 7:04d}"
+        add_player(state, player_id, name="Sam" if i % 3 else f"Pam{i}")
+        if i:
+            push(state, player_id, "b", [i], T0)
+    listing = run_query(state, {"op": "admin_players", "query": {"limit": 500, **query}})
+    job = cmd(state, "admin_bulk_create", action="ban", filter=query)
+    assert job["total"] == listing["total_count"]
+    walked = state.bulk_jobs[job["id"]]
+    while walked.status == "running":
+        cursor, processed = walked.cursor, walked.done + walked.skipped
+        step(state, job["id"], limit, scan=scan)
+        assert walked.cursor - cursor <= scan and walked.done + walked.skipped - processed <= limit
+    banned = {p.id for p in state.players.values() if p.status == "banned"}
+    assert banned == {row["id"] for row in listing["players"]}
+    assert (walked.done, walked.skipped) == (len(banned), 0)
+
+
+def test_a_walk_across_the_name_blocks_finds_what_the_listing_finds(state: GameState) -> None:
+    """Windows that start and end inside the index's blocks of names find, together, exactly
+    the players a search over the whole game finds."""
+    for i in range(9000):
+        add_player(state, f"{i:05d}-id", name=f"n{i * 37 % 1000:03d}x")
+
+    def run(action: str, query: dict[str, Any]) -> dict[str, Any]:
+        job = cmd(state, "admin_bulk_create", action=action, filter=query)
+        while state.bulk_jobs[job["id"]].status == "running":
+            step(state, job["id"], 5000, scan=2500)
+        return job
+
+    for search in ("12", "0801", "n99", "33x"):
+        listing = run_query(
+            state, {"op": "admin_players", "query": {"search": search, "limit": 500}}
+        )
+        assert 0 < listing["total_count"] <= 500
+        job = run("ban", {"search": search})
+        banned = {p.id for p in state.players.values() if p.status == "banned"}
+        assert banned == {row["id"] for row in listing["players"]}
+        assert job["total"] == len(banned)
+        run("unban", {"status": "banned"})

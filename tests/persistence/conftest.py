@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,17 @@ import pytest
 from actor.actor import Actor
 from actor.clock import FakeClock
 from engine.command_types import CreatePlayer, Push, Tick
+from persistence.data_dir import DataDir
+from persistence.journal import segment_name
 from persistence.store import Store, open_store, release_lock
 from settings import Settings
 from tests.conftest import T0
 from tests.persistence.games import PLANETS
+
+
+def segment_path(directory: Path, segment: int) -> Path:
+    """Where a segment of ``directory`` is, for a test that reads or damages it by path."""
+    return directory / segment_name(segment)
 
 
 def settings_for(data_dir: Path, **overrides: Any) -> Settings:
@@ -49,7 +56,7 @@ class Game:
             if task is not None:
                 task.cancel()
         os.close(self.store.journal._fd)
-        release_lock(self.store._lock_fd)
+        release_lock(self.store.data_dir)
 
     async def join(self, player_id: str) -> dict[str, Any]:
         return await self.actor.call(CreatePlayer(player_id=player_id))
@@ -57,6 +64,13 @@ class Game:
     async def push(self, player_id: str, batch_id: str, clicks: list[int]) -> Any:
         self.clock.jump(0.6)
         return await self.actor.call(Push(player_id=player_id, batch_id=batch_id, clicks=clicks))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[DataDir]:
+    """``tmp_path`` held open as the store holds DATA_DIR: files are named relative to it."""
+    with DataDir.open(tmp_path) as held:
+        yield held
 
 
 @pytest.fixture

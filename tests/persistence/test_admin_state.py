@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from engine.state import GameState, new_state
 from persistence import snapshot
+from persistence.data_dir import DataDir
 from tests.conftest import apply_command
 from tests.persistence.games import PLANETS, RULES, full_print, games, play, player_ids
 
@@ -89,9 +90,9 @@ def admin_print(state: GameState) -> dict[str, Any]:
 
 
 def save_and_load(state: GameState) -> GameState:
-    with tempfile.TemporaryDirectory() as tmp:
-        snapshot.save(Path(tmp), state, journal_next=1)
-        loaded, _ = snapshot.read(Path(tmp) / snapshot.CURRENT, RULES)
+    with tempfile.TemporaryDirectory() as tmp, DataDir.open(Path(tmp)) as data_dir:
+        snapshot.save(data_dir, state, journal_next=1)
+        loaded, _ = snapshot.read(data_dir, snapshot.CURRENT, RULES)
     return loaded
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from engine.players import Player
 from engine.state import GameState
 from persistence import codec, snapshot
+from persistence.data_dir import DataDir
 from tests.persistence.games import RULES, full_print, games, play
 
 audit_entries = st.lists(
@@ -34,10 +35,9 @@ audit_entries = st.lists(
 
 
 def save_and_load(state: GameState) -> GameState:
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp, DataDir.open(Path(tmp)) as data_dir:
         snapshot.save(data_dir, state, journal_next=7)
-        loaded, meta = snapshot.read(data_dir / snapshot.CURRENT, RULES)
+        loaded, meta = snapshot.read(data_dir, snapshot.CURRENT, RULES)
     assert (meta.journal_next, meta.version) == (7, state.version)
     return loaded
 
@@ -88,12 +88,12 @@ def test_a_file_from_a_player_with_fewer_fields_loads_with_defaults(monkeypatch)
     older = tuple(f for f in codec.PLAYER_FIELDS if f != "violations")
     state.players["a"].violations = 0
     monkeypatch.setattr(codec, "PLAYER_FIELDS", older)
-    with tempfile.TemporaryDirectory() as tmp:
-        snapshot.save(Path(tmp), state, 1)
+    with tempfile.TemporaryDirectory() as tmp, DataDir.open(Path(tmp)) as data_dir:
+        snapshot.save(data_dir, state, 1)
         monkeypatch.setattr(
             codec, "PLAYER_FIELDS", tuple(f.name for f in dataclasses.fields(Player))
         )
-        loaded, _ = snapshot.read(Path(tmp) / snapshot.CURRENT, RULES)
+        loaded, _ = snapshot.read(data_dir, snapshot.CURRENT, RULES)
     assert loaded.players["a"] == state.players["a"]
 
 

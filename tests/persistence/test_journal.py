@@ -16,8 +16,9 @@ from hypothesis import given, settings
 
 from engine.command_types import Command, CreatePlayer, Push, Tick, parse
 from persistence import journal as journal_mod
+from persistence.data_dir import DataDir
 from persistence.errors import JournalError
-from persistence.journal import Journal, SegmentReader, segment_path
+from persistence.journal import Journal, SegmentReader, segment_name
 from tests.conftest import run_in_child
 from tests.persistence.games import RULES, games, play
 
@@ -27,14 +28,21 @@ RECORDS: list[Command] = [
 
 
 def read(path: Path) -> tuple[SegmentReader, Any, list[Command]]:
-    reader = SegmentReader(path)
-    frames = list(reader.frames())
+    with DataDir.open(path.parent) as data_dir:
+        reader = SegmentReader(data_dir, path.name)
+        frames = list(reader.frames())
     return reader, frames[0] if frames else None, frames[1:]
 
 
-def test_records_come_back_in_order_after_the_header_with_the_rules(tmp_path: Path) -> None:
+def segment_path(directory: Path, segment: int) -> Path:
+    return directory / segment_name(segment)
+
+
+def test_records_come_back_in_order_after_the_header_with_the_rules(
+    tmp_path: Path, data_dir: DataDir
+) -> None:
     """A segment holds a header with the rules, then each turn's records in order."""
-    journal = Journal(tmp_path, 1, "no", RULES)
+    journal = Journal(data_dir, 1, "no", RULES)
     journal.append(RECORDS[:2])
     journal.append(RECORDS[2:])
     journal.close()
@@ -44,9 +52,11 @@ def test_records_come_back_in_order_after_the_header_with_the_rules(tmp_path: Pa
     assert reader.problem is None and reader.good_end == reader.size
 
 
-def test_a_turn_is_one_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_turn_is_one_write(
+    tmp_path: Path, data_dir: DataDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Group commit: all of a turn's records reach the file in a single os.write."""
-    journal = Journal(tmp_path, 1, "no", RULES)
+    journal = Journal(data_dir, 1, "no", RULES)
     writes = []
     real_write = os.write
     monkeypatch.setattr(
@@ -65,9 +75,11 @@ def fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return synced
 
 
-def test_fsync_always_syncs_in_every_append(tmp_path: Path, fsyncs: list[int]) -> None:
+def test_fsync_always_syncs_in_every_append(
+    tmp_path: Path, data_dir: DataDir, fsyncs: list[int]
+) -> None:
     """FSYNC=always: each append returns only after an fsync of the segment."""
-    journal = Journal(tmp_path, 1, "always", RULES)
+    journal = Journal(data_dir, 1, "always", RULES)
     fd = journal._fd
     for record in RECORDS:
         journal.append([record])
@@ -75,9 +87,11 @@ def test_fsync_always_syncs_in_every_append(tmp_path: Path, fsyncs: list[int]) -
     journal.close()
 
 
-def test_fsync_everysec_leaves_the_sync_to_the_thread(tmp_path: Path, fsyncs: list[int]) -> None:
+def test_fsync_everysec_leaves_the_sync_to_the_thread(
+    tmp_path: Path, data_dir: DataDir, fsyncs: list[int]
+) -> None:
     """FSYNC=everysec: appends never fsync; what they wrote is handed to the sync thread."""
-    journal = Journal(tmp_path, 1, "everysec", RULES)
+    journal = Journal(data_dir, 1, "everysec", RULES)
     fd = journal._fd
     for record in RECORDS:
         journal.append([record])
@@ -90,9 +104,9 @@ def test_fsync_everysec_leaves_the_sync_to_the_thread(tmp_path: Path, fsyncs: li
     journal.close()
 
 
-def test_fsync_no_never_syncs(tmp_path: Path, fsyncs: list[int]) -> None:
+def test_fsync_no_never_syncs(tmp_path: Path, data_dir: DataDir, fsyncs: list[int]) -> None:
     """FSYNC=no: not in appends, not at rotation, not at close."""
-    journal = Journal(tmp_path, 1, "no", RULES)
+    journal = Journal(data_dir, 1, "no", RULES)
     journal.append(RECORDS[:2])
     journal.rotate()
     journal.append(RECORDS[2:])
@@ -100,9 +114,11 @@ def test_fsync_no_never_syncs(tmp_path: Path, fsyncs: list[int]) -> None:
     assert fsyncs == []
 
 
-def test_everysec_keeps_a_rotated_segment_open_until_it_is_synced(tmp_path: Path) -> None:
+def test_everysec_keeps_a_rotated_segment_open_until_it_is_synced(
+    tmp_path: Path, data_dir: DataDir
+) -> None:
     """A segment left behind by rotation is synced and closed by the sync thread, not before."""
-    journal = Journal(tmp_path, 1, "everysec", RULES)
+    journal = Journal(data_dir, 1, "everysec", RULES)
     journal.append(RECORDS[:1])
     old_fd = journal._fd
     assert journal.rotate() == 2
@@ -116,7 +132,9 @@ def test_everysec_keeps_a_rotated_segment_open_until_it_is_synced(tmp_path: Path
     assert segment_path(tmp_path, 2).exists()
 
 
-def limited_writes(tmp_path: Path, steps: Callable[[Journal, Callable[[], None]], str]) -> str:
+def limited_writes(
+    tmp_path: Path, data_dir: DataDir, steps: Callable[[Journal, Callable[[], None]], str]
+) -> str:
     """Run ``steps`` in a child process whose files may not grow past the first record.
 
     The limit is the kernel's (RLIMIT_FSIZE): a write that crosses it is cut short and the next
@@ -127,7 +145,7 @@ def limited_writes(tmp_path: Path, steps: Callable[[Journal, Callable[[], None]]
     def scenario() -> str:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the failed write is the report we want
         soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-        journal = Journal(tmp_path, 1, "no", RULES)
+        journal = Journal(data_dir, 1, "no", RULES)
         journal.append(RECORDS[:1])
         size = segment_path(tmp_path, 1).stat().st_size
         resource.setrlimit(resource.RLIMIT_FSIZE, (size + 20, hard))  # room for part of a frame
@@ -144,7 +162,7 @@ def attempt(journal: Journal, records: list[Command]) -> str:
     return "written"
 
 
-def test_a_failed_write_is_cut_off_and_forgotten(tmp_path: Path) -> None:
+def test_a_failed_write_is_cut_off_and_forgotten(tmp_path: Path, data_dir: DataDir) -> None:
     """A write the kernel cuts short leaves no partial record behind and nothing waiting: the
     actor applied none of its records, so the next write that succeeds holds only its own."""
 
@@ -160,7 +178,7 @@ def test_a_failed_write_is_cut_off_and_forgotten(tmp_path: Path) -> None:
         journal.close()
         return " | ".join(outcomes)
 
-    outcomes = limited_writes(tmp_path, steps).split(" | ")
+    outcomes = limited_writes(tmp_path, data_dir, steps).split(" | ")
     assert outcomes[0].startswith("refused: the journal write failed")
     assert "File too large" in outcomes[0]
     assert outcomes[1:] == ["problem True", "size kept", "written", "problem False"]
@@ -169,18 +187,49 @@ def test_a_failed_write_is_cut_off_and_forgotten(tmp_path: Path) -> None:
     assert records == RECORDS[:1] + RECORDS[4:]
 
 
-def test_an_empty_turn_writes_nothing(tmp_path: Path) -> None:
+def test_a_probe_finds_room_again_and_leaves_the_segment_as_it_was(
+    tmp_path: Path, data_dir: DataDir
+) -> None:
+    """After a failed write, a probe fails while the disk still refuses a write of that size and
+    succeeds once it has room, clearing the error; the segment keeps exactly its records."""
+
+    def steps(journal: Journal, lift: Callable[[], None]) -> str:
+        size = segment_path(tmp_path, 1).stat().st_size
+        outcomes = [attempt(journal, RECORDS[1:4])]
+        outcomes.append(f"probe {journal.probe()}, problem {journal.last_error is not None}")
+        lift()
+        outcomes.append(f"probe {journal.probe()}, problem {journal.last_error is not None}")
+        kept = segment_path(tmp_path, 1).stat().st_size == size
+        outcomes.append(f"size {'kept' if kept else 'changed'}")
+        outcomes.append(attempt(journal, RECORDS[4:]))
+        journal.close()
+        return " | ".join(outcomes)
+
+    outcomes = limited_writes(tmp_path, data_dir, steps).split(" | ")
+    assert outcomes[0].startswith("refused: the journal write failed")
+    assert outcomes[1:] == [
+        "probe False, problem True",
+        "probe True, problem False",
+        "size kept",
+        "written",
+    ]
+    reader, _, records = read(segment_path(tmp_path, 1))
+    assert reader.problem is None
+    assert records == RECORDS[:1] + RECORDS[4:]
+
+
+def test_an_empty_turn_writes_nothing(tmp_path: Path, data_dir: DataDir) -> None:
     """A turn without records costs no write."""
-    journal = Journal(tmp_path, 1, "always", RULES)
+    journal = Journal(data_dir, 1, "always", RULES)
     size = segment_path(tmp_path, 1).stat().st_size
     journal.append([])
     assert (segment_path(tmp_path, 1).stat().st_size, journal.appends) == (size, 0)
     journal.close()
 
 
-def test_a_record_that_cannot_be_encoded_writes_nothing(tmp_path: Path) -> None:
+def test_a_record_that_cannot_be_encoded_writes_nothing(tmp_path: Path, data_dir: DataDir) -> None:
     """An unencodable record refuses the whole turn before anything is written."""
-    journal = Journal(tmp_path, 1, "no", RULES)
+    journal = Journal(data_dir, 1, "no", RULES)
     size = segment_path(tmp_path, 1).stat().st_size
     with pytest.raises(JournalError, match="encoded"):
         journal.append([RECORDS[0], Push(player_id="a", batch_id="b", clicks=[object()])])
@@ -188,10 +237,10 @@ def test_a_record_that_cannot_be_encoded_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_after_a_failed_fsync_appends_are_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, data_dir: DataDir, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Once an fsync failed, durability is unknown: every later append raises JournalError."""
-    journal = Journal(tmp_path, 1, "always", RULES)
+    journal = Journal(data_dir, 1, "always", RULES)
 
     def failing_fsync(fd: int) -> None:
         raise OSError(5, "Input/output error")
@@ -205,8 +254,8 @@ def test_after_a_failed_fsync_appends_are_refused(
     journal.close()
 
 
-def written(tmp_path: Path) -> Path:
-    journal = Journal(tmp_path, 1, "no", RULES)
+def written(tmp_path: Path, data_dir: DataDir) -> Path:
+    journal = Journal(data_dir, 1, "no", RULES)
     for record in RECORDS:
         journal.append([record])
     journal.close()
@@ -223,18 +272,18 @@ def written(tmp_path: Path) -> Path:
     ],
     ids=["cut-record", "cut-head", "zeros", "bad-last"],
 )
-def test_a_torn_tail_is_told_apart_from_damage(tmp_path: Path, damage) -> None:
+def test_a_torn_tail_is_told_apart_from_damage(tmp_path: Path, data_dir: DataDir, damage) -> None:
     """What a crash leaves at the end reads as torn, with every record before it intact."""
-    path = written(tmp_path)
+    path = written(tmp_path, data_dir)
     path.write_bytes(damage(path.read_bytes()))
     reader, _, records = read(path)
     assert reader.problem == "torn"
     assert records == RECORDS[: len(records)] and len(records) >= 3
 
 
-def test_damage_in_the_middle_is_corrupt(tmp_path: Path) -> None:
+def test_damage_in_the_middle_is_corrupt(tmp_path: Path, data_dir: DataDir) -> None:
     """A bad record with good records after it is corruption, not a torn tail."""
-    path = written(tmp_path)
+    path = written(tmp_path, data_dir)
     data = bytearray(path.read_bytes())
     data[60] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -310,8 +359,9 @@ def test_every_command_a_game_journals_reads_back_equal(moves) -> None:
     _, records, _ = play(moves)
     typed = [parse(record) for record in records]
     with tempfile.TemporaryDirectory() as name:
-        journal = Journal(Path(name), 1, "no", RULES)
-        journal.append(typed)
-        journal.close()
+        with DataDir.open(Path(name)) as data_dir:
+            journal = Journal(data_dir, 1, "no", RULES)
+            journal.append(typed)
+            journal.close()
         reader, _, read_back = read(segment_path(Path(name), 1))
     assert reader.problem is None and read_back == typed

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from engine.state import new_state
 from persistence import snapshot
+from persistence.data_dir import DataDir
 from persistence.journal import Journal
 from persistence.recovery import Recovered
 from persistence.saver import Saver
@@ -47,8 +48,9 @@ def server_with_a_save_in_flight(data_dir: Path, started: Path, go: Path) -> Non
 
     snapshot.save = held  # type: ignore[assignment]  # this process is the test's own fork
     state = new_state(RULES, PLANETS)
-    journal = Journal(data_dir, 1, "no", RULES)
-    saver = Saver(data_dir, journal, Recovered(state, None, None, None, 1))
+    held = DataDir.open(data_dir)
+    journal = Journal(held, 1, "no", RULES)
+    saver = Saver(held, journal, Recovered(state, None, None, None, 1))
     assert saver.capture(state) is not None
     time.sleep(DEADLINE)  # killed long before this ends
 

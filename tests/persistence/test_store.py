@@ -19,6 +19,7 @@ from engine.errors import Unavailable
 from persistence import journal as journal_mod
 from persistence import saver as saver_mod
 from persistence import snapshot
+from persistence.data_dir import DataDir
 from persistence.store import open_store, release_lock
 from tests.conftest import T0
 from tests.persistence.conftest import Game, reopen, settings_for
@@ -29,7 +30,7 @@ async def test_a_push_is_in_the_journal_when_its_reply_arrives(game: Game) -> No
     """The actor's reply comes after the turn's records reached the journal file."""
     await game.join("a")
     await game.push("a", "b1", [5])
-    reader = journal_mod.SegmentReader(journal_mod.segment_path(game.settings.data_dir, 1))
+    reader = journal_mod.SegmentReader(game.store.data_dir, journal_mod.segment_name(1))
     records = list(reader.frames())[1:]
     assert [op(r) for r in records] == ["tick", "create_player", "push"]
     assert records[-1] == Push(player_id="a", batch_id="b1", clicks=[5], now=T0 + 0.6)
@@ -116,10 +117,9 @@ async def test_after_a_crash_the_journal_brings_back_every_acknowledged_push(gam
 async def test_segments_are_deleted_once_both_snapshots_hold_them(game: Game) -> None:
     """A segment goes only when the previous snapshot contains it too, so a fallback to the
     previous snapshot still finds every later change in the journal."""
-    data_dir = game.settings.data_dir
 
     def segments() -> list[int]:
-        return [n for n, _ in journal_mod.list_segments(data_dir)]
+        return [n for n, _ in journal_mod.list_segments(game.store.data_dir)]
 
     await game.store.save(game.actor.between_turns)  # covers 1; only one snapshot: nothing deleted
     assert segments() == [1, 2]
@@ -214,7 +214,7 @@ async def test_changes_in_the_snapshot_turn_are_never_applied_twice(
     assert full_print(again.state) == expected
     assert [r.target for r in again.state.queue] == [10, 11, 12]
     again.journal.close()
-    release_lock(again._lock_fd)
+    release_lock(again.data_dir)
 
 
 async def test_a_child_that_never_finishes_is_killed_after_the_timeout() -> None:
@@ -224,3 +224,27 @@ async def test_a_child_that_never_finishes_is_killed_after_the_timeout() -> None
         time.sleep(60)
         os._exit(0)
     assert await saver_mod.wait_child(pid, timeout=0.2) == -9
+
+
+async def test_a_moved_directory_keeps_every_file_and_the_store_says_so(
+    game: Game, tmp_path: Path
+) -> None:
+    """After ``mv DATA_DIR moved; mkdir DATA_DIR`` the journal and the snapshot go on in the
+    moved directory, the new one stays empty, the store names the move for /readyz, and once
+    the directory is moved back that problem is gone."""
+    path = game.settings.data_dir
+    await game.join("a")
+    moved = tmp_path / "moved"
+    os.rename(path, moved)
+    path.mkdir()
+    await game.join("b")
+    assert await game.store.save(game.actor.between_turns)
+    assert "no longer the directory this server holds" in (game.store.not_ready or "")
+    assert os.listdir(path) == []
+    with DataDir.open(moved) as held:
+        saved, _ = snapshot.read(held, snapshot.CURRENT, game.store.state.rules)
+    assert sorted(saved.players) == ["a", "b"]
+    os.rmdir(path)
+    os.rename(moved, path)
+    assert not await game.store.save(game.actor.between_turns)  # nothing changed; checked again
+    assert game.store.not_ready is None

@@ -25,7 +25,7 @@ def test_a_second_server_on_the_same_directory_is_refused(tmp_path: Path) -> Non
     with pytest.raises(StartupError, match="in use"):
         open_store(settings_for(tmp_path), PLANETS)
     first.journal.close()
-    release_lock(first._lock_fd)
+    release_lock(first.data_dir)
 
 
 def test_a_data_dir_that_is_not_a_directory_is_a_clear_error(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import uuid
 
 import jwt
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from persistence.errors import StartupError
@@ -104,8 +105,10 @@ async def test_a_short_kept_key_stops_start_up(settings: Settings) -> None:
     """A key file holding fewer than 32 bytes stops start-up with a message naming the file."""
     settings.data_dir.mkdir(parents=True)
     (settings.data_dir / auth_mod.SECRET_FILE).write_text("x" * 31 + "\n")
+    runner = web.AppRunner(init_app(dataclasses.replace(settings, secret_key=None)))
     with pytest.raises(StartupError, match=r"secret\.key .*at least 32 bytes"):
-        init_app(dataclasses.replace(settings, secret_key=None))
+        await runner.setup()  # the app's start: the kept keys are read once DATA_DIR is locked
+    await runner.cleanup()
     with pytest.raises(StartupError, match="SECRET_KEY must be at least 32 bytes"):
         init_app(dataclasses.replace(settings, secret_key="y" * 31))
 

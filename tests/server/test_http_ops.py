@@ -63,7 +63,8 @@ async def test_readyz_is_503_while_changes_cannot_be_saved(client: TestClient) -
     journal_writable gauge drops to 0."""
     store = client.app[STORE]
     token, _ = await new_player(client)
-    read_only = os.open(journal_mod.segment_path(store.journal.data_dir, store.journal.segment), 0)
+    segment = journal_mod.segment_name(store.journal.segment)
+    read_only = store.data_dir.open_fd(segment, os.O_RDONLY)
     os.dup2(read_only, store.journal._fd)
     os.close(read_only)
     pushed = await client.post(
