@@ -9,7 +9,8 @@ behind an await on a slow peer.
 
 Heartbeat: ``server/heartbeat.py`` pings a socket silent for ``ws_heartbeat`` (20 s) and cuts it
 when no pong comes within half that (SPEC §6); aiohttp's per-socket timer is off, and this
-handler answers the client's pings itself.
+handler answers the client's pings itself. A client frame without a mask closes the socket with
+1002 (RFC 6455 §5.1; ``server/ws_frames.py``).
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ from server.client_address import client_address, is_trusted_proxy, limit_key
 from server.conn_limits import CONN_LIMITS, RETRY_AFTER
 from server.errors import Unauthorized, http_error, ws_error
 from server.gc_policy import GC_POLICY
-from server.heartbeat import Heartbeat
+from server.heartbeat import HEARTBEAT, Heartbeat
 from server.keys import ACTOR, AUTH, METRICS, SETTINGS
 from server.overload import OVERLOAD, Overload
 from server.ws_messages import on_frame, send_snapshot
 
 log = logging.getLogger("ctb.ws")
+
+PROTOCOL_ERROR = WSCloseCode.PROTOCOL_ERROR  # 1002: an unmasked client frame (RFC 6455 §5.1)
 
 
 def setup(app: web.Application) -> None:
@@ -70,7 +73,7 @@ async def broadcaster_ctx(app: web.Application) -> AsyncIterator[None]:
     app[BROADCASTER] = broadcaster
     actor.subscribe(broadcaster.on_turn)
     task = asyncio.create_task(broadcaster.run(), name="broadcaster")
-    heartbeat = Heartbeat(broadcaster, settings.ws_heartbeat)
+    heartbeat = app[HEARTBEAT] = Heartbeat(broadcaster, settings.ws_heartbeat)
     beats = asyncio.create_task(heartbeat.run(), name="heartbeat")
     yield
     task.cancel()
@@ -221,6 +224,9 @@ async def run_socket(
     send_snapshot(app, conn, me)
     broadcaster.add(conn)
     del me  # the snapshot is out: nothing of it stays with the socket
+    frames = getattr(request.protocol, "frames", None)  # server/ws_frames.py
+    if frames is not None:
+        frames.on_unmasked(lambda: broadcaster.close(conn, PROTOCOL_ERROR, "protocol", "unmasked"))
     reason = ""
     try:
         reason = await serve(app, conn)
