@@ -54,6 +54,11 @@ class Settings:
     ws_max_per_player: int = 32  # open sockets of one player
     max_connections_per_address: int = 1000  # open connections (HTTP and WebSocket) per client
     header_timeout: float = 10.0  # seconds to send a request's headers, or the connection closes
+    # Reads that enter the game (your player, the ranks around you, a ws-token) per client
+    # address: a bucket of READ_BURST refilled at READ_RATE a second, then 429. The public
+    # reads (snapshot, leaderboard, rounds) come from a cache and are not counted.
+    read_rate: float = 20.0
+    read_burst: int = 60
     # Share of one core the process may use, smoothed, before new sessions and sockets get 503
     # (server/overload.py): the rest of the core answers the players already connected.
     overload_cpu: float = 0.93
@@ -200,6 +205,12 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
         "open connections (HTTP and WebSocket) per client address",
     ),
     ("HEADER_TIMEOUT", _number(float, 0.1, 3600), "seconds a client has to send its headers"),
+    (
+        "READ_RATE",
+        _number(float, 0.1, 100000),
+        "reads of your player, ranks around you and ws-tokens a second per address (429 beyond)",
+    ),
+    ("READ_BURST", _number(int, 1, 100000), "such reads allowed at once per address"),
     (
         "OVERLOAD_CPU",
         _number(float, 0.1, 1000),
