@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 import sys
 
 import uvloop
@@ -12,6 +13,7 @@ from persistence.errors import StartupError
 from persistence.store import check_data_dir
 from server import gc_policy, listener, logs
 from server.app import init_app
+from server.conn_limits import descriptor_budget
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     before, after = listener.raise_descriptor_limit()
     log.info(
         "descriptor limit",
-        extra={"event": "descriptor_limit", "soft_before": before, "soft": after},
+        extra={
+            "event": "descriptor_limit",
+            "soft_before": before,
+            "soft": after,  # read back: what the process got, not what it asked for
+            "hard": resource.getrlimit(resource.RLIMIT_NOFILE)[1],
+            "connection_budget": descriptor_budget(),
+        },
     )
     uvloop.install()
     try:

@@ -54,6 +54,7 @@ class Settings:
     ws_max_per_player: int = 32  # open sockets of one player
     max_connections_per_address: int = 1000  # open connections (HTTP and WebSocket) per client
     header_timeout: float = 10.0  # seconds to send a request's headers, or the connection closes
+    body_timeout: float = 10.0  # seconds from a request's head to the end of its body, likewise
     # Reads that enter the game (your player, the ranks around you, a ws-token) per client
     # address: a bucket of READ_BURST refilled at READ_RATE a second, then 429. The public
     # reads (snapshot, leaderboard, rounds) come from a cache and are not counted.
@@ -205,6 +206,11 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
         "open connections (HTTP and WebSocket) per client address",
     ),
     ("HEADER_TIMEOUT", _number(float, 0.1, 3600), "seconds a client has to send its headers"),
+    (
+        "BODY_TIMEOUT",
+        _number(float, 0.1, 3600),
+        "seconds a client has to send a request's body, from the end of its headers",
+    ),
     (
         "READ_RATE",
         _number(float, 0.1, 100000),

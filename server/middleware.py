@@ -78,6 +78,15 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status < 400:  # redirects and 304 pass through untouched
             raise
         return _from_http_exception(request, exc)
+    except ConnectionResetError:
+        # The connection closed while the body was read: the client left, or the server cut a
+        # body too slow to arrive (BODY_TIMEOUT, server/listener.py). No fault of ours, and
+        # nobody is there to read a reply; aiohttp drops this one quietly.
+        log.debug(
+            "connection lost during the request",
+            extra={"event": "request_lost", "method": request.method, "path": request.path},
+        )
+        return http_error(InvalidRequest("the request was not received in full"))
     except Exception:
         log.exception(
             "request failed",
