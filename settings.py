@@ -63,6 +63,10 @@ class Settings:
     # Share of one core the process may use, smoothed, before new sessions and sockets get 503
     # (server/overload.py): the rest of the core answers the players already connected.
     overload_cpu: float = 0.93
+    # While overloaded, an address sending a quarter of the requests and more than this many a
+    # second gets 429 for a while (server/address_load.py); 0 never sheds (a load test from one
+    # machine, say).
+    shed_rate: float = 50.0
     # WebSocket rules of SPEC §6, not for operators to change; tests shrink them.
     ws_heartbeat: float = 20.0  # ping after this long without a frame; pong due in half of it
     ws_bad_limit: int = 20  # more bad messages than this ...
@@ -219,8 +223,14 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
     ("READ_BURST", _number(int, 1, 100000), "such reads allowed at once per address"),
     (
         "OVERLOAD_CPU",
-        _number(float, 0.1, 1000),
+        _number(float, 0.01, 1000),
         "share of one core in use above which new sessions and sockets get 503",
+    ),
+    (
+        "SHED_RATE",
+        _number(float, 0, 10**6),
+        "requests a second above which an address with a quarter of all requests is shed "
+        "(429) during an overload; 0: never",
     ),
     ("ADMIN_RATE", _number(float, 0.1, 100000), "admin API requests a second (429 beyond)"),
     ("ADMIN_BURST", _number(int, 1, 100000), "admin API requests allowed at once"),

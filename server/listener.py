@@ -5,11 +5,11 @@ aiohttp reads a byte, so ``run`` does what ``run_app`` does (a runner, a TCP sit
 handlers, cleanup on the way out) with a runner whose protocol factory makes
 ``GuardedRequestHandler``:
 
-- at ``connection_made`` a connection over the per-address cap gets a 429, and one the
-  descriptor budget has no room for a 503, both in the SPEC §5 error shape, and is closed
-  before aiohttp sees it. When the budget is full, the oldest connections that never completed
-  a request (then the longest-idle kept-alive ones) are closed to make room first
-  (``server/conn_limits.py``);
+- at ``connection_made`` a connection from an address shed in an overload
+  (``server/address_load.py``) or over the per-address cap gets a 429, and one the descriptor
+  budget has no room for a 503, all in the SPEC §5 error shape, and is closed before aiohttp
+  sees it. When the budget is full, the oldest connections that never completed a request (then
+  the longest-idle kept-alive ones) are closed to make room first (``server/conn_limits.py``);
 - a connection that has not sent a whole request head within ``HEADER_TIMEOUT`` of connecting,
   or of starting its next request, is closed (slowloris), and so is one whose request body is
   not all there ``BODY_TIMEOUT`` after its head (a slow body: a head with ``Content-Length:
@@ -35,11 +35,13 @@ from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
 from engine.errors import RateLimited, Unavailable
+from server.address_load import ADDRESS_LOAD, AddressLoad
 from server.client_address import is_trusted_proxy, limit_key
 from server.conn_limits import CONN_LIMITS, RETRY_AFTER, ConnLimits
 from server.errors import error_body, status_of
 from server.http_protocol import GameAppRunner, GameRequestHandler
-from server.keys import SETTINGS
+from server.keys import METRICS, SETTINGS
+from server.metrics import Metrics
 from server.models import encode_json
 from settings import Network
 
@@ -70,21 +72,28 @@ TOO_MANY = refusal_bytes(
     RateLimited("too many connections from this address", retry_after=RETRY_AFTER)
 )
 FULL = refusal_bytes(Unavailable("the server has no room for another connection"))
-REFUSALS = {"per_address": TOO_MANY, "server_full": FULL}
+SHED = refusal_bytes(
+    RateLimited(
+        "this address sends more requests than the server can take now", retry_after=RETRY_AFTER
+    )
+)
+REFUSALS = {"per_address": TOO_MANY, "server_full": FULL, "shed": SHED}
 
 
 class GuardedRequestHandler(GameRequestHandler):
-    """The game's protocol (errors in the SPEC's shape) with the connection caps and the
-    head and body deadlines."""
+    """The game's protocol (errors in the SPEC's shape) with the connection caps, shedding,
+    and the head and body deadlines."""
 
     __slots__ = (
         "_address_key",
+        "_addresses",
         "_body",
         "_body_timeout",
         "_counted",
         "_deadline",
         "_header_timeout",
         "_limits",
+        "_metrics",
         "_proxies",
         "_websocket",
     )
@@ -94,6 +103,8 @@ class GuardedRequestHandler(GameRequestHandler):
         manager: web.Server,
         *,
         limits: ConnLimits,
+        addresses: AddressLoad,
+        metrics: Metrics,
         proxies: tuple[Network, ...],
         header_timeout: float,
         body_timeout: float,
@@ -101,6 +112,8 @@ class GuardedRequestHandler(GameRequestHandler):
     ) -> None:
         super().__init__(manager, **kwargs)
         self._limits = limits
+        self._addresses = addresses
+        self._metrics = metrics
         self._proxies = proxies
         self._header_timeout = header_timeout
         self._body_timeout = body_timeout
@@ -114,7 +127,14 @@ class GuardedRequestHandler(GameRequestHandler):
         peer = transport.get_extra_info("peername")
         host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         key = None if is_trusted_proxy(host, self._proxies) else limit_key(host)
-        reason = self._limits.admit(self, key)
+        reason = None
+        if key is not None:
+            self._addresses.note(key)
+            if self._addresses.shed_for(key) > 0:
+                reason = "shed"
+                self._metrics.overload_refused_total.labels(what="shed_connection").inc()
+        if reason is None:
+            reason = self._limits.admit(self, key)
         if reason is not None:
             self._limits.refusals.note("connection_refused", reason, address=host)
             stream = cast(asyncio.Transport, transport)  # uvloop's is not a subclass of it
@@ -230,6 +250,8 @@ class GuardedRunner(GameAppRunner):
                 server,
                 loop=loop,
                 limits=limits,
+                addresses=app[ADDRESS_LOAD],
+                metrics=app[METRICS],
                 proxies=settings.trusted_proxies,
                 header_timeout=settings.header_timeout,
                 body_timeout=settings.body_timeout,

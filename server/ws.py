@@ -29,6 +29,7 @@ from engine.errors import Banned, GameError, NotFound, RateLimited, Unavailable
 from engine.players import BANNED
 from server import auth
 from server import ws_protocol as proto
+from server.address_load import ADDRESS_LOAD
 from server.broadcaster import (
     BROADCASTER,
     CLOSE_BANNED,
@@ -67,7 +68,12 @@ async def broadcaster_ctx(app: web.Application) -> AsyncIterator[None]:
         buffer_limit=settings.ws_buffer_limit,
         slow_ticks=settings.ws_slow_ticks,
     )
-    overload = Overload(settings.broadcast_interval, app[METRICS], settings.overload_cpu)
+    overload = Overload(
+        settings.broadcast_interval,
+        app[METRICS],
+        settings.overload_cpu,
+        addresses=app[ADDRESS_LOAD],
+    )
     broadcaster.overload = app[OVERLOAD] = overload
     broadcaster.gc_policy = app.get(GC_POLICY)  # run.py attaches one; test apps go without
     app[BROADCASTER] = broadcaster

@@ -261,9 +261,10 @@ def test_a_body_trickled_one_byte_every_2_s_is_cut_within_30_s(
             continue  # nothing from the server in 2 s: send the next byte
         except OSError:
             cut = True
-    assert cut, "a body trickled a byte every 2 s was still being read after 30 s"
-    until(lambda: '"reason":"body_timeout"' in server_process.log(), what="a body_timeout line")
-    assert '"event":"http_error"' not in server_process.log()  # a cut body is no server error
+    log = server_process.log
+    assert cut, f"a body trickled a byte every 2 s was still read after 30 s:\n{log()}"
+    until(lambda: '"reason":"body_timeout"' in log(), what="a body_timeout line")
+    assert '"event":"http_error"' not in log(), log()  # a cut body is no server error
     with socket.create_connection(("127.0.0.1", server_process.port)) as other:
         other.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         other.settimeout(5)
