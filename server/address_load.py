@@ -5,9 +5,9 @@ requests take the core. 32 keep-alive connections from one process reading the l
 2,200 times a second held the core and put the server in overload, and 47 % of new players got
 503. So every request is counted under its client address (``limit_key``: the address or its
 IPv6 /64, ``X-Forwarded-For`` only from ``TRUSTED_PROXIES``) over windows of ``WINDOW`` seconds,
-and while the server is overloaded an address that sent at least ``SHED_SHARE`` of the last
-window's requests, and more than ``SHED_RATE`` a second, is **shed** for ``SHED_SECONDS``
-(renewed while it stays that heavy and the overload lasts):
+and while the process's CPU is over its overload mark, an address that sent at least
+``SHED_SHARE`` of the last window's requests, and more than the setting ``SHED_RATE`` a second,
+is **shed** for ``SHED_SECONDS`` (renewed while it stays that heavy and the overload lasts):
 
 - its requests get 429 ``rate_limited`` with ``Retry-After`` and ``Connection: close``
   (``shed_requests``, the first check of every request; a trusted proxy's connection, which
@@ -16,14 +16,13 @@ window's requests, and more than ``SHED_RATE`` a second, is **shed** for ``SHED_
   (``server/listener.py``): a few microseconds instead of a request's work.
 
 A page makes an HTTP request every few seconds (its clicks go over the WebSocket); an address
-sending a quarter of the server's requests, over 50 a second, while the core is full is a
-script, or a crowd behind one address that the server cannot serve anyway. What the overload
+sending a quarter of the server's requests, over 50 a second by default, while the core is full
+is a script, or a crowd behind one address that the server cannot serve anyway. What the overload
 refuses everyone else meanwhile is ``server/overload.py``'s to decide.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,17 +35,14 @@ from server.client_address import client_address, is_trusted_proxy, limit_key
 from server.errors import http_error
 from server.keys import METRICS, SETTINGS
 
-log = logging.getLogger("ctb.server")
-
 WINDOW = 2.0  # seconds of requests each decision looks at
-SHED_SHARE = 0.25  # of all requests in a window ...
-SHED_RATE = 50.0  # ... and at least this many a second (the setting SHED_RATE; 0: never)
+SHED_SHARE = 0.25  # of all requests in a window, and at least SHED_RATE a second
 SHED_SECONDS = 10.0
 
 
 @dataclass(slots=True)
 class AddressLoad:
-    shed_rate: float = SHED_RATE
+    shed_rate: float  # SHED_RATE; 0 sheds nobody
     clock: Callable[[], float] = time.monotonic
     counts: dict[str, int] = field(default_factory=dict)  # requests in the current window
     started: float = float("-inf")  # when the current window began

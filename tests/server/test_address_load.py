@@ -7,12 +7,15 @@ from aiohttp.test_utils import TestClient
 
 from actor.clock import FakeClock
 from server.address_load import ADDRESS_LOAD, SHED_SECONDS, WINDOW, AddressLoad
+from settings import Settings
 from tests.server.conftest import metric
+
+SHED_RATE = Settings().shed_rate
 
 
 def loaded(clock: FakeClock, per_address: dict[str, int]) -> AddressLoad:
     """An AddressLoad that has seen one whole window of these request counts."""
-    load = AddressLoad(clock=clock.now)
+    load = AddressLoad(SHED_RATE, clock=clock.now)
     for key, count in per_address.items():
         for _ in range(count):
             load.note(key)

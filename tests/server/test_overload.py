@@ -7,6 +7,7 @@ from aiohttp.test_utils import TestClient
 from server.address_load import AddressLoad
 from server.metrics import Metrics
 from server.overload import CPU_SECONDS, CROWD_AFTER, MAX_STRETCH, OVERLOAD, RETRY_AFTER, Overload
+from settings import Settings
 from tests.server.conftest import ws_player
 
 INTERVAL = 0.25
@@ -108,7 +109,7 @@ class Flood:
 
     def __init__(self) -> None:
         self.ticks = Ticks()
-        self.addresses = AddressLoad(clock=lambda: self.ticks.now)
+        self.addresses = AddressLoad(Settings().shed_rate, clock=lambda: self.ticks.now)
         self.ticks.overload.addresses = self.addresses
 
     def tick(
