@@ -59,31 +59,55 @@ class MaskedFrames:
     def scan(self, data: bytes) -> int:
         """How many leading bytes of ``data`` belong to masked frames (all, if every one is)."""
         pos, end = 0, len(data)
-        head = self._head
+        if self._skip or self._head:  # the rest of a frame begun in an earlier read
+            pos = self._finish_frame(data)
+            if pos < 0:
+                return 0
         while pos < end:
-            if self._skip:
-                step = min(self._skip, end - pos)
-                self._skip -= step
-                pos += step
-                continue
-            start = pos - len(head)  # where this header began (before ``data``: negative)
+            if end - pos < 2:
+                self._head += data[pos:]
+                return end
+            second = data[pos + 1]
+            if not second & MASK_BIT:
+                return pos
+            length = second & 0x7F
+            size = 2 + LENGTH_BYTES.get(length, 0) + MASK_KEY
+            if end - pos < size:
+                self._head += data[pos:]
+                return end
+            if length >= 126:
+                length = int.from_bytes(data[pos + 2 : pos + size - MASK_KEY], "big")
+            pos += size + length
+        self._skip = pos - end
+        return end
+
+    def _finish_frame(self, data: bytes) -> int:
+        """Where the frame begun before ``data`` ends in it (``len(data)`` or more: not in it);
+        -1 when its header shows no mask."""
+        head = self._head
+        pos = 0
+        if head:
             if len(head) < 2:
-                take = min(2 - len(head), end - pos)
-                head += data[pos : pos + take]
-                pos += take
+                pos = 2 - len(head)
+                head += data[:pos]
                 if len(head) < 2:
-                    break
+                    return len(data)
                 if not head[1] & MASK_BIT:
-                    return max(0, start)
+                    head.clear()
+                    return -1
             size = 2 + LENGTH_BYTES.get(head[1] & 0x7F, 0) + MASK_KEY
-            take = min(size - len(head), end - pos)
+            take = size - len(head)
             head += data[pos : pos + take]
             pos += take
             if len(head) < size:
-                break
+                return len(data)
             length = head[1] & 0x7F
             if length >= 126:
                 length = int.from_bytes(head[2 : size - MASK_KEY], "big")
-            self._skip = length
             head.clear()
-        return end
+            self._skip = length
+        pos += self._skip
+        self._skip = 0
+        if pos > len(data):
+            self._skip = pos - len(data)
+        return pos

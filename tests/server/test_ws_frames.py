@@ -10,6 +10,8 @@ import struct
 
 import pytest
 from aiohttp.test_utils import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.ws_frames import MaskedFrames
 from tests.server.conftest import admin_json, metric, ws_player
@@ -120,3 +122,35 @@ async def test_an_unmasked_frame_on_the_admin_socket_closes_it_with_1002(
         assert received.endswith(bytes([0x88, 0x0A]) + struct.pack("!H", 1002) + b"unmasked")
     finally:
         writer.close()
+
+
+SIZES = st.sampled_from([0, 1, 125, 126, 127, 200, 65535, 65536, 70000])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    frames=st.lists(st.tuples(SIZES, st.booleans()), min_size=1, max_size=6),
+    steps=st.lists(st.sampled_from([1, 2, 3, 5, 8, 13, 100, 5000, 100000]), min_size=1),
+)
+def test_any_frames_in_any_split_pass_exactly_up_to_the_first_unmasked_one(
+    frames: list[tuple[int, bool]], steps: list[int]
+) -> None:
+    """Whatever the frames and however the bytes arrive, what passes is every byte before the
+    first unmasked frame (at most its first header byte more), and the callback comes once."""
+    encoded = [frame(b"z" * size, masked=masked) for size, masked in frames]
+    data = b"".join(encoded)
+    firsts = [i for i, (_, masked) in enumerate(frames) if not masked]
+    cut = sum(len(f) for f in encoded[: firsts[0]]) if firsts else None
+    parser = Parser()
+    seen: list[bool] = []
+    masked_frames = MaskedFrames(parser, lambda: seen.append(True))
+    pos = 0
+    while pos < len(data):
+        step = steps[pos % len(steps)]
+        masked_frames.feed_data(data[pos : pos + step])
+        pos += step
+    if cut is None:
+        assert parser.fed == data and seen == []
+    else:
+        assert seen == [True]
+        assert data.startswith(parser.fed) and cut <= len(parser.fed) <= cut + 1
