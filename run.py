@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import sys
 
 import uvloop
@@ -16,6 +17,7 @@ from persistence.errors import StartupError
 from persistence.store import check_data_dir
 from server import gc_policy, listener, logs
 from server.app import init_app
+from server.conn_limits import descriptor_budget
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     before, after = listener.raise_descriptor_limit()
     log.info(
         "descriptor limit",
-        extra={"event": "descriptor_limit", "soft_before": before, "soft": after},
+        extra={
+            "event": "descriptor_limit",
+            "soft_before": before,
+            "soft": after,  # read back: what the process got, not what it asked for
+            "hard": resource.getrlimit(resource.RLIMIT_NOFILE)[1],
+            "connection_budget": descriptor_budget(),
+        },
     )
     uvloop.install()
     try:

@@ -76,9 +76,19 @@ class Settings:
     ws_max_per_player: int = 32  # open sockets of one player
     max_connections_per_address: int = 1000  # open connections (HTTP and WebSocket) per client
     header_timeout: float = 10.0  # seconds to send a request's headers, or the connection closes
+    body_timeout: float = 10.0  # seconds from a request's head to the end of its body, likewise
+    # Reads that enter the game (your player, the ranks around you, a ws-token) per client
+    # address: a bucket of READ_BURST refilled at READ_RATE a second, then 429. The public
+    # reads (snapshot, leaderboard, rounds) come from a cache and are not counted.
+    read_rate: float = 20.0
+    read_burst: int = 60
     # Share of one core the process may use, smoothed, before new sessions and sockets get 503
     # (server/overload.py): the rest of the core answers the players already connected.
     overload_cpu: float = 0.93
+    # While overloaded, an address sending a quarter of the requests and more than this many a
+    # second gets 429 for a while (server/address_load.py); 0 never sheds (a load test from one
+    # machine, say).
+    shed_rate: float = 50.0
     # WebSocket rules of SPEC §6, not for operators to change; tests shrink them.
     ws_heartbeat: float = 20.0  # ping after this long without a frame; pong due in half of it
     ws_bad_limit: int = 20  # more bad messages than this ...
@@ -223,9 +233,26 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
     ),
     ("HEADER_TIMEOUT", _number(float, 0.1, 3600), "seconds a client has to send its headers"),
     (
+        "BODY_TIMEOUT",
+        _number(float, 0.1, 3600),
+        "seconds a client has to send a request's body, from the end of its headers",
+    ),
+    (
+        "READ_RATE",
+        _number(float, 0.1, 100000),
+        "reads of your player, ranks around you and ws-tokens a second per address (429 beyond)",
+    ),
+    ("READ_BURST", _number(int, 1, 100000), "such reads allowed at once per address"),
+    (
         "OVERLOAD_CPU",
-        _number(float, 0.1, 1000),
+        _number(float, 0.01, 1000),
         "share of one core in use above which new sessions and sockets get 503",
+    ),
+    (
+        "SHED_RATE",
+        _number(float, 0, 10**6),
+        "requests a second above which an address with a quarter of all requests is shed "
+        "(429) during an overload; 0: never",
     ),
     ("ADMIN_RATE", _number(float, 0.1, 100000), "admin API requests a second (429 beyond)"),
     ("ADMIN_BURST", _number(int, 1, 100000), "admin API requests allowed at once"),

@@ -23,6 +23,11 @@ BASE_ENV = {
     "SECRET_KEY": "bench-secret-key-0123456789-abcdef",
     "ADMIN_TOKEN": "bench-admin-token-0123456789",
     "SESSIONS_PER_MINUTE": "100000",
+    # Every simulated player comes from this one address: no per-address read limit, and no
+    # shedding of the one address that sends every request.
+    "READ_RATE": "100000",
+    "READ_BURST": "100000",
+    "SHED_RATE": "0",
     "ROUND_TARGET": str(10**12),  # no round may end during a run
     "ROUND_SECONDS": "604800",
     "LOG_LEVEL": "WARNING",

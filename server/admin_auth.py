@@ -32,6 +32,7 @@ from server.client_address import client_address, limit_key
 from server.errors import Unauthorized
 from server.keys import AUTH, CLOCK, SETTINGS
 from server.session_limit import SessionLimiter
+from server.token_bucket import TokenBucket
 
 log = logging.getLogger("ctb.admin")
 
@@ -42,25 +43,6 @@ T = TypeVar("T")
 def token_id(token: str) -> str:
     """The name an admin token goes by in the audit and the logs."""
     return hashlib.sha256(token.encode()).hexdigest()[:8]
-
-
-@dataclass(slots=True)
-class TokenBucket:
-    """``rate`` a second, ``burst`` at once; ``tokens`` as of ``at`` (game clock)."""
-
-    rate: float
-    burst: int
-    tokens: float
-    at: float
-
-    def take(self, now: float) -> float:
-        """Spend one token; returns 0, or the seconds to wait when the bucket is empty."""
-        self.tokens = min(float(self.burst), self.tokens + max(0.0, now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1.0:
-            return (1.0 - self.tokens) / self.rate
-        self.tokens -= 1.0
-        return 0.0
 
 
 @dataclass(slots=True)

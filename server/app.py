@@ -19,6 +19,7 @@ from actor.clock import Clock, SystemClock
 from engine.state import GameState
 from persistence.store import open_store
 from server import admin_api, http_api, pages, ws
+from server.address_load import ADDRESS_LOAD, AddressLoad
 from server.auth import check_secret_key, load_auth
 from server.broadcaster import BROADCASTER
 from server.conn_limits import CONN_LIMITS, ConnLimits
@@ -91,6 +92,7 @@ def init_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicati
     check_secret_key(settings)  # the kept keys are read once DATA_DIR is locked
     app[METRICS] = Metrics()
     app[CONN_LIMITS] = ConnLimits.from_settings(settings)
+    app[ADDRESS_LOAD] = AddressLoad(shed_rate=settings.shed_rate)
     app.cleanup_ctx.append(game_ctx)
     http_api.setup(app)
     ws.setup(app)

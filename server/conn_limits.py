@@ -14,6 +14,15 @@ both live here and nowhere else:
 - ``total``: every accepted connection, capped below the descriptor limit so that ``accept``
   itself never fails for want of a descriptor: the journal, the snapshot and static files
   keep a reserve.
+
+When ``total`` is at its cap, a new connection is not refused while someone can make room for
+it (``Lineup``): the oldest connection that never completed a request goes first (idle since it
+connected, or still sending a slow head or body), then the one kept alive longest without a
+request. Thousands of idle connections from a few dozen addresses, each under its per-address
+cap, would otherwise keep new players out until the header timeout cut them, wave after wave;
+a player's own connection completes its first request within milliseconds and leaves the
+front of the line at once. WebSockets and connections with a request in progress never stand
+in it.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ import logging
 import resource
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -38,6 +47,9 @@ RETRY_AFTER = 5.0
 # A refusal is logged at once, then at most once per this many seconds per reason, with the
 # number refused meanwhile: a flood of refusals must not become a flood of log lines.
 LOG_EVERY = 10.0
+# Kept-alive connections looked at, longest-unused first, for one that is idle between requests
+# (the others are handling one): a bound on the work of making room.
+IDLE_SCAN = 64
 
 
 @dataclass(slots=True)
@@ -85,6 +97,53 @@ class Refusals:
         )
 
 
+class Evictable(Protocol):
+    """A connection that can be closed to make room (``server/listener.py``)."""
+
+    def evict(self, reason: str) -> None:
+        """Close at once, and give back its counts before returning."""
+
+    def idle(self) -> bool:
+        """Waiting for its next request, with none in progress."""
+
+
+@dataclass(slots=True)
+class Lineup:
+    """The connections that may be closed to make room, in the order they go.
+
+    Both are insertion-ordered sets: ``unproven`` by connection time, ``proven`` by the time of
+    each connection's latest complete request (``served`` moves it to the end).
+    """
+
+    unproven: dict[Evictable, None] = field(default_factory=dict)
+    proven: dict[Evictable, None] = field(default_factory=dict)
+
+    def joined(self, conn: Evictable) -> None:
+        self.unproven[conn] = None
+
+    def served(self, conn: Evictable) -> None:
+        """``conn`` completed a request (head and body)."""
+        self.unproven.pop(conn, None)
+        self.proven.pop(conn, None)
+        self.proven[conn] = None
+
+    def left(self, conn: Evictable) -> None:
+        """``conn`` closed, or became a WebSocket: it is never closed to make room."""
+        self.unproven.pop(conn, None)
+        self.proven.pop(conn, None)
+
+    def next_out(self) -> tuple[Evictable, str] | None:
+        """The connection to close next, and why (``unused`` or ``idle``); None if none may go."""
+        for conn in self.unproven:
+            return conn, "unused"
+        for seen, conn in enumerate(self.proven):
+            if seen >= IDLE_SCAN:
+                break
+            if conn.idle():
+                return conn, "idle"
+        return None
+
+
 def descriptor_budget() -> int | None:
     """Connections the process may hold beside its reserve; None when there is no limit."""
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -100,6 +159,7 @@ class ConnLimits:
     max_total: int | None = None
     total: int = 0
     refusals: Refusals = field(default_factory=Refusals)
+    lineup: Lineup = field(default_factory=Lineup)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConnLimits:
@@ -112,6 +172,33 @@ class ConnLimits:
 
     def full(self) -> bool:
         return self.max_total is not None and self.total >= self.max_total
+
+    def admit(self, conn: Evictable, key: str | None) -> str | None:
+        """Count a new connection (``key``: its address, None for a trusted proxy's), closing
+        others to make room if need be; or say why it is refused: ``per_address``,
+        ``server_full``."""
+        if key is not None and not self.per_address.take(key):
+            return "per_address"
+        while self.full():
+            out = self.lineup.next_out()
+            if out is None:
+                if key is not None:
+                    self.per_address.give_back(key)
+                return "server_full"
+            victim, why = out
+            self.lineup.left(victim)  # out of line even if closing it fails
+            victim.evict(why)  # gives its counts back through ``release``
+            self.refusals.note("connection_closed", f"evicted_{why}", connections=self.total)
+        self.total += 1
+        self.lineup.joined(conn)
+        return None
+
+    def release(self, conn: Evictable, key: str | None) -> None:
+        """Give back what ``admit`` counted for ``conn``; once per admitted connection."""
+        self.total -= 1
+        if key is not None:
+            self.per_address.give_back(key)
+        self.lineup.left(conn)
 
 
 CONN_LIMITS = web.AppKey("conn_limits", ConnLimits)

@@ -3,8 +3,11 @@
 Handlers are thin: they authenticate, read and validate the request in full, and only then send
 one command to the actor, so a refused request never reaches the game and changes nothing.
 Every refusal is a ``GameError`` raised here or by the actor; the ``errors`` middleware turns it
-into the SPEC's error shape in one place. Public reads (``/api/snapshot``) use the actor's
-published board and never enter its mailbox.
+into the SPEC's error shape in one place. Public reads cost the actor nothing per request:
+``/api/snapshot`` is the published board, the leaderboard's top and the rounds are encoded once
+per state (``server/public_cache.py``). The reads that do enter the actor for one player (``GET
+/api/me``, the ranks around you, a ws-token) are limited per client address (``READ_RATE``), and
+renames per player (``RENAME_BURST``, one more every ``RENAME_EVERY`` seconds).
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ from prometheus_client import generate_latest
 
 from actor.actor import Actor
 from engine.clicks import PushResult
-from engine.command_types import Command, CreatePlayer, GetLeaderboard, GetMe, GetRounds, Rename
-from engine.errors import Banned, GameError, NotFound, Unavailable
+from engine.command_types import Command, CreatePlayer, GetLeaderboard, GetMe, Rename
+from engine.errors import Banned, GameError, NotFound, RateLimited, Unavailable
 from engine.players import BANNED
 from engine.view import Board, PlayerObject
-from server import admin_routes, auth, conditional, middleware, push
+from server import admin_routes, auth, conditional, middleware, public_cache, push
 from server.client_address import client_address, limit_key
 from server.errors import Unauthorized
 from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
@@ -42,15 +45,23 @@ from server.models import (
 )
 from server.openapi import Operation, document
 from server.overload import OVERLOAD
+from server.public_cache import Answer, PublicCache
 from server.public_view import etag, snapshot
 from server.request_body import ChoiceParam, IntParam, TextParam, read_model, read_object
 from server.round_log import round_log_ctx
 from server.session_limit import SessionLimiter
+from server.token_bucket import KeyedBuckets
 from server.token_cache import TokenCache
+from settings import Settings
 
 __all__ = ["MIDDLEWARES", "setup"]
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# A rename limit per player (the SPEC sets none; docs/decisions.md): a few at once, then one
+# every RENAME_EVERY seconds. Each rename is a journaled change; 10,500 a second from one
+# player were measured before this.
+RENAME_BURST = 3
+RENAME_EVERY = 10.0
 
 
 @dataclass(slots=True)
@@ -59,17 +70,22 @@ class HttpState:
 
     limiter: SessionLimiter
     settings: ClientSettings
+    reads: KeyedBuckets  # per client address
+    renames: KeyedBuckets = field(
+        default_factory=lambda: KeyedBuckets(1 / RENAME_EVERY, RENAME_BURST)
+    )  # per player
     openapi: bytes = b""
     tokens: TokenCache = field(default_factory=TokenCache)
     snapshot: tuple[Board | None, str, bytes] = field(default=(None, "", b""))
+    public: PublicCache = field(default_factory=PublicCache)
 
 
 HTTP = web.AppKey("http", HttpState)
 
 SCOPE = ChoiceParam("scope", ("round", "all"), "round")
-BOARD_LIMIT = IntParam("limit", 10, 1, 100)
+BOARD_LIMIT = IntParam("limit", 10, 1, public_cache.MAX_ROWS)
 AROUND = ChoiceParam("around", ("me",))
-ROUNDS_LIMIT = IntParam("limit", 20, 1, 100)
+ROUNDS_LIMIT = IntParam("limit", 20, 1, public_cache.MAX_ROWS)
 IF_NONE_MATCH = TextParam("If-None-Match", where="header")
 
 
@@ -96,6 +112,24 @@ def player_of(request: web.Request) -> str:
     return app[HTTP].tokens.player(
         auth.bearer(request), lambda token: auth.verify_until(keys, token, auth.PLAYER)
     )
+
+
+def spend_read(request: web.Request) -> None:
+    """Count one read that enters the actor against the client's address; 429 beyond."""
+    app = request.app
+    key = limit_key(client_address(request, app[SETTINGS].trusted_proxies))
+    wait = app[HTTP].reads.take(key, app[CLOCK].now())
+    if wait > 0:
+        raise RateLimited("too many reads from this address; slow down", wait)
+
+
+def cached(request: web.Request, answer: Answer, limit: int) -> web.Response:
+    """A public read from the cache: its bytes, or 304 for a client that has them."""
+    headers = {"ETag": answer.tag, "Cache-Control": "no-cache"}
+    if_none_match = IF_NONE_MATCH.read(request)
+    if if_none_match is not None and conditional.matches(if_none_match, answer.tag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=answer.body(limit), content_type="application/json", headers=headers)
 
 
 async def call_as_player(request: web.Request, cmd: Command) -> Any:
@@ -132,17 +166,23 @@ async def create_session(request: web.Request) -> web.Response:
 
 async def get_me(request: web.Request) -> web.Response:
     pid = player_of(request)
+    spend_read(request)
     return json_response(await call_as_player(request, GetMe(player_id=pid)))
 
 
 async def patch_me(request: web.Request) -> web.Response:
     pid = player_of(request)
     name = (await read_model(request, RenameRequest)).name
+    app = request.app
+    wait = app[HTTP].renames.take(pid, app[CLOCK].now())
+    if wait > 0:
+        raise RateLimited("renaming too often; try again later", wait)
     return json_response(await call_as_player(request, Rename(player_id=pid, name=name)))
 
 
 async def ws_token(request: web.Request) -> web.Response:
     pid = player_of(request)
+    spend_read(request)
     me = await call_as_player(request, GetMe(player_id=pid))
     if me["status"] == BANNED:
         raise Banned("this player is banned")
@@ -190,15 +230,17 @@ async def get_leaderboard(request: web.Request) -> web.Response:
     limit = BOARD_LIMIT.read(request)
     around = AROUND.read(request)
     if around is None:
-        return json_response(await _actor(request).call(GetLeaderboard(scope=scope, limit=limit)))
+        actor, cache = _actor(request), request.app[HTTP].public
+        return cached(request, await public_cache.leaderboard(cache, actor, scope), limit)
     cmd = GetLeaderboard(scope=scope, limit=limit, around=player_of(request))
+    spend_read(request)
     return json_response(await call_as_player(request, cmd))
 
 
 async def get_rounds(request: web.Request) -> web.Response:
     limit = ROUNDS_LIMIT.read(request)
-    rounds = await _actor(request).call(GetRounds(limit=limit))
-    return json_response(Rounds(rounds))
+    actor, cache = _actor(request), request.app[HTTP].public
+    return cached(request, await public_cache.rounds(cache, actor), limit)
 
 
 # -- operations ------------------------------------------------------------------------------
@@ -232,8 +274,15 @@ async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[HTTP].openapi, content_type="application/json")
 
 
-def operations(session_limit: int, push_request: type) -> list[Operation]:
+def operations(
+    session_limit: int, push_request: type, settings: Settings | None = None
+) -> list[Operation]:
     """The JSON routes: the router registers them and the OpenAPI document describes them."""
+    reads = settings if settings is not None else Settings()
+    read_limit = (
+        f"Counts against the client address's reads: {reads.read_burst} at once, then "
+        f"{reads.read_rate:g} a second (429 beyond)."
+    )
     players, game, ops = ("players",), ("game",), ("operations",)
     return [
         Operation(
@@ -245,17 +294,20 @@ def operations(session_limit: int, push_request: type) -> list[Operation]:
         ),
         Operation(
             "GET", "/api/me", get_me, "me", "your player, with both ranks",
-            reply=PlayerObject, errors=(401, 503), bearer=True, tags=players,
+            description=read_limit,
+            reply=PlayerObject, errors=(401, 429, 503), bearer=True, tags=players,
         ),
         Operation(
             "PATCH", "/api/me", patch_me, "rename", "rename yourself",
+            description=f"At most {RENAME_BURST} at once, then one every {RENAME_EVERY:g} s.",
             request=RenameRequest, reply=PlayerObject,
-            errors=(400, 401, 403, 413, 415, 503), bearer=True, tags=players,
+            errors=(400, 401, 403, 413, 415, 429, 503), bearer=True, tags=players,
         ),
         Operation(
             "POST", "/api/ws-token", ws_token, "ws_token",
             f"a token for the WebSocket handshake, valid {auth.WS_TTL} s",
-            reply=WsToken, errors=(401, 403, 503), bearer=True, tags=players,
+            description=read_limit,
+            reply=WsToken, errors=(401, 403, 429, 503), bearer=True, tags=players,
         ),
         Operation(
             "POST", "/api/push_clicks", push_clicks, "push_clicks",
@@ -276,14 +328,17 @@ def operations(session_limit: int, push_request: type) -> list[Operation]:
             "GET", "/api/leaderboard", get_leaderboard, "leaderboard",
             "a leaderboard: the top, or the entries around you",
             description="With around=me (bearer token needed), limit counts the entries on "
-            "each side of yours.",
-            params=(SCOPE, BOARD_LIMIT, AROUND), reply=Leaderboard,
-            errors=(400, 401, 503), bearer=False, tags=game,
+            "each side of yours, and the read counts against your address's limit. The top "
+            "is the same bytes for every reader of a state; ETag names that state.",
+            params=(SCOPE, BOARD_LIMIT, AROUND, IF_NONE_MATCH), reply=Leaderboard,
+            reply_headers=("ETag",), not_modified=True,
+            errors=(400, 401, 429, 503), bearer=False, tags=game,
         ),
         Operation(
             "GET", "/api/rounds", get_rounds, "rounds",
             "finished rounds, newest first, with summaries",
-            params=(ROUNDS_LIMIT,), reply=Rounds, errors=(400, 503), tags=game,
+            params=(ROUNDS_LIMIT, IF_NONE_MATCH), reply=Rounds, reply_headers=("ETag",),
+            not_modified=True, errors=(400, 503), tags=game,
         ),
         Operation("GET", "/api/openapi.json", openapi, "openapi", "this document", tags=ops),
         Operation(
@@ -306,11 +361,12 @@ DESCRIPTION = (
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     push.setup(app)
-    ops = operations(settings.sessions_per_minute, app[push.PUSH].models.http)
+    ops = operations(settings.sessions_per_minute, app[push.PUSH].models.http, settings)
     ops += admin_routes.operations()
     app[HTTP] = HttpState(
         limiter=SessionLimiter(settings.sessions_per_minute),
         settings=ClientSettings.of(settings),
+        reads=KeyedBuckets(settings.read_rate, settings.read_burst),
         openapi=encode_json(document(ops, DESCRIPTION)),
     )
     middleware.setup(app)

@@ -14,12 +14,15 @@ limit broken, never the request's bytes:
 aiohttp reports both long lines as ``LineTooLong`` carrying the limit it broke, so the two
 limits differ by two bytes to tell a long URL from a long header. aiohttp builds its handler
 inside ``web.Server``, so ``GameAppRunner`` (``web.AppRunner`` with this handler) is what
-``run.py`` serves with; connection hooks for the protocol belong in this class too.
+``run.py`` serves with; connection hooks for the protocol belong in this class too. One is
+``set_parser``: once a connection becomes a WebSocket, its frames pass ``MaskedFrames``
+(``server/ws_frames.py``) before aiohttp's reader, since aiohttp takes unmasked client frames.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -29,6 +32,7 @@ from aiohttp.web_request import BaseRequest
 
 from engine.errors import GameError, InvalidRequest
 from server.errors import HeadersTooLarge, InternalError, UriTooLong, http_error
+from server.ws_frames import CLOSE_UNMASKED, MaskedFrames
 
 log = logging.getLogger("ctb.http")
 
@@ -60,7 +64,21 @@ def protocol_error(status: int, exc: BaseException | None) -> GameError:
 
 
 class GameRequestHandler(RequestHandler):
-    """aiohttp's protocol, replying to what it cannot parse in the error shape."""
+    """aiohttp's protocol, replying to what it cannot parse in the error shape, and checking
+    that a WebSocket's client frames are masked."""
+
+    frames: MaskedFrames | None = None  # set when the connection becomes a WebSocket
+
+    def set_parser(self, parser: Any, data_received_cb: Callable[[], None] | None = None) -> None:
+        self.frames = MaskedFrames(parser, self._unmasked)
+        super().set_parser(self.frames, data_received_cb)  # type: ignore[arg-type]
+
+    def _unmasked(self) -> None:
+        """An unmasked frame on a socket whose handler did not take it: 1002, and the end."""
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(CLOSE_UNMASKED)
+            transport.close()
 
     def handle_error(
         self,

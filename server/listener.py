@@ -1,19 +1,23 @@
 """The listening side: accepting connections under the limits, and running the app.
 
-aiohttp's ``web.run_app`` takes no request-handler class, and the two guards here must act
-before aiohttp reads a byte, so ``run`` does what ``run_app`` does (a runner, a TCP site, the
-signal handlers, cleanup on the way out) with a runner whose protocol factory makes
+aiohttp's ``web.run_app`` takes no request-handler class, and the guards here must act before
+aiohttp reads a byte, so ``run`` does what ``run_app`` does (a runner, a TCP site, the signal
+handlers, cleanup on the way out) with a runner whose protocol factory makes
 ``GuardedRequestHandler``:
 
-- at ``connection_made`` a connection over the per-address cap gets a 429, and one over the
-  total cap (the descriptor budget) a 503, both in the SPEC §5 error shape, and is closed before
-  aiohttp sees it (``server/conn_limits.py``);
+- at ``connection_made`` a connection from an address shed in an overload
+  (``server/address_load.py``) or over the per-address cap gets a 429, and one the descriptor
+  budget has no room for a 503, all in the SPEC §5 error shape, and is closed before aiohttp
+  sees it. When the budget is full, the oldest connections that never completed a request (then
+  the longest-idle kept-alive ones) are closed to make room first (``server/conn_limits.py``);
 - a connection that has not sent a whole request head within ``HEADER_TIMEOUT`` of connecting,
-  or of starting its next request, is closed (slowloris). aiohttp has no such timeout of its
-  own: its keep-alive timer only closes a connection that is idle 75 s after connecting.
+  or of starting its next request, is closed (slowloris), and so is one whose request body is
+  not all there ``BODY_TIMEOUT`` after its head (a slow body: a head with ``Content-Length:
+  60000``, then a byte every few seconds). aiohttp has neither timeout of its own: its
+  keep-alive timer only closes a connection that is idle 75 s after a response.
 
-Start-up also raises the soft descriptor limit to the hard one, and accept errors reported
-through the loop's exception handler become one rate-limited log line.
+Start-up also raises the soft descriptor limit as far as the system allows, and accept errors
+reported through the loop's exception handler become one rate-limited log line.
 """
 
 from __future__ import annotations
@@ -23,17 +27,21 @@ import contextlib
 import errno
 import logging
 import resource
+from pathlib import Path
 from typing import Any, cast
 
 from aiohttp import web
+from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
 from engine.errors import RateLimited, Unavailable
+from server.address_load import ADDRESS_LOAD, AddressLoad
 from server.client_address import is_trusted_proxy, limit_key
 from server.conn_limits import CONN_LIMITS, RETRY_AFTER, ConnLimits
 from server.errors import error_body, status_of
 from server.http_protocol import GameAppRunner, GameRequestHandler
-from server.keys import SETTINGS
+from server.keys import METRICS, SETTINGS
+from server.metrics import Metrics
 from server.models import encode_json
 from settings import Network
 
@@ -43,6 +51,7 @@ ACCEPT_BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
 KEEPALIVE_TIMEOUT = 75.0  # aiohttp's run_app default: an idle keep-alive connection closes
 ACCEPT_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 REASONS = {429: "Too Many Requests", 503: "Service Unavailable"}
+NR_OPEN = Path("/proc/sys/fs/nr_open")  # Linux: the most descriptors a process may have
 
 
 def refusal_bytes(error: RateLimited | Unavailable) -> bytes:
@@ -63,89 +72,154 @@ TOO_MANY = refusal_bytes(
     RateLimited("too many connections from this address", retry_after=RETRY_AFTER)
 )
 FULL = refusal_bytes(Unavailable("the server has no room for another connection"))
+SHED = refusal_bytes(
+    RateLimited(
+        "this address sends more requests than the server can take now", retry_after=RETRY_AFTER
+    )
+)
+REFUSALS = {"per_address": TOO_MANY, "server_full": FULL, "shed": SHED}
 
 
 class GuardedRequestHandler(GameRequestHandler):
-    """The game's protocol (errors in the SPEC's shape) with the per-address and total caps
-    and a header-read timeout."""
+    """The game's protocol (errors in the SPEC's shape) with the connection caps, shedding,
+    and the head and body deadlines."""
 
-    __slots__ = ("_address_key", "_header_timeout", "_header_timer", "_limits", "_proxies")
+    __slots__ = (
+        "_address_key",
+        "_addresses",
+        "_body",
+        "_body_timeout",
+        "_counted",
+        "_deadline",
+        "_header_timeout",
+        "_limits",
+        "_metrics",
+        "_proxies",
+        "_websocket",
+    )
 
     def __init__(
         self,
         manager: web.Server,
         *,
         limits: ConnLimits,
+        addresses: AddressLoad,
+        metrics: Metrics,
         proxies: tuple[Network, ...],
         header_timeout: float,
+        body_timeout: float,
         **kwargs: Any,
     ) -> None:
         super().__init__(manager, **kwargs)
         self._limits = limits
+        self._addresses = addresses
+        self._metrics = metrics
         self._proxies = proxies
         self._header_timeout = header_timeout
-        self._header_timer: asyncio.TimerHandle | None = None
+        self._body_timeout = body_timeout
+        self._deadline: asyncio.TimerHandle | None = None
+        self._body: StreamReader | None = None  # a request body still arriving
         self._address_key: str | None = None
+        self._counted = False  # holds a place in the limits until ``_release``
+        self._websocket = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        limits = self._limits
         peer = transport.get_extra_info("peername")
         host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
-        refusal = None
-        if limits.full():
-            refusal, reason = FULL, "server_full"
-        elif not is_trusted_proxy(host, self._proxies):
-            key = limit_key(host)
-            if limits.per_address.take(key):
-                self._address_key = key
-            else:
-                refusal, reason = TOO_MANY, "per_address"
-        if refusal is not None:
-            limits.refusals.note("connection_refused", reason, address=host)
+        key = None if is_trusted_proxy(host, self._proxies) else limit_key(host)
+        reason = None
+        if key is not None:
+            self._addresses.note(key)
+            if self._addresses.shed_for(key) > 0:
+                reason = "shed"
+                self._metrics.overload_refused_total.labels(what="shed_connection").inc()
+        if reason is None:
+            reason = self._limits.admit(self, key)
+        if reason is not None:
+            self._limits.refusals.note("connection_refused", reason, address=host)
             stream = cast(asyncio.Transport, transport)  # uvloop's is not a subclass of it
             with contextlib.suppress(OSError, RuntimeError):
-                stream.write(refusal)
+                stream.write(REFUSALS[reason])
             stream.close()
             self._manager = None  # aiohttp never saw it: connection_lost has nothing to undo
             return
-        limits.total += 1
+        self._address_key, self._counted = key, True
         super().connection_made(transport)
-        self._arm_header_timer()
+        self._arm(self._header_timeout, "header_timeout")
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._manager is None:
             return  # refused at connection_made, or already lost
-        limits = self._limits
-        limits.total -= 1
-        if self._address_key is not None:
-            limits.per_address.give_back(self._address_key)
-            self._address_key = None
-        self._cancel_header_timer()
+        self._release()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        requests_before = self._request_count
+        heads = self._request_count
         super().data_received(data)
-        if self._upgraded or self._request_count != requests_before:
-            self._cancel_header_timer()  # a whole request head arrived, or a WebSocket runs
-        elif data and self._header_timer is None and self._waiting_for_request():
-            self._arm_header_timer()  # the first bytes of the next request on a kept-alive one
+        if self._upgraded:  # a WebSocket: its own heartbeat watches it, and it is never evicted
+            if not self._websocket:
+                self._websocket = True
+                self._disarm()
+                self._limits.lineup.left(self)
+            return
+        if self._request_count != heads:  # a whole request head arrived (or several)
+            messages = self._messages
+            body = messages[-1][1] if messages else None
+            if body is not None and not body.is_eof():
+                self._body = body
+                self._arm(self._body_timeout, "body_timeout")
+            else:
+                self._completed()
+        elif self._body is not None:
+            if self._body.is_eof():
+                self._completed()
+        elif data and self._deadline is None and self._waiting_for_request():
+            self._arm(self._header_timeout, "header_timeout")  # the next request's first bytes
+
+    # -- what the connection limits ask of a connection (conn_limits.Evictable) -----------
+
+    def evict(self, reason: str) -> None:
+        """Close at once to make room for a new connection; the counts are given back now."""
+        self._release()
+        transport = self.transport
+        if transport is not None:
+            transport.abort()  # no close handshake to wait for: the descriptor goes now
+        self.force_close()
+
+    def idle(self) -> bool:
+        return not self._messages and self._deadline is None and self._waiting_for_request()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _release(self) -> None:
+        self._disarm()
+        self._body = None
+        if self._counted:
+            self._counted = False
+            self._limits.release(self, self._address_key)
+
+    def _completed(self) -> None:
+        """A whole request (head and body) is in: no deadline until the next one starts."""
+        self._body = None
+        self._disarm()
+        self._limits.lineup.served(self)
 
     def _waiting_for_request(self) -> bool:
         waiter = self._waiter
         return waiter is not None and not waiter.done()
 
-    def _arm_header_timer(self) -> None:
-        self._header_timer = self._loop.call_later(self._header_timeout, self._headers_late)
+    def _arm(self, seconds: float, reason: str) -> None:
+        self._disarm()
+        self._deadline = self._loop.call_later(seconds, self._late, reason)
 
-    def _cancel_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
 
-    def _headers_late(self) -> None:
-        self._header_timer = None
-        self._limits.refusals.note("connection_closed", "header_timeout")
+    def _late(self, reason: str) -> None:
+        self._deadline = None
+        self._limits.refusals.note("connection_closed", reason)
         self.force_close()
 
 
@@ -176,8 +250,11 @@ class GuardedRunner(GameAppRunner):
                 server,
                 loop=loop,
                 limits=limits,
+                addresses=app[ADDRESS_LOAD],
+                metrics=app[METRICS],
                 proxies=settings.trusted_proxies,
                 header_timeout=settings.header_timeout,
+                body_timeout=settings.body_timeout,
                 **kwargs,
             )
 
@@ -192,14 +269,24 @@ class GuardedRunner(GameAppRunner):
 
 
 def raise_descriptor_limit() -> tuple[int, int]:
-    """Raise the soft RLIMIT_NOFILE to the hard one where allowed; returns (before, after)."""
+    """Raise the soft RLIMIT_NOFILE as far as the system allows; returns (before, after), read
+    back from the kernel, so the log says what the process got rather than what it asked for.
+
+    The hard limit caps it; an unlimited hard limit is capped by the kernel's ``nr_open``.
+    """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == hard or soft == resource.RLIM_INFINITY:
+    if soft == resource.RLIM_INFINITY:
         return soft, soft
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        return soft, hard
-    return soft, soft
+    target = hard
+    if hard == resource.RLIM_INFINITY:
+        try:
+            target = int(NR_OPEN.read_text())
+        except (OSError, ValueError):
+            target = soft
+    if target > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def log_accept_errors(loop: asyncio.AbstractEventLoop, limits: ConnLimits) -> None:

@@ -31,6 +31,7 @@ class Metrics:
     gc_frozen_objects: Gauge = field(init=False)
     overloaded: Gauge = field(init=False)
     overload_refused_total: Counter = field(init=False)
+    overload_shed_addresses: Gauge = field(init=False)
     broadcast_interval_seconds: Gauge = field(init=False)
     cpu_share: Gauge = field(init=False)
     broadcast_load: Gauge = field(init=False)
@@ -110,8 +111,14 @@ class Metrics:
         )
         self.overload_refused_total = Counter(
             "overload_refused_total",
-            "New connections and sessions refused with 503 while overloaded",
+            "Work refused for an overload: new sessions and sockets (503, what=session|ws), "
+            "a shed address's requests and connections (429, what=shed_request|shed_connection)",
             ["what"],
+            registry=r,
+        )
+        self.overload_shed_addresses = Gauge(
+            "overload_shed_addresses",
+            "Client addresses shed now: the heaviest senders of requests during an overload",
             registry=r,
         )
         self.broadcast_interval_seconds = Gauge(

@@ -5,7 +5,9 @@
 refusals (unknown route, wrong method, body over the limit) that would otherwise reach the client
 as plain text. ``timing`` sits outside it so it sees the final status, and labels the histogram
 with the route's template (``/api/admin/players/{id}``), never the raw path, so the number of
-series stays bounded whatever paths clients invent.
+series stays bounded whatever paths clients invent. Between them ``shed_requests``
+(``server/address_load.py``) counts each request under its client address and refuses those of
+an address shed in an overload.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from aiohttp.typedefs import Handler
 from prometheus_client import Histogram
 
 from engine.errors import GameError, InvalidRequest, NotFound
+from server.address_load import shed_requests
 from server.errors import (
     Forbidden,
     InternalError,
@@ -78,6 +81,15 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status < 400:  # redirects and 304 pass through untouched
             raise
         return _from_http_exception(request, exc)
+    except ConnectionResetError:
+        # The connection closed while the body was read: the client left, or the server cut a
+        # body too slow to arrive (BODY_TIMEOUT, server/listener.py). No fault of ours, and
+        # nobody is there to read a reply; aiohttp drops this one quietly.
+        log.debug(
+            "connection lost during the request",
+            extra={"event": "request_lost", "method": request.method, "path": request.path},
+        )
+        return http_error(InvalidRequest("the request was not received in full"))
     except Exception:
         log.exception(
             "request failed",
@@ -137,4 +149,5 @@ async def timing(request: web.Request, handler: Handler) -> web.StreamResponse:
             series.observe(time.perf_counter() - started)
 
 
-MIDDLEWARES = [timing, errors]
+# Outermost first: a shed address's request is refused before any other work (and timed).
+MIDDLEWARES = [timing, shed_requests, errors]

@@ -25,6 +25,16 @@ It ends when both are under their marks less a margin (``LEAVE``, ``CPU_MARGIN``
 does not flap. The gauge ``overloaded`` shows it, ``cpu_share`` the process's smoothed CPU,
 ``broadcast_interval_seconds`` the interval in use and ``overload_refused_total{what}`` the
 refusals.
+
+**One address cannot trip it for everyone.** Neither figure says whose work fills the core, so
+each tick of an overload with the process's CPU over its mark (less the margin) first sheds
+the addresses that send most of the requests (``server/address_load.py``): their requests and
+connections get 429. While an address is shed, new sessions and sockets from the others are
+*not* refused: the load is the shed address's, and shedding it is what takes it off. Only if
+the overload outlasts ``CROWD_AFTER`` seconds of shedding, or no address stands out, is the
+load a crowd's, and new work from everyone gets 503. An overload seen only in the loop's lag
+(a machine whose other processes take the cores) sheds nobody: no client of ours caused it.
+``overload_shed_addresses`` counts the addresses shed.
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from engine.errors import Unavailable
+from server.address_load import AddressLoad
 from server.errors import http_error
 from server.metrics import Metrics
 
@@ -54,6 +65,9 @@ CPU_MARGIN = 0.15  # overload ends at OVERLOAD_CPU less this
 # The CPU's average is over about this many seconds: a burst of handshakes (5,000 clients joining
 # at 200 a second) lifts it for a few seconds, more clients than the core holds for good.
 CPU_SECONDS = 8.0
+# Shedding has had this long (several CPU_SECONDS) to take the load off: an overload that lasts
+# longer is not the shed addresses' alone.
+CROWD_AFTER = 30.0
 
 
 @dataclass(slots=True)
@@ -62,11 +76,13 @@ class Overload:
     metrics: Metrics
     cpu_enter: float = 0.93  # OVERLOAD_CPU, a share of one core
     cpu_clock: Callable[[], float] = time.process_time  # the process's CPU seconds
+    addresses: AddressLoad | None = None  # requests per client address; sheds the heaviest
     load: float = 0.0
     cpu: float = 0.0  # smoothed share of one core
     active: bool = False
     current: float = 0.0  # the interval in use
     _last: tuple[float, float] | None = None  # (wall, CPU) seconds at the last tick
+    _shed_since: float | None = None  # when this overload began shedding (addresses' clock)
 
     def __post_init__(self) -> None:
         self.current = self.interval
@@ -83,6 +99,8 @@ class Overload:
             self._switch(False)
         elif not self.active and (self.load >= ENTER or self.cpu >= self.cpu_enter):
             self._switch(True)
+        if self.addresses is not None:
+            self._shed()
         stretched = min(max(self.interval, 2 * fanout), MAX_STRETCH * self.interval)
         if stretched != self.current:
             self.current = stretched
@@ -101,6 +119,34 @@ class Overload:
             },
         )
 
+    def _shed(self) -> None:
+        """While overloaded, shed the heaviest addresses (before anyone else is refused)."""
+        addresses = self.addresses
+        assert addresses is not None
+        if self.active and self.cpu >= self.cpu_enter - CPU_MARGIN:
+            for key in addresses.shed_heavy():
+                log.warning(
+                    "shedding an address that sends most of the requests",
+                    extra={
+                        "event": "address_shed",
+                        "address": key,
+                        "cpu_share": round(self.cpu, 3),
+                    },
+                )
+            if self._shed_since is None and addresses.shedding():
+                self._shed_since = addresses.clock()
+        elif not self.active:
+            self._shed_since = None
+        addresses.shedding()  # forgets the sheds that ran out, before they are counted
+        self.metrics.overload_shed_addresses.set(len(addresses.shed))
+
+    def _shedding_helps(self) -> bool:
+        """Whether the overload is still put down to the shed addresses (see the docstring)."""
+        addresses, since = self.addresses, self._shed_since
+        if addresses is None or since is None or not addresses.shedding():
+            return False
+        return addresses.clock() - since < CROWD_AFTER
+
     def _note_cpu(self, now: float) -> None:
         cpu = self.cpu_clock()
         if self._last is not None and now > self._last[0]:
@@ -111,8 +157,8 @@ class Overload:
         self._last = (now, cpu)
 
     def refusal(self, what: str) -> web.Response | None:
-        """A 503 with ``Retry-After`` for new work while overloaded, else None."""
-        if not self.active:
+        """A 503 with ``Retry-After`` for new work while overloaded by a crowd, else None."""
+        if not self.active or self._shedding_helps():
             return None
         self.metrics.overload_refused_total.labels(what=what).inc()
         error = Unavailable("the server is busy; try again shortly", {"retry_after": RETRY_AFTER})

@@ -9,7 +9,8 @@ behind an await on a slow peer.
 
 Heartbeat: ``server/heartbeat.py`` pings a socket silent for ``ws_heartbeat`` (20 s) and cuts it
 when no pong comes within half that (SPEC §6); aiohttp's per-socket timer is off, and this
-handler answers the client's pings itself.
+handler answers the client's pings itself. A client frame without a mask closes the socket with
+1002 (RFC 6455 §5.1; ``server/ws_frames.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from engine.errors import Banned, GameError, NotFound, RateLimited, Unavailable
 from engine.players import BANNED
 from server import auth
 from server import ws_protocol as proto
+from server.address_load import ADDRESS_LOAD
 from server.broadcaster import (
     BROADCASTER,
     CLOSE_BANNED,
@@ -40,12 +42,14 @@ from server.client_address import client_address, is_trusted_proxy, limit_key
 from server.conn_limits import CONN_LIMITS, RETRY_AFTER
 from server.errors import Unauthorized, http_error, ws_error
 from server.gc_policy import GC_POLICY
-from server.heartbeat import Heartbeat
+from server.heartbeat import HEARTBEAT, Heartbeat
 from server.keys import ACTOR, AUTH, METRICS, SETTINGS
 from server.overload import OVERLOAD, Overload
 from server.ws_messages import on_frame, send_snapshot
 
 log = logging.getLogger("ctb.ws")
+
+PROTOCOL_ERROR = WSCloseCode.PROTOCOL_ERROR  # 1002: an unmasked client frame (RFC 6455 §5.1)
 
 
 def setup(app: web.Application) -> None:
@@ -64,13 +68,18 @@ async def broadcaster_ctx(app: web.Application) -> AsyncIterator[None]:
         buffer_limit=settings.ws_buffer_limit,
         slow_ticks=settings.ws_slow_ticks,
     )
-    overload = Overload(settings.broadcast_interval, app[METRICS], settings.overload_cpu)
+    overload = Overload(
+        settings.broadcast_interval,
+        app[METRICS],
+        settings.overload_cpu,
+        addresses=app[ADDRESS_LOAD],
+    )
     broadcaster.overload = app[OVERLOAD] = overload
     broadcaster.gc_policy = app.get(GC_POLICY)  # run.py attaches one; test apps go without
     app[BROADCASTER] = broadcaster
     actor.subscribe(broadcaster.on_turn)
     task = asyncio.create_task(broadcaster.run(), name="broadcaster")
-    heartbeat = Heartbeat(broadcaster, settings.ws_heartbeat)
+    heartbeat = app[HEARTBEAT] = Heartbeat(broadcaster, settings.ws_heartbeat)
     beats = asyncio.create_task(heartbeat.run(), name="heartbeat")
     yield
     task.cancel()
@@ -221,6 +230,9 @@ async def run_socket(
     send_snapshot(app, conn, me)
     broadcaster.add(conn)
     del me  # the snapshot is out: nothing of it stays with the socket
+    frames = getattr(request.protocol, "frames", None)  # server/ws_frames.py
+    if frames is not None:
+        frames.on_unmasked(lambda: broadcaster.close(conn, PROTOCOL_ERROR, "protocol", "unmasked"))
     reason = ""
     try:
         reason = await serve(app, conn)

@@ -37,6 +37,21 @@ def test_a_bad_connection_limit_is_named() -> None:
         settings_mod.load([], {"WS_MAX_PER_PLAYER": "0"})
 
 
+def test_the_body_deadline_read_limit_and_shedding_are_settings() -> None:
+    """BODY_TIMEOUT, READ_RATE, READ_BURST and SHED_RATE come from the environment and flags,
+    with their defaults otherwise, and a bad value is named."""
+    defaults = settings_mod.load([], {})
+    assert (defaults.body_timeout, defaults.read_rate, defaults.read_burst) == (10.0, 20.0, 60)
+    assert defaults.shed_rate == 50.0
+    environ = {"BODY_TIMEOUT": "4.5", "READ_RATE": "3", "SHED_RATE": "0"}
+    settings = settings_mod.load(["--read-burst", "7"], environ)
+    assert (settings.body_timeout, settings.read_rate, settings.read_burst) == (4.5, 3.0, 7)
+    assert settings.shed_rate == 0.0
+    for name, bad in (("BODY_TIMEOUT", "0"), ("READ_BURST", "1.5"), ("SHED_RATE", "-1")):
+        with pytest.raises(SettingsError, match=f"{name} must be"):
+            settings_mod.load([], {name: bad})
+
+
 def test_secret_key_must_be_32_bytes_or_more() -> None:
     """SECRET_KEY under 32 bytes stops start-up naming it; 32 bytes, in any script, are taken."""
     with pytest.raises(settings_mod.SettingsError, match="SECRET_KEY must be at least 32 bytes"):

@@ -178,24 +178,40 @@ def test_connections_that_never_finish_their_headers_are_closed(
         assert sock.recv(64).startswith(b"HTTP/1.1 200")
 
 
+def log_event(server: ServerProcess, event: str) -> dict[str, object]:
+    """The first log line of ``event``."""
+    for line in server.log().splitlines():
+        if line.startswith("{") and f'"event":"{event}"' in line:
+            return dict(json.loads(line))
+    raise AssertionError(f"no {event} line in the log")
+
+
 def test_start_up_raises_the_descriptor_limit(server_process: ServerProcess) -> None:
-    """The soft RLIMIT_NOFILE is raised to the hard one, and the start-up log says so."""
+    """The soft RLIMIT_NOFILE is raised to the hard one, and the start-up log says what the
+    process got and the connection budget that leaves."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     low = min(256, hard)
     server_process.preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))
     server_process.start()
     limits = psutil.Process(server_process.proc.pid).rlimit(psutil.RLIMIT_NOFILE)  # type: ignore[union-attr]
     assert limits == (hard, hard)
-    assert '"event":"descriptor_limit"' in server_process.log()
+    logged = log_event(server_process, "descriptor_limit")
+    assert (logged["soft_before"], logged["soft"], logged["hard"]) == (low, hard, hard)
+    assert logged["connection_budget"] == hard - min(1000, hard // 4)
 
 
 def test_a_server_out_of_descriptors_refuses_in_the_error_shape_and_says_so(
     server_process: ServerProcess, sockets: list[socket.socket]
 ) -> None:
-    """At the descriptor budget new connections get 503 and a log line, and service resumes."""
+    """With the budget held by WebSockets (never closed to make room), new connections get
+    503 and a log line, and service resumes once they close."""
     server_process.preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
+    server_process.env.update(WS_MAX_PER_PLAYER="1000")
     server_process.start()
-    for _ in range(220):
+    token = ws_token(server_process)
+    budget = int(log_event(server_process, "descriptor_limit")["connection_budget"])
+    sockets.extend(raw_ws(server_process, token) for _ in range(budget))
+    for _ in range(20):
         sock = socket.create_connection(("127.0.0.1", server_process.port))
         sock.setblocking(False)
         sockets.append(sock)
@@ -220,3 +236,61 @@ def test_a_server_out_of_descriptors_refuses_in_the_error_shape_and_says_so(
             return False
 
     until(served, what="served again once the connections closed")
+
+
+def test_a_body_trickled_one_byte_every_2_s_is_cut_within_30_s(
+    server_process: ServerProcess, sockets: list[socket.socket]
+) -> None:
+    """A whole head announcing 60,000 bytes, then a byte every 2 s: the connection is closed
+    (BODY_TIMEOUT, default settings) well before the body could ever be complete."""
+    server_process.start()
+    sock = socket.create_connection(("127.0.0.1", server_process.port))
+    sockets.append(sock)
+    sock.sendall(
+        b"POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 60000\r\n\r\n"
+    )
+    sock.settimeout(2.0)
+    started = time.monotonic()
+    cut = False
+    while not cut and time.monotonic() - started < 30.0:
+        try:
+            sock.sendall(b" ")
+            cut = sock.recv(4096) == b""
+        except TimeoutError:
+            continue  # nothing from the server in 2 s: send the next byte
+        except OSError:
+            cut = True
+    log = server_process.log
+    assert cut, f"a body trickled a byte every 2 s was still read after 30 s:\n{log()}"
+    until(lambda: '"reason":"body_timeout"' in log(), what="a body_timeout line")
+    assert '"event":"http_error"' not in log(), log()  # a cut body is no server error
+    with socket.create_connection(("127.0.0.1", server_process.port)) as other:
+        other.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        other.settimeout(5)
+        assert other.recv(64).startswith(b"HTTP/1.1 200")
+
+
+def test_idle_connections_from_many_addresses_make_room_for_new_players(
+    server_process: ServerProcess, sockets: list[socket.socket]
+) -> None:
+    """The budget full of idle connections from 25 addresses (each under its cap): new players'
+    connections close the oldest idle ones instead of getting 503, and every session is made."""
+    server_process.preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300))
+    server_process.env.update(HEADER_TIMEOUT="300", SESSIONS_PER_MINUTE="1000")
+    server_process.start()
+    budget = int(log_event(server_process, "descriptor_limit")["connection_budget"])
+    for i in range(budget + 25):  # more than the budget: the latest push out the oldest
+        source = f"127.0.1.{10 + i % 25}"
+        sock = socket.create_connection(("127.0.0.1", server_process.port), 5, (source, 0))
+        sock.setblocking(False)
+        sockets.append(sock)
+    until(lambda: sum(closed_by_server(s) for s in sockets) >= 25, what="25 idle ones closed")
+    made = 0
+    for _ in range(30):
+        made += "token" in post(server_process, "/api/session")
+    assert made == 30
+    first = next(s for s in sockets if closed_by_server(s))
+    assert first is sockets[0]  # the oldest went first
+    assert '"reason":"evicted_unused"' in server_process.log()
+    assert '"reason":"server_full"' not in server_process.log()

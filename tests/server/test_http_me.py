@@ -6,7 +6,7 @@ from aiohttp.test_utils import TestClient
 
 from actor.clock import FakeClock
 from server.keys import ACTOR
-from tests.server.conftest import auth, new_player
+from tests.server.conftest import ClientFactory, auth, new_player
 
 
 async def me(client: TestClient, token: str) -> dict[str, object]:
@@ -60,3 +60,43 @@ async def test_banned_player_cannot_rename(client: TestClient) -> None:
     assert (await response.json())["error"]["code"] == "banned"
     body = await me(client, token)
     assert (body["name"], body["status"]) == ("Before", "banned")
+
+
+async def test_renames_are_limited_per_player(client: TestClient, app_clock: FakeClock) -> None:
+    """Three renames pass at once; the fourth gets 429 with Retry-After and changes nothing,
+    while another player may still rename; ten seconds later one more passes."""
+    token, _ = await new_player(client, "First")
+    other, _ = await new_player(client, "Other")
+    for name in ("A", "B", "C"):
+        response = await client.patch("/api/me", json={"name": name}, headers=auth(token))
+        assert response.status == 200
+    refused = await client.patch("/api/me", json={"name": "D"}, headers=auth(token))
+    assert refused.status == 429
+    assert refused.headers["Retry-After"] == "10"
+    assert (await refused.json())["error"]["code"] == "rate_limited"
+    assert (await me(client, token))["name"] == "C"
+    assert (await client.patch("/api/me", json={"name": "O"}, headers=auth(other))).status == 200
+    app_clock.jump(10)
+    assert (await client.patch("/api/me", json={"name": "D"}, headers=auth(token))).status == 200
+
+
+async def test_reads_that_enter_the_game_are_limited_per_address(
+    make_client: ClientFactory, app_clock: FakeClock
+) -> None:
+    """GET /api/me, the ranks around you and ws-tokens share the address's bucket (READ_BURST,
+    then READ_RATE a second): beyond it 429 with Retry-After; the cached top is not counted."""
+    client = await make_client(read_burst=3, read_rate=0.5)
+    token, _ = await new_player(client, "Reader")
+    assert (await client.get("/api/me", headers=auth(token))).status == 200
+    around = await client.get("/api/leaderboard?around=me&scope=all", headers=auth(token))
+    assert around.status == 200
+    assert (await client.post("/api/ws-token", headers=auth(token))).status == 200
+    for _ in range(5):
+        assert (await client.get("/api/leaderboard?scope=all&limit=100")).status == 200
+    refused = await client.get("/api/me", headers=auth(token))
+    assert refused.status == 429
+    assert refused.headers["Retry-After"] == "2"
+    assert (await refused.json())["error"]["code"] == "rate_limited"
+    assert (await client.post("/api/ws-token", headers=auth(token))).status == 429
+    app_clock.jump(2)
+    assert (await client.get("/api/me", headers=auth(token))).status == 200

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiohttp.test_utils import TestClient
 
 from actor.clock import FakeClock
+from server.http_api import HTTP
 from server.keys import ACTOR
 from tests.server.conftest import auth, new_player
 
@@ -120,3 +123,40 @@ async def test_rounds_lists_finished_rounds_newest_first(
     limited = (await (await client.get("/api/rounds?limit=1")).json())["rounds"]
     assert [r["id"] for r in limited] == [2]
     assert (await client.get("/api/rounds?limit=0")).status == 400
+
+
+async def test_the_leaderboard_top_is_read_once_per_state_and_carries_an_etag(
+    client: TestClient,
+) -> None:
+    """Readers of one state share one read from the actor and the same bytes; If-None-Match
+    with its ETag gets 304; a click makes a new state, a new ETag and the new scores."""
+    token, _ = await new_player(client, "Top")
+    replies = await asyncio.gather(
+        *(client.get(f"/api/leaderboard?scope=all&limit={n}") for n in (1, 5, 100) * 7)
+    )
+    held = client.app[HTTP].public.held["leaderboard:all"]
+    assert {r.headers["ETag"] for r in replies} == {replies[0].headers["ETag"]}
+    assert {len((await r.json())["entries"]) for r in replies} == {1}  # one player
+    tag = replies[0].headers["ETag"]
+    again = await client.get("/api/leaderboard?scope=all", headers={"If-None-Match": tag})
+    assert again.status == 304 and await again.read() == b""
+    assert client.app[HTTP].public.held["leaderboard:all"] is held  # no second read
+    clicks = {"batch_id": "b", "clicks": [4]}
+    assert (await client.post("/api/push_clicks", json=clicks, headers=auth(token))).ok
+    changed = await client.get("/api/leaderboard?scope=all", headers={"If-None-Match": tag})
+    assert changed.status == 200 and changed.headers["ETag"] != tag
+    assert (await changed.json())["entries"][0]["score"] == 4
+
+
+async def test_the_rounds_etag_changes_only_when_a_round_ends(client: TestClient) -> None:
+    """Clicks do not change the finished rounds (304 with the old ETag); ending a round does."""
+    await client.app[ACTOR].call({"op": "tick"})  # round 1 starts
+    tag = (await client.get("/api/rounds")).headers["ETag"]
+    token, _ = await new_player(client)
+    clicks = {"batch_id": "b", "clicks": [2]}
+    assert (await client.post("/api/push_clicks", json=clicks, headers=auth(token))).ok
+    assert (await client.get("/api/rounds", headers={"If-None-Match": tag})).status == 304
+    await client.app[ACTOR].call({"op": "end_round"})
+    ended = await client.get("/api/rounds", headers={"If-None-Match": tag})
+    assert ended.status == 200 and ended.headers["ETag"] != tag
+    assert [r["id"] for r in (await ended.json())["rounds"]] == [1]

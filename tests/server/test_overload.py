@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
+from server.address_load import AddressLoad
 from server.metrics import Metrics
-from server.overload import MAX_STRETCH, OVERLOAD, RETRY_AFTER, Overload
+from server.overload import CPU_SECONDS, CROWD_AFTER, MAX_STRETCH, OVERLOAD, RETRY_AFTER, Overload
+from settings import Settings
 from tests.server.conftest import ws_player
 
 INTERVAL = 0.25
@@ -100,3 +102,77 @@ async def test_while_overloaded_new_sessions_and_sockets_get_503_with_retry_afte
     await sock.close()
     metrics = client.server.app[OVERLOAD].metrics
     assert metrics.registry.get_sample_value("overload_refused_total", {"what": "ws"}) == 1
+
+
+class Flood:
+    """Ticks at a full core while one address sends most of the requests."""
+
+    def __init__(self) -> None:
+        self.ticks = Ticks()
+        self.addresses = AddressLoad(Settings().shed_rate, clock=lambda: self.ticks.now)
+        self.ticks.overload.addresses = self.addresses
+
+    def tick(
+        self, flooder_requests: int = 200, others: int = 2, lag: float = 0.0, cpu: float = 1.0
+    ) -> None:
+        for _ in range(flooder_requests):
+            self.addresses.note("203.0.113.66")
+        for i in range(others):
+            self.addresses.note(f"198.51.100.{i}")
+        self.ticks.tick(0.02, lag, cpu_share=cpu)
+
+    def until_overloaded(self, flooder_requests: int = 200, others: int = 2) -> None:
+        for _ in range(int(6 * CPU_SECONDS / INTERVAL)):
+            self.tick(flooder_requests, others)
+            if self.ticks.overload.active:
+                return
+        raise AssertionError("a full core did not turn overload on")
+
+
+def test_one_flooding_address_is_shed_and_new_players_elsewhere_still_get_in() -> None:
+    """Overloaded by one address's requests: that address is shed, and sessions from others
+    are not refused (refusal() is None) while the shedding works off the load."""
+    flood = Flood()
+    overload = flood.ticks.overload
+    flood.until_overloaded()
+    for _ in range(8):
+        flood.tick()
+    assert flood.addresses.shed_for("203.0.113.66") > 0
+    assert flood.addresses.shed_for("198.51.100.0") == 0
+    assert gauge(overload.metrics, "overload_shed_addresses") == 1
+    assert overload.refusal("session") is None
+
+
+def test_an_overload_that_outlasts_the_shedding_refuses_everyone() -> None:
+    """Still overloaded CROWD_AFTER seconds after the flooder was shed: it is a crowd's load,
+    and new sessions from everyone get 503."""
+    flood = Flood()
+    overload = flood.ticks.overload
+    flood.until_overloaded()
+    assert overload.refusal("session") is None
+    for _ in range(int(CROWD_AFTER / INTERVAL) + 4):
+        flood.tick()
+    assert overload.active and flood.addresses.shedding()
+    refused = overload.refusal("session")
+    assert refused is not None and refused.status == 503
+
+
+def test_an_overload_with_no_address_standing_out_refuses_everyone() -> None:
+    """A crowd of modest addresses fills the core: nobody is shed, new sessions get 503."""
+    flood = Flood()
+    overload = flood.ticks.overload
+    flood.until_overloaded(flooder_requests=0, others=40)
+    flood.tick(flooder_requests=0, others=40)
+    assert not flood.addresses.shedding()
+    refused = overload.refusal("session")
+    assert refused is not None and refused.status == 503
+
+
+def test_an_overload_seen_only_in_the_loops_lag_sheds_nobody() -> None:
+    """Ticks running late while the process's own CPU is low (other processes hold the cores):
+    overloaded, but no client of ours is to blame, so nobody is shed."""
+    flood = Flood()
+    for _ in range(12):
+        flood.tick(lag=0.5, cpu=0.2)
+    assert flood.ticks.overload.active
+    assert not flood.addresses.shedding()

@@ -9,6 +9,9 @@ import asyncio
 import pytest
 from aiohttp import WSMsgType
 
+from actor.clock import FakeClock
+from server.broadcaster import BROADCASTER
+from server.heartbeat import HEARTBEAT
 from server.keys import ACTOR
 from tests.server.conftest import ClientFactory, metric, ws_player
 from tests.server.wsclient import recv_reply, recv_type, until
@@ -69,3 +72,41 @@ async def test_a_silent_client_is_pinged_after_a_heartbeat_and_kept_by_its_pong(
     assert metric(client, "ws_heartbeat_fail_total") == 0
     assert metric(client, "ws_connections_active") == 1
     await sock.close()
+
+
+@pytest.mark.parametrize("phase", [0.001, 0.5, 1.0])
+async def test_a_silent_socket_is_pinged_after_20_to_25_s_and_cut_after_30_to_35_s(
+    make_client: ClientFactory, phase: float
+) -> None:
+    """On a fake clock scaled to the SPEC's 20-s heartbeat, a socket silent since it connected
+    gets its ping 20-25 s later and is cut 30-35 s later, never past the documented 40 s,
+    whatever the phase of the sweeps against its last frame."""
+    client = await make_client(ws_heartbeat=2000.0)  # the app's own sweeps never come here
+    heartbeat = client.server.app[HEARTBEAT]
+    step = heartbeat.period * 20.0 / heartbeat.interval  # one sweep, on the 20-s scale
+    token, _ = await ws_player(client)
+    sock = await client.ws_connect(f"/ws?token={token}", autoping=False)
+    await recv_type(sock, "snapshot")
+    conn = next(iter(client.server.app[BROADCASTER].conns))
+    clock = FakeClock(0.0)  # the socket's last frame (its handshake) at 0
+    clock.jump(phase * step)  # the first sweep after it
+    pinged_at = cut_at = None
+    for sweep in range(12):
+        heartbeat.sweep()
+        conn.send({"type": "mark", "sweep": sweep})  # comes after whatever the sweep wrote
+        while True:
+            message = await sock.receive(timeout=5)
+            if message.type is WSMsgType.PING:
+                pinged_at = clock.now()
+            elif message.type is WSMsgType.TEXT and '"mark"' in message.data:
+                break
+            elif message.type in (WSMsgType.CLOSED, WSMsgType.CLOSE, WSMsgType.ERROR):
+                cut_at = clock.now()
+                break
+        if cut_at is not None:
+            break
+        clock.jump(step)
+    assert step == 5.0
+    assert pinged_at is not None and 20.0 <= pinged_at <= 25.0
+    assert cut_at is not None and 30.0 <= cut_at <= 35.0
+    assert metric(client, "ws_disconnect_total", reason="heartbeat") == 1
