@@ -15,7 +15,9 @@ So the broadcaster reports each tick how long its fan-out took and how late the 
 
 Overloaded means either of two smoothed figures is high:
 
-- the tick's load, (fan-out + lag) / interval, at least ``ENTER``: the loop is already late;
+- the tick's load, (fan-out + lag) / interval, at least ``ENTER``: the loop is already late,
+  and the process itself uses at least ``LAG_NEEDS_CPU`` of a core (a loop late because other
+  processes hold the cores is not helped by refusing players);
 - the process's CPU, averaged over ``CPU_SECONDS``, at least ``OVERLOAD_CPU`` (0.93) of one
   core: one event loop has one core, and the last part of it is what answers a new connection
   quickly. Lag alone comes too late: at 10,000 clients it grew only once the loop was
@@ -58,6 +60,7 @@ log = logging.getLogger("ctb.server")
 # one that cannot keep up lags by whole intervals, tick after tick.
 ENTER = 1.5  # a tick's work and lag take one and a half intervals, on average
 LEAVE = 0.75
+LAG_NEEDS_CPU = 0.25  # share of one core the process must use for its lag to mean overload
 SMOOTHING = 0.3  # weight of the newest tick in the average
 MAX_STRETCH = 2.0  # boards at least every 2 * BROADCAST_INTERVAL (4 a second → 2)
 RETRY_AFTER = 2.0
@@ -97,7 +100,7 @@ class Overload:
         self._note_cpu(now)
         if self.active and self.load < LEAVE and self.cpu < self.cpu_enter - CPU_MARGIN:
             self._switch(False)
-        elif not self.active and (self.load >= ENTER or self.cpu >= self.cpu_enter):
+        elif not self.active and (self.cpu >= self.cpu_enter or self._lagging_by_itself()):
             self._switch(True)
         if self.addresses is not None:
             self._shed()
@@ -106,6 +109,15 @@ class Overload:
             self.current = stretched
             self.metrics.broadcast_interval_seconds.set(stretched)
         return stretched
+
+    def _lagging_by_itself(self) -> bool:
+        """The loop is late and this process is what keeps it busy.
+
+        A loop can lag because other processes hold the cores (a shared host, a test suite
+        beside it); refusing new players then frees nothing, so lag counts only while the
+        process itself uses at least ``LAG_NEEDS_CPU`` of a core.
+        """
+        return self.load >= ENTER and self.cpu >= LAG_NEEDS_CPU
 
     def _switch(self, active: bool) -> None:
         self.active = active
