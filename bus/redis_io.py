@@ -170,6 +170,13 @@ class Appender(Generic[T]):
             self.writer.mark(self)
         self.items.append(item)
 
+    def extend(self, items: list[T]) -> None:
+        """Queue several items at once (a turn's replies to one gateway)."""
+        self.writer.health.check()
+        if items and not self.items:
+            self.writer.mark(self)
+        self.items.extend(items)
+
 
 @dataclass(slots=True)
 class _Write:

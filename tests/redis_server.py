@@ -98,11 +98,22 @@ class RedisServer:
         if proc is None or proc.poll() is not None:
             return
         proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        proc.send_signal(signal.SIGCONT)  # a frozen server must wake to act on the SIGTERM
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+    def freeze(self) -> None:
+        """Stop the process without closing anything (SIGSTOP): a Redis that hangs, which no
+        connection error reports; only the callers' own time bounds do."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
     def restart(self) -> None:
         """Stop it and start it again on the same port (its data is gone: no persistence)."""

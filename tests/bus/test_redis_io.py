@@ -14,7 +14,7 @@ import msgspec
 import pytest
 from redis.exceptions import ResponseError
 
-from bus.redis_io import ENTRY_FIELD, Health, Writer
+from bus.redis_io import ENTRY_FIELD, MAX_ITEMS, Health, Writer
 from engine.errors import Unavailable
 from tests.bus.conftest import eventually
 from tests.redis_server import RedisServer
@@ -56,8 +56,9 @@ async def test_items_appended_in_one_pass_become_one_capped_entry(
     """The items queued for a stream by the time it is written make one entry, and the stream
     stays near its cap."""
     stream = writer.appender("s", 10, encode_items)
-    for n in range(5):
+    for n in range(3):
         stream.add(n)
+    stream.extend([3, 4])
     await writer.drain()
     entries = await plain.xrange("s", count=10)
     assert [msgspec.msgpack.decode(fields[ENTRY_FIELD]) for _, fields in entries] == [
@@ -113,3 +114,30 @@ async def test_items_lost_in_an_outage_are_reported_to_their_owner(
             stream.add(4)
     finally:
         await writer.close(1.0)
+
+
+async def test_a_redis_that_hangs_is_given_up_on_within_the_bound(
+    redis_server: RedisServer, writer: Writer, health: Health
+) -> None:
+    """A frozen Redis reports no error; the reply's time bound turns it into Unavailable, and
+    the writer comes back by itself once Redis answers again."""
+    await writer.call("SET", "before", 1)
+    redis_server.freeze()
+    try:
+        with pytest.raises(Unavailable):
+            await asyncio.wait_for(writer.call("SET", "during", 1, timeout=5.0), 10)
+        assert not health.reachable
+    finally:
+        redis_server.thaw()
+    await eventually(lambda: health.reachable)
+    assert await writer.call("GET", "before") == b"1"
+
+
+async def test_a_pass_larger_than_an_entry_is_split_in_order(writer: Writer, plain: Any) -> None:
+    """More items than one entry holds go out as several entries, none over the limit."""
+    stream = writer.appender("s", 100, encode_items)
+    stream.extend(list(range(MAX_ITEMS * 2 + 5)))
+    await writer.drain()
+    entries = [msgspec.msgpack.decode(f[ENTRY_FIELD]) for _, f in await plain.xrange("s")]
+    assert [len(items) for items in entries] == [MAX_ITEMS, MAX_ITEMS, 5]
+    assert [n for items in entries for n in items] == list(range(MAX_ITEMS * 2 + 5))

@@ -68,3 +68,30 @@ async def test_the_subscriber_joins_again_after_redis_comes_back(
         await eventually(lambda: got == [b"after"])
     finally:
         await subscriber.close()
+
+
+async def test_a_quiet_subscription_notices_a_redis_that_hangs(
+    redis_server: RedisServer, health: Health
+) -> None:
+    """With nothing published, its own ping finds a frozen Redis; it joins again once thawed."""
+    joined: list[int] = []
+    subscriber = Subscriber(
+        connect(redis_server.url, "test-sub", TIMEOUT),
+        health,
+        ["boards"],
+        lambda channel, data: None,
+        lambda: joined.append(1),
+        heartbeat=0.2,
+        timeout=TIMEOUT,
+    )
+    subscriber.start()
+    try:
+        await eventually(lambda: joined == [1])
+        redis_server.freeze()
+        try:
+            await eventually(lambda: not health.reachable)
+        finally:
+            redis_server.thaw()
+        await eventually(lambda: joined == [1, 1] and health.reachable)
+    finally:
+        await subscriber.close()
