@@ -177,7 +177,7 @@ def run_drain(url: str, args: argparse.Namespace, batch: int) -> dict[str, Any]:
         "redis_cpu": (cpu_after - cpu_before) / wall,
         "redis_ops_s": (ops_after - ops_before) / wall,
         "calls_per_read": stats["calls"] / max(1, stats["reads"]),
-        "pipelines": stats["pipelines"],
+        "dropped": stats["dropped"],
     }
 
 
@@ -198,6 +198,8 @@ def drain_table(url: str, args: argparse.Namespace) -> None:
             f"{r['redis_ops_s']:,.0f} | {r['calls_per_read']:,.0f}",
             flush=True,
         )
+        if r["dropped"]:
+            print(f"  ({r['dropped']:,} replies dropped while Redis was cut off)")
 
 
 def main() -> None:
