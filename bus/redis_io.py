@@ -272,8 +272,14 @@ class Writer:
             items, appender.items = appender.items, []
             for at in range(0, len(items), MAX_ITEMS):
                 chunk = items[at : at + MAX_ITEMS]
+                try:
+                    payload = appender.encode(chunk)
+                except Exception as error:  # a bug in an item: its owner hears of it now
+                    log.exception("stream items could not be encoded")
+                    if appender.on_lost is not None:
+                        appender.on_lost(chunk, error)
+                    continue
                 args = ("XADD", appender.stream, "MAXLEN", "~", appender.cap, "*")
-                payload = appender.encode(chunk)
                 writes.append(_Write((*args, ENTRY_FIELD, payload), lost=(appender, chunk)))
         return writes
 
@@ -286,6 +292,8 @@ class Writer:
                 await self._wake.wait()
             self._wake.clear()
             writes = self._take()
+            if not writes:
+                continue
             try:
                 replies = await self._send(writes)
             except CUT_OFF as error:
@@ -306,6 +314,8 @@ class Writer:
                         log.warning("redis refused a write: %s", reply)
                     elif not future.done():
                         future.set_exception(reply)
+                    if write.lost is not None and write.lost[0].on_lost is not None:
+                        write.lost[0].on_lost(write.lost[1], reply)  # e.g. Redis out of memory
                 elif future is not None and not future.done():
                     future.set_result(reply)
 

@@ -141,3 +141,13 @@ async def test_a_pass_larger_than_an_entry_is_split_in_order(writer: Writer, pla
     entries = [msgspec.msgpack.decode(f[ENTRY_FIELD]) for _, f in await plain.xrange("s")]
     assert [len(items) for items in entries] == [MAX_ITEMS, MAX_ITEMS, 5]
     assert [n for items in entries for n in items] == list(range(MAX_ITEMS * 2 + 5))
+
+
+async def test_an_entry_redis_refuses_is_handed_back_to_its_owner(writer: Writer) -> None:
+    """Items whose XADD Redis answers with an error are reported lost, not left waiting."""
+    lost: list[tuple[list[int], str]] = []
+    await writer.call("SET", "s", "not a stream")
+    stream = writer.appender("s", 10, encode_items, lambda items, e: lost.append((items, str(e))))
+    stream.extend([1, 2])
+    await writer.drain()
+    assert [items for items, _ in lost] == [[1, 2]] and "WRONGTYPE" in lost[0][1]
