@@ -45,6 +45,8 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/persist_bench.py
 	$(PY) bench/ws_load.py
 	$(PY) bench/admin_ws_bench.py
+	$(PY) bench/bus_bench.py --drain 200000
+	$(PY) bench/bus_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis tests/e2e/node_modules

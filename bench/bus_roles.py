@@ -3,15 +3,20 @@
 The engine reads command entries from the stream, decodes them through the journal's tagged
 union and answers every call on its gateway's reply stream, each read's replies to a gateway as
 one entry; ``mode="real"`` runs each push through ``engine.commands.apply`` on a game of many
-players (no journal), ``"none"`` answers a ready ``PushResult``. A gateway keeps its players'
-pushes in flight, the calls of one event-loop pass in one entry, as the real gateways will.
+players whose scores are spread as in ``engine_bench.py`` (no journal), ``"none"`` answers a
+ready ``PushResult``. A gateway keeps its players' pushes in flight, the calls of one event-loop
+pass in one entry, as the real gateways will.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import random
 import time
 from typing import Any
+
+from engine_bench import spread_scores
 
 from bus import wire
 from bus.redis_io import Health, Writer, connect
@@ -58,8 +63,12 @@ class Engine:
             rules = Rules(round_target=10**12, round_seconds=86400.0)
             self.state = new_state(rules, ["earth", "mars"])
             commands.apply(self.state, Tick(now=T0))
-            for n in range(players):
-                commands.apply(self.state, CreatePlayer(player_id=f"p{n}", now=T0))
+            ids = [f"p{n}" for n in range(players)]
+            for player_id in ids:
+                commands.apply(self.state, CreatePlayer(player_id=player_id, now=T0))
+            spread_scores(self.state, ids, random.Random(7))  # deep rank indexes, as engine_bench
+            gc.collect()
+            gc.freeze()  # the loaded state is long-lived, as the store freezes it after loading
         self.step = 1.0 / max(1, online)  # game time per push: each player's pushes 1 s apart
         self.applied = 0
         self.stats = {"calls": 0, "entries": 0, "reads": 0, "dropped": 0, "cpu": 0.0}
