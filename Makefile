@@ -51,6 +51,8 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/persist_bench.py
 	$(PY) bench/ws_load.py
 	$(PY) bench/admin_ws_bench.py
+	$(PY) bench/bus_bench.py --drain 200000
+	$(PY) bench/bus_bench.py
 
 # The wheel and the one-file zipapp with every dependency inside, for this platform's Python
 # (docs/operations.md). `make dist DIST=somewhere` builds them there instead of dist/.

@@ -4,14 +4,15 @@ Besides the fixtures, a few plain helpers live here so engine and actor tests sp
 language: ``add_player`` and ``push`` apply one command; ``apply_command`` and ``run_query`` take
 a typed command or its dict shorthand (read by ``command_types.parse``, as the actor reads one);
 ``fingerprint`` turns a whole game state into comparable plain values (for "nothing changed" and
-"replay rebuilds the same state").
+"replay rebuilds the same state"). ``redis_server`` is a real ``redis-server`` of the test's own
+(``tests/redis_server.py``), for the bus and the many-process mode (SPEC §11).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from engine.clicks import PushResult
 from engine.command_types import Command, CreatePlayer, Push, Tick
 from engine.rules import Rules
 from engine.state import GameState, new_state
+from tests.redis_server import RedisServer
 
 T0 = 1_700_000_000.0
 
@@ -50,6 +52,15 @@ def run_in_child(scenario: Callable[[], str]) -> str:
         outcome = pipe.read().decode()
     os.waitpid(pid, 0)
     return outcome
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A running ``redis-server`` on a free port, stopped after the test."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
