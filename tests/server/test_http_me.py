@@ -60,3 +60,12 @@ async def test_banned_player_cannot_rename(client: TestClient) -> None:
     assert (await response.json())["error"]["code"] == "banned"
     body = await me(client, token)
     assert (body["name"], body["status"]) == ("Before", "banned")
+
+
+async def test_a_padded_rename_counts_its_length_after_trimming(client: TestClient) -> None:
+    """PATCH /api/me takes 24 letters with spaces around them, trimmed (SPEC §3)."""
+    token, _ = await new_player(client, "Old")
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWX"
+    response = await client.patch("/api/me", json={"name": f"  {letters}   "}, headers=auth(token))
+    assert response.status == 200
+    assert (await response.json())["name"] == letters
