@@ -9,6 +9,7 @@ published board and never enter its mailbox.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,7 @@ from server.models import (
 )
 from server.openapi import Operation, document
 from server.overload import OVERLOAD
+from server.player_news import PLAYER_NEWS
 from server.public_view import etag, snapshot
 from server.request_body import ChoiceParam, IntParam, TextParam, read_model, read_object
 from server.round_log import round_log_ctx
@@ -71,6 +73,7 @@ BOARD_LIMIT = IntParam("limit", 10, 1, 100)
 AROUND = ChoiceParam("around", ("me",))
 ROUNDS_LIMIT = IntParam("limit", 20, 1, 100)
 IF_NONE_MATCH = TextParam("If-None-Match", where="header")
+WAIT = IntParam("wait", 0, 0, 30)
 
 
 def json_response(
@@ -131,7 +134,21 @@ async def create_session(request: web.Request) -> web.Response:
 
 
 async def get_me(request: web.Request) -> web.Response:
+    """Your player; with ``wait``, a banned player's answer waits for an admin's change.
+
+    The watch starts before the player is read, so an unban between the read and the wait
+    still ends the wait (``server/player_news.py``).
+    """
     pid = player_of(request)
+    wait = WAIT.read(request)
+    news = request.app.get(PLAYER_NEWS)
+    if not wait or news is None:
+        return json_response(await call_as_player(request, GetMe(player_id=pid)))
+    async with news.watch(pid) as changed:
+        me = await call_as_player(request, GetMe(player_id=pid))
+        if me["status"] != BANNED:
+            return json_response(me)
+        await asyncio.wait({changed}, timeout=wait)
     return json_response(await call_as_player(request, GetMe(player_id=pid)))
 
 
@@ -244,7 +261,11 @@ def operations(session_limit: int, push_request: type) -> list[Operation]:
         ),
         Operation(
             "GET", "/api/me", get_me, "me", "your player, with both ranks",
-            reply=PlayerObject, errors=(401, 503), bearer=True, tags=players,
+            description="With wait=N (seconds) while you are banned, the answer is held until "
+            "an admin changes your player (an unban) or N seconds pass: a banned page learns "
+            "of its unban at once. Otherwise it comes at once.",
+            params=(WAIT,), reply=PlayerObject, errors=(400, 401, 503), bearer=True,
+            tags=players,
         ),
         Operation(
             "PATCH", "/api/me", patch_me, "rename", "rename yourself",

@@ -281,6 +281,7 @@ class BoardChanges(Struct):
     players_total: int | UnsetType = UNSET
     paused: bool | UnsetType = UNSET
     pause_reason: str | UnsetType | None = UNSET
+    paused_at: float | UnsetType | None = UNSET
 
 
 class BoardMessage(Message, tag="board"):
@@ -292,6 +293,12 @@ class BoardMessage(Message, tag="board"):
 class RoundMessage(Message, tag="round"):
     event: Literal["started", "finished"]
     data: RoundView | RoundSummaryInfo
+
+
+class MeMessage(Message, tag="me"):
+    """Your player object, sent when an admin changed it (a rename, a move, a reset, a ban)."""
+
+    data: PlayerObject
 
 
 class ErrorMessage(Message, tag="error", omit_defaults=True):

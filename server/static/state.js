@@ -22,7 +22,7 @@ export function pushLimits(settings) {
 }
 
 const SCOPES = ["round", "all"];
-const PLAIN = ["round", "online", "players_total", "paused", "pause_reason"];
+const PLAIN = ["round", "online", "players_total", "paused", "pause_reason", "paused_at"];
 
 // A board message's changes (SPEC §6) applied to the whole board they build on: every planet's
 // total comes each time; the round and the other plain parts when they changed; a leaderboard
@@ -115,6 +115,7 @@ export class GameState {
       players_total: data.players_total ?? (old && old.players_total),
       paused: data.paused ?? (old && old.paused),
       pause_reason: data.pause_reason !== undefined ? data.pause_reason : old && old.pause_reason,
+      paused_at: data.paused_at !== undefined ? data.paused_at : old && old.paused_at,
     };
     return newRound;
   }

@@ -175,3 +175,17 @@ def test_steps_and_cancel_leave_a_consistent_state(action, limits, cancel_after,
     assert state.current is not None
     for planet, by_player in state.current.contributions.items():
         assert state.current.totals[planet] == sum(map(sum, by_player.values()))
+
+
+def test_each_step_names_the_players_it_changed(crowd: GameState) -> None:
+    """A step's event names the players it reached, so their pages hear at once; only a ban's
+    step also names them for closing."""
+    mars = sorted(p.id for p in crowd.players.values() if p.planet == "mars")
+    job = cmd(crowd, "admin_bulk_create", action="move_planet", planet="earth", player_ids=mars)
+    crowd.outbox.clear()
+    step(crowd, job["id"], 4)
+    event = crowd.outbox[-1]
+    assert (event["changed"], "banned" in event) == (mars[:4], False)
+    job = cmd(crowd, "admin_bulk_create", action="ban", player_ids=mars[:2])
+    step(crowd, job["id"], 5)
+    assert crowd.outbox[-1]["changed"] == crowd.outbox[-1]["banned"] == mars[:2]
