@@ -76,7 +76,7 @@ async def test_a_rename_and_a_reset_are_told_with_the_new_figures(client: TestCl
     assert (await recv_type(ws, "me"))["data"]["name"] == "after"
     await admin_json(client, "POST", f"{path}/actions/reset_score", {"reason": "cheat"})
     told = (await recv_type(ws, "me"))["data"]
-    assert (told["score"], told["round_score"]) == (0, 0)
+    assert (told["score"], told["round_score"], told["rank"]) == (0, 0, None)
 
 
 async def test_a_banned_players_wait_ends_at_the_unban(client: TestClient) -> None:
