@@ -11,8 +11,9 @@ from aiohttp.test_utils import TestClient
 
 from server import auth as auth_mod
 from server.keys import AUTH
+from server.player_news import PLAYER_NEWS
 from tests.server.conftest import admin_json, auth, new_player, ws_player
-from tests.server.wsclient import recv, recv_type, send
+from tests.server.wsclient import recv, recv_type, send, until
 
 
 async def socket_of(client: TestClient, token: str, protocol: str = "ctb.v1.json") -> Any:
@@ -108,3 +109,17 @@ async def test_a_wait_answers_at_once_unless_banned_and_ends_banned_when_time_is
     response = await client.get("/api/me?wait=31", headers=auth(token))
     assert response.status == 400
     assert (await response.json())["error"]["details"]["field"] == "wait"
+
+
+async def test_a_held_wait_is_answered_when_the_server_shuts_down(client: TestClient) -> None:
+    """Shutting down answers a banned player's held ``/api/me?wait`` at once, still banned,
+    so the server never waits out a held request."""
+    token, player = await new_player(client)
+    path = f"/api/admin/players/{player['id']}/actions/ban"
+    await admin_json(client, "POST", path, {"reason": "spam"})
+    waiting = asyncio.create_task(client.get("/api/me?wait=30", headers=auth(token)))
+    news = client.server.app[PLAYER_NEWS]
+    await until(lambda: player["id"] in news.waiters)
+    await client.server.app.shutdown()
+    response = await asyncio.wait_for(waiting, 10)
+    assert (await response.json())["status"] == "banned"
