@@ -60,12 +60,18 @@ class PlayerNews:
             task.add_done_callback(self.tasks.discard)
 
     async def tell(self, player_ids: Iterable[str]) -> None:
-        """Send each player's object as it is now to every socket of the player."""
-        for player_id in player_ids:
-            try:
-                me = await self.actor.call(GetMe(player_id=player_id))
-            except GameError:  # gone, or the game is stopping: nothing to tell
+        """Send each player's object as it is now to every socket of the player.
+
+        The reads go to the mailbox together, so the actor answers them in one turn.
+        """
+        ids = list(player_ids)
+        reads = [self.actor.call(GetMe(player_id=player_id)) for player_id in ids]
+        answers = await asyncio.gather(*reads, return_exceptions=True)
+        for player_id, me in zip(ids, answers, strict=True):
+            if isinstance(me, GameError):  # gone, or the game is stopping: nothing to tell
                 continue
+            if isinstance(me, BaseException):
+                raise me
             message = MeMessage(data=me)
             frames: dict[str, bytes] = {}  # encoded once per subprotocol the player's tabs speak
             for conn in list(self.broadcaster.by_player.get(player_id, ())):
