@@ -244,9 +244,8 @@ class Game:
         assert result.score == player.score
         assert result.round_score == (player.round_score if player.round_id == round_id else 0)
         assert result.planet_total == self.totals[player.planet]
-        all_order = self.expected_all()
+        all_order, round_order = self.expected_all(), self.expected_round()
         assert result.rank == (all_order.index(pid) + 1 if pid in all_order else None)
-        round_order = self.expected_round()
         assert result.round_rank == (round_order.index(pid) + 1 if pid in round_order else None)
         player.batches[result.batch_id] = result
         if len(player.batches) > RULES.batch_memory:
@@ -340,8 +339,7 @@ class Game:
         self.leaderboards_match_a_brute_force_sort()
 
     def expected_all(self) -> list[str]:
-        """Players with a score, best first (no clicks, no rank: SPEC §3 as decided)."""
-        scored = [p for p, m in self.model.items() if m.score > 0]
+        scored = [p for p, m in self.model.items() if m.score > 0]  # no clicks, no rank
         return sorted(scored, key=lambda p: (-self.model[p].score, self.model[p].reached))
 
     def expected_round(self) -> list[str]:
