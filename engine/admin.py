@@ -166,18 +166,19 @@ def _bulk_create(state: GameState, cmd: c.AdminBulkCreate) -> dict[str, Any]:
 
 
 def _bulk_event(
-    state: GameState, job: dict[str, Any], now: float, banned: list[str] | None = None
+    state: GameState, job: dict[str, Any], now: float, reached: list[str] | None = None
 ) -> dict[str, Any]:
-    """Tell admins how a job stands; a step of a ban names whom it reached."""
-    admin_events.emit(state, "bulk", now, banned=banned or (), job=job)
+    """Tell admins how a job stands; a step names whom it reached (and a ban's, whom to close)."""
+    banned = reached if reached and job["action"] == "ban" else ()
+    admin_events.emit(state, "bulk", now, banned=banned, changed=reached or (), job=job)
     return job
 
 
 def _bulk_step(state: GameState, cmd: c.AdminBulkStep) -> dict[str, Any]:
     result, reached = bulk.step(state, cmd.job_id, cmd.limit, cmd.now, cmd.scan)
-    # Targets skipped as already banned are named too: closing a socket that is already gone
-    # (a banned player's socket closes at once) costs nothing.
-    return _bulk_event(state, result, cmd.now, reached if result["action"] == "ban" else None)
+    # Targets skipped (already banned, already on that planet) are named too: telling a player
+    # what did not change, or closing a socket that is already gone, costs nothing.
+    return _bulk_event(state, result, cmd.now, reached)
 
 
 def _bulk_cancel(state: GameState, cmd: c.AdminBulkCancel) -> dict[str, Any]:

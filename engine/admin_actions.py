@@ -176,6 +176,7 @@ def apply_checked(state: GameState, c: Checked, admin: str, now: float) -> dict[
         now,
         banned=[c.player.id] if banned else (),
         kicked=[c.player.id] if c.action == "kick" else (),
+        changed=[c.player.id] if c.action != "kick" else (),
         player_id=c.player.id,
         admin=admin,
         reason=c.reason,

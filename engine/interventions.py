@@ -291,7 +291,7 @@ def update(
     after = case_dict(case)
     audit.record(state, now, admin, "intervention", case.player_id, reason, before, after)
     banned = [case.player_id] if resolution == "ban" else ()
-    admin_events.emit(state, "intervention", now, banned=banned, intervention=after)
+    admin_events.emit(state, "intervention", now, banned=banned, changed=banned, intervention=after)
     return after
 
 

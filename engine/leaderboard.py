@@ -45,7 +45,11 @@ class PlayerSlots:
 
 
 class Leaderboard:
-    """Player ids ranked by score; the game state holds the scores, this holds the order."""
+    """Player ids ranked by score; the game state holds the scores, this holds the order.
+
+    Only a score above 0 is ranked: a player with no clicks (new, reset, or whose clicks were
+    revoked) has no rank, on the all-time board as on the round's, and no row on either.
+    """
 
     __slots__ = ("_count", "_index", "_keys", "_slots")
 
@@ -65,10 +69,16 @@ class Leaderboard:
     def __contains__(self, slot: int) -> bool:
         return self._key(slot) is not None
 
-    def set(self, slot: int, score: int, seq: int) -> int:
-        """Place the player of ``slot`` at ``score`` reached at ``seq``; return the 1-based rank."""
+    def set(self, slot: int, score: int, seq: int) -> int | None:
+        """Place the player of ``slot`` at ``score`` reached at ``seq``; return the 1-based rank.
+
+        A score of 0 takes the player off the board (None: no rank).
+        """
         if slot < 0:
             raise ValueError(f"a player without a slot cannot be ranked ({slot})")
+        if score <= 0:
+            self.discard(slot)
+            return None
         keys = self._keys
         if slot >= len(keys):
             keys.extend([None] * (slot + 1 - len(keys)))
@@ -133,11 +143,16 @@ class Leaderboard:
     def from_entries(
         cls, entries: Iterable[tuple[int, int, int]], slots: PlayerSlots
     ) -> Leaderboard:
-        """Rebuild from ``(slot, score, seq)`` triples in one sort (start-up, not per push)."""
+        """Rebuild from ``(slot, score, seq)`` triples in one sort (start-up, not per push).
+
+        Entries of score 0 (a game saved when every player was ranked from creation) are left
+        out, as ``set`` would.
+        """
         board = cls(slots)
         keys = [
             (-score << SCORE_SHIFT) | ((seq & SEQ_MASK) << SLOT_BITS) | slot
             for slot, score, seq in entries
+            if score > 0
         ]
         board._keys = [None] * len(slots.ids)
         for key in keys:

@@ -83,6 +83,9 @@ class BoardData:
     players_total: int
     paused: bool  # an admin's emergency stop (SPEC §8): pushes get 409 ``paused``
     pause_reason: str | None
+    # When the pause began (Unix seconds): the round's clock stands at ``ends_at - paused_at``
+    # (or ``next_round_at - paused_at`` in a break) until the resume moves both by the pause.
+    paused_at: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +189,7 @@ def build_board(state: GameState, version: int, online: int) -> Board:
         state_version=state.version,
         paused=state.paused,
         pause_reason=state.pause_reason,
+        paused_at=state.paused_at,
     )
 
 

@@ -15,9 +15,9 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from engine import admin, admin_actions, audit, bulk, interventions
-from engine.players import MAX_NAME_LENGTH, STATUSES
+from engine.players import STATUSES
 from engine.rules import MAX_ROUND_SECONDS, MAX_ROUND_TARGET
-from server.models import Request
+from server.models import Name, Request
 
 Reason = Annotated[
     str,
@@ -33,7 +33,6 @@ PlayerId = Annotated[str, Meta(min_length=1, max_length=64)]
 PlanetName = Annotated[str, Meta(min_length=1, max_length=24)]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 AdminName = Annotated[str, Meta(min_length=1, max_length=64)]
-Name = Annotated[str, Meta(min_length=1, max_length=MAX_NAME_LENGTH)]
 
 
 def command_fields(model: msgspec.Struct) -> dict[str, Any]:

@@ -1,9 +1,11 @@
 """``GET /api/admin/ws``: the admin socket, and the hub that feeds every admin socket (SPEC §8).
 
-A browser cannot put an ``Authorization`` header on a WebSocket, so the admin first asks
-``POST /api/admin/ws-token`` (with the admin token) for a token valid 90 s, and opens
-``/api/admin/ws?token=...`` with it, as players do with ``/ws``. The admin token itself never
-travels in a URL, where proxies and logs would keep it.
+A tool that is not a browser (a script, a bot, a dashboard) opens it with ``Authorization:
+Bearer <ADMIN_TOKEN>`` on the handshake, as every admin request does (SPEC §8). A browser cannot
+put that header on a WebSocket, so the admin page first asks ``POST /api/admin/ws-token`` (with
+the admin token) for a token valid 90 s, and opens ``/api/admin/ws?token=...`` with it, as
+players do with ``/ws``. A ``token`` in the URL is only ever read as such a ws token, so the
+admin token itself is never accepted in a URL, where proxies and logs would keep it.
 
 Server → admin, JSON text frames: ``{"type": "metrics", "data": {...}}`` at once and every
 5 s (``server/admin_metrics.py``), ``{"type": "event", "data": {"kind", "at", ...}}`` as each
@@ -142,8 +144,17 @@ async def close_admin_sockets(app: web.Application) -> None:
         await hub.close_all()
 
 
+def verify_handshake(request: web.Request) -> None:
+    """The handshake's credential: a ``token`` in the URL is an admin ws token; without one,
+    the bearer header is the admin token (with its lockout and rate limit). Else 401 or 429."""
+    if "token" not in request.query and "Authorization" in request.headers:
+        admin_auth.admit(request)
+        return
+    verify_ws_token(request)
+
+
 def verify_ws_token(request: web.Request) -> None:
-    """The handshake's token: an admin ws token for this server's admin token, or 401/429."""
+    """The URL's token: an admin ws token for this server's admin token, or 401/429."""
     app = request.app
     guard = app[admin_auth.ADMIN_GUARD]
     token = guard.guarded(request, lambda: request.query.get("token", ""))
@@ -159,7 +170,7 @@ def verify_ws_token(request: web.Request) -> None:
 
 async def handle(request: web.Request) -> web.StreamResponse:
     try:
-        verify_ws_token(request)
+        verify_handshake(request)
     except GameError as error:  # the handshake's refusal, in the error shape
         return http_error(error)
     app = request.app

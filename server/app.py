@@ -18,7 +18,7 @@ from actor.actor import Actor
 from actor.clock import Clock, SystemClock
 from engine.state import GameState
 from persistence.store import open_store
-from server import admin_api, http_api, pages, ws
+from server import admin_api, http_api, pages, player_news, ws
 from server.address_load import ADDRESS_LOAD, AddressLoad
 from server.auth import check_secret_key, load_auth
 from server.broadcaster import BROADCASTER
@@ -96,6 +96,7 @@ def init_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicati
     app.cleanup_ctx.append(game_ctx)
     http_api.setup(app)
     ws.setup(app)
+    player_news.setup(app)  # after ws: it tells the sockets the broadcaster holds
     admin_api.setup(app)  # after ws: the admin hub closes players' sockets through it
     pages.setup(app)
     return app

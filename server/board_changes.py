@@ -51,8 +51,13 @@ def board_changes(base: Board, board: Board) -> BoardChanges:
         value = getattr(board, name)
         if value != getattr(base, name):
             setattr(changes, name, value)
-    if board.paused != base.paused or board.pause_reason != base.pause_reason:
+    if (board.paused, board.pause_reason, board.paused_at) != (
+        base.paused,
+        base.pause_reason,
+        base.paused_at,
+    ):
         changes.paused, changes.pause_reason = board.paused, board.pause_reason
+        changes.paused_at = board.paused_at
     round_rows = row_changes(base.leaderboard.round, board.leaderboard.round)
     all_rows = row_changes(base.leaderboard.all, board.leaderboard.all)
     if round_rows is not None or all_rows is not None:
@@ -112,7 +117,7 @@ def apply_board(held: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]
         raise MissedBoard(f"board {message['v']} builds on {base}, the client holds {have}")
     data = message["data"]
     board = dict(held, version=message["v"], planets=data["planets"])
-    for name in (*PLAIN, "paused", "pause_reason"):
+    for name in (*PLAIN, "paused", "pause_reason", "paused_at"):
         if name in data:
             board[name] = data[name]
     players = {

@@ -12,6 +12,7 @@ renames per player (``RENAME_BURST``, one more every ``RENAME_EVERY`` seconds).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ from server.models import (
 )
 from server.openapi import Operation, document
 from server.overload import OVERLOAD
+from server.player_news import PLAYER_NEWS
 from server.public_cache import Answer, PublicCache
 from server.public_view import etag, snapshot
 from server.request_body import ChoiceParam, IntParam, TextParam, read_model, read_object
@@ -87,6 +89,7 @@ BOARD_LIMIT = IntParam("limit", 10, 1, public_cache.MAX_ROWS)
 AROUND = ChoiceParam("around", ("me",))
 ROUNDS_LIMIT = IntParam("limit", 20, 1, public_cache.MAX_ROWS)
 IF_NONE_MATCH = TextParam("If-None-Match", where="header")
+WAIT = IntParam("wait", 0, 0, 30)
 
 
 def json_response(
@@ -165,8 +168,22 @@ async def create_session(request: web.Request) -> web.Response:
 
 
 async def get_me(request: web.Request) -> web.Response:
+    """Your player; with ``wait``, a banned player's answer waits for an admin's change.
+
+    The watch starts before the player is read, so an unban between the read and the wait
+    still ends the wait (``server/player_news.py``).
+    """
     pid = player_of(request)
     spend_read(request)
+    wait = WAIT.read(request)
+    news = request.app.get(PLAYER_NEWS)
+    if not wait or news is None:
+        return json_response(await call_as_player(request, GetMe(player_id=pid)))
+    async with news.watch(pid) as changed:
+        me = await call_as_player(request, GetMe(player_id=pid))
+        if me["status"] != BANNED:
+            return json_response(me)
+        await asyncio.wait({changed}, timeout=wait)
     return json_response(await call_as_player(request, GetMe(player_id=pid)))
 
 
@@ -294,8 +311,11 @@ def operations(
         ),
         Operation(
             "GET", "/api/me", get_me, "me", "your player, with both ranks",
-            description=read_limit,
-            reply=PlayerObject, errors=(401, 429, 503), bearer=True, tags=players,
+            description="With wait=N (seconds) while you are banned, the answer is held until "
+            "an admin changes your player (an unban) or N seconds pass: a banned page learns "
+            "of its unban at once. Otherwise it comes at once. " + read_limit,
+            params=(WAIT,), reply=PlayerObject, errors=(400, 401, 429, 503), bearer=True,
+            tags=players,
         ),
         Operation(
             "PATCH", "/api/me", patch_me, "rename", "rename yourself",

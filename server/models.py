@@ -38,17 +38,19 @@ from settings import Settings
 
 NAME_FORMAT = "display-name"
 NAME_RULE = (
-    f"1-{MAX_NAME_LENGTH} letters (of any script), digits, spaces, _ or -; trimmed. "
+    f"trimmed, then 1-{MAX_NAME_LENGTH} letters (of any script), digits, spaces, _ or -. "
     "José and 名前 are names."
 )
 # The document gives the rule in words and as the format "display-name": JSON Schema has no
 # pattern for "letters of any script" that both ECMA-262 and Python read alike, and a second
 # regex would drift from the engine's (see tests/server/test_openapi.py for its strategy).
+# No maxLength: the limit counts the trimmed name (SPEC §3), which JSON Schema cannot say, and a
+# limit on the raw string refused 24 letters with spaces around them. The body limit (64 KiB)
+# bounds the raw string, and ``clean_name`` caps the work it does on one.
 Name = Annotated[
     str,
     Meta(
         min_length=1,
-        max_length=MAX_NAME_LENGTH,
         description=NAME_RULE,
         examples=["José", "名前"],
         extra_json_schema={"format": NAME_FORMAT},
@@ -279,6 +281,7 @@ class BoardChanges(Struct):
     players_total: int | UnsetType = UNSET
     paused: bool | UnsetType = UNSET
     pause_reason: str | UnsetType | None = UNSET
+    paused_at: float | UnsetType | None = UNSET
 
 
 class BoardMessage(Message, tag="board"):
@@ -290,6 +293,12 @@ class BoardMessage(Message, tag="board"):
 class RoundMessage(Message, tag="round"):
     event: Literal["started", "finished"]
     data: RoundView | RoundSummaryInfo
+
+
+class MeMessage(Message, tag="me"):
+    """Your player object, sent when an admin changed it (a rename, a move, a reset, a ban)."""
+
+    data: PlayerObject
 
 
 class ErrorMessage(Message, tag="error", omit_defaults=True):

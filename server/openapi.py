@@ -175,8 +175,18 @@ OTHER: Json = {
         "get": {
             "summary": "the admin socket (SPEC §8): figures every 5 s and admin events as they "
             "happen, JSON text frames",
+            "description": "With the admin token as a bearer header (tools), or with a token "
+            "from POST /api/admin/ws-token in the URL (browsers, which cannot set the header). "
+            "The admin token itself is never accepted in the URL.",
             "tags": ["websocket"],
-            "parameters": [{**_TOKEN, "description": "a token from POST /api/admin/ws-token"}],
+            "security": [{"adminAuth": []}, {}],
+            "parameters": [
+                {
+                    **_TOKEN,
+                    "required": False,
+                    "description": "a token from POST /api/admin/ws-token, for browsers",
+                }
+            ],
             "responses": {
                 "101": {"description": "switched to the WebSocket protocol"},
                 **{str(status): _json(ERROR_REF, ERRORS[status]) for status in (401, 429)},

@@ -116,8 +116,9 @@ export class ApiClient {
         this.hooks.player(res.data.player);
         return;
       }
-      const wait =
-        res.status === 429 ? retryAfterSeconds(res.error, res.retryAfter) : SESSION_WAIT_S;
+      // 429 (the session limit) and 503 (a busy server, SPEC §11) say how long to wait.
+      const told = res.status === 429 || res.status === 503;
+      const wait = told ? retryAfterSeconds(res.error, res.retryAfter) : SESSION_WAIT_S;
       const again = `Trying again in ${Math.ceil(wait)} s.`;
       this.hooks.notice(`Could not create a player: ${res.error.message}. ${again}`);
       await sleep(wait * 1000);

@@ -4,23 +4,24 @@
 // and its push scheduler (pusher.js), the WebSocket (socket.js), what the page knows of the
 // game (state.js), its rendering (view.js) and its controls (input.js); around them, the
 // player's ranks (rank.js), the planets' pace (pace.js), the feel of a click (feel.js),
-// announcements for screen readers (announce.js), and the round's moments (moments.js: results,
-// past rounds, sharing, sound).
+// announcements for screen readers (announce.js), the round's moments (moments.js: results,
+// past rounds, sharing, sound) and, while banned, the wait for an unban (unban.js).
 import { Announcer } from "./announce.js";
-import { ApiClient, TOKEN_KEY } from "./api.js";
+import { ApiClient } from "./api.js";
 import { $, fmt, plural } from "./dom.js";
 import { Feel } from "./feel.js";
 import { Moments } from "./moments.js";
 import { bindInput } from "./input.js";
+import { SnapshotPoll, bindPageLife } from "./life.js";
 import { Pace } from "./pace.js";
 import { PushScheduler } from "./pusher.js";
 import { ClickQueue } from "./queue.js";
 import { RankFollower, shownRank } from "./rank.js";
 import { GameSocket } from "./socket.js";
 import { GameState } from "./state.js";
+import { UnbanWait } from "./unban.js";
 import * as view from "./view.js";
 
-const POLL_MS = 5000; // while the socket is down, /api/snapshot is read this often
 const ME_AFTER_MS = 300; // a duplicate's answer carries old numbers: /api/me is read after this
 
 const state = new GameState();
@@ -64,7 +65,8 @@ const socket = new GameSocket({
 const pusher = new PushScheduler({
   queue,
   settings: () => state.settings,
-  canPush: () => !state.banned && Boolean(api.token) && state.settingsKnown && !api.renewing,
+  canPush: () =>
+    !state.banned && !state.paused && Boolean(api.token) && state.settingsKnown && !api.renewing,
   round: () => state.currentRoundId,
   socket: { live: () => socket.live, send: (message) => socket.send(message) },
   http: (body) => api.call("POST", "/api/push_clicks", body),
@@ -95,6 +97,17 @@ const pusher = new PushScheduler({
   },
 });
 
+const unbanWait = new UnbanWait({ api, banned: () => state.banned, player: applyMe });
+
+const poll = new SnapshotPoll({
+  api,
+  idle: () => socket.live || state.banned,
+  apply(data) {
+    applySnapshot(data);
+    render();
+  },
+});
+
 // ---------------------------------------------------------------- server state
 
 function onAck(r) {
@@ -114,13 +127,23 @@ function onAck(r) {
 }
 
 function applySnapshot(data) {
+  const wasPaused = state.paused;
   if (state.applySnapshot(data)) view.clearNotice();
   if (data.settings) pusher.start(); // at the server's CLICK_PUSH_RATE
+  followPause(wasPaused);
+}
+
+// The resume (SPEC §8): the batches held while the game was paused go at once.
+function followPause(wasPaused) {
+  if (!wasPaused || state.paused) return;
+  pusher.resetBackoff();
+  pusher.pump();
 }
 
 // A board message (SPEC §6): changes against the board it names. False when a board was missed:
 // the page then asks for the whole state, and the snapshot that answers replaces it.
 function applyBoard(message) {
+  const wasPaused = state.paused;
   const newRound = state.applyBoardMessage(message);
   if (newRound === null) {
     socket.resync();
@@ -128,11 +151,14 @@ function applyBoard(message) {
   }
   if (newRound) view.clearNotice();
   ranks.moved(state.board, state.me);
+  followPause(wasPaused);
   return true;
 }
 
+// The player as the server sent it (a snapshot, /api/me, or ``me`` after an admin's change).
 function applyMe(player) {
   if (state.applyMe(player)) banned();
+  else if (state.banned) unbanned();
 }
 
 // SPEC §6: what the server says over the socket, by type.
@@ -150,6 +176,11 @@ const HANDLERS = {
   },
   ack(m) {
     pusher.result(m.batch_id, m);
+  },
+  // An admin changed this player: a new name, planet or scores, or a ban.
+  me(m) {
+    applyMe(m.data);
+    render();
   },
   round(m) {
     if (m.event === "started") refreshMeSoon();
@@ -203,35 +234,11 @@ function refreshMeSoon() {
   meTimer = setTimeout(() => askMe().catch(() => {}), ME_AFTER_MS); // else the next answer
 }
 
-// Without the socket the race still moves: the public snapshot is read every POLL_MS
-// (a 304 when nothing changed), and pushes go over HTTP.
-let snapshotTag = null;
-let lastPollAt = 0;
-let polling = false;
-
-async function pollWhileDown() {
-  if (socket.live || polling || state.banned || performance.now() - lastPollAt < POLL_MS) return;
-  polling = true;
-  lastPollAt = performance.now();
-  try {
-    const headers = snapshotTag ? { "If-None-Match": snapshotTag } : {};
-    const res = await api.call("GET", "/api/snapshot", undefined, { auth: false, headers });
-    if (res.ok && res.data && !socket.live) {
-      snapshotTag = res.etag;
-      applySnapshot(res.data);
-      render();
-    }
-  } catch {
-    /* the banner already says the server cannot be reached */
-  } finally {
-    polling = false;
-  }
-}
-
 // ---------------------------------------------------------------- rendering (view.js)
 
 // gained: the planets whose totals just grew (they pulse).
 function render(gained = []) {
+  renderConn();
   renderCounts(gained);
   const shown = shownRanks();
   view.showMe(state.me, shown, state.board);
@@ -258,11 +265,13 @@ function shownRanks() {
 
 function renderRound() {
   moments.round();
+  const now = api.serverNow();
   view.showRound(state.board, state.me, {
-    now: api.serverNow(),
-    active: state.roundActive(api.serverNow()),
+    now: state.clockAt(now),
+    active: state.roundActive(now),
     inRound: state.inThisRound(),
     banned: state.banned,
+    paused: state.paused,
   });
 }
 
@@ -283,6 +292,17 @@ function banned() {
   pusher.stop();
   socket.stop();
   setConn("banned");
+  render();
+  unbanWait.start();
+}
+
+// An admin lifted the ban: the button works again at once, over HTTP until the socket is back.
+function unbanned() {
+  state.banned = false;
+  setConn("connecting");
+  pusher.restart();
+  socket.restart();
+  view.notice("Your ban has been lifted: your clicks count again.");
   render();
 }
 
@@ -312,36 +332,6 @@ async function rename(name) {
   return null;
 }
 
-function bindPage() {
-  // A closing tab seals what it has and marks its queue as closed, so the next page adopts it
-  // at once; if a push may go now, it also tries to deliver the first batch on its way out.
-  window.addEventListener("pagehide", () => {
-    pusher.checkAdopted();
-    const batch = queue.close();
-    if (batch && pusher.mayPushNow()) {
-      const body = { batch_id: batch.id, clicks: batch.clicks };
-      api.call("POST", "/api/push_clicks", body, { keepalive: true }).catch(() => {});
-    }
-  });
-  window.addEventListener("pageshow", (event) => {
-    if (!event.persisted) return;
-    queue.reopen();
-    socket.reconnectNow();
-  });
-  window.addEventListener("storage", (event) => {
-    if (event.key === TOKEN_KEY) api.tokenChanged(event.newValue);
-    // Another tab of this player just closed: take its queue over now, not at the next sweep.
-    if (queue.isClosingTab(event.key, event.newValue) && state.settingsKnown) {
-      pusher.adopt();
-      pusher.pump();
-    }
-  });
-  window.addEventListener("online", () => socket.reconnectNow());
-  window.addEventListener("offline", () => {
-    if (!socket.live) setConn("offline");
-  });
-}
-
 // Every 250 ms: the planets' pace (a quiet planet's rate falls back to 0) and the click meter.
 function tick() {
   const now = performance.now();
@@ -369,17 +359,24 @@ async function boot() {
     currentName: () => (state.me && state.me.name) || "",
     rename,
   });
-  bindPage();
+  const settingsKnown = () => state.settingsKnown;
+  const offline = () => {
+    if (!socket.live) setConn("offline");
+  };
+  bindPageLife({ api, queue, pusher, socket, settingsKnown, offline });
   moments.bind();
+  view.placeToasts();
+  window.addEventListener("scroll", view.placeToasts, { passive: true });
+  window.addEventListener("resize", view.placeToasts);
   queue.save(); // other tabs' queues are adopted once the settings are known (see pusher.pump)
   setConn("connecting");
-  lastPollAt = performance.now(); // boot reads the snapshot itself
+  poll.wait(); // boot reads the snapshot itself
   setInterval(() => {
     renderRound();
     renderConn();
     tick();
     socket.watch();
-    pollWhileDown();
+    poll.poll();
   }, 250);
   if (!api.token) await api.newSession();
   await refresh();

@@ -69,8 +69,13 @@ function bindRename(currentName, rename) {
     input.focus();
     input.select();
   });
-  $("rename-cancel").addEventListener("click", () => {
+  const close = () => {
     form.hidden = true;
+    $("rename").focus();
+  };
+  $("rename-cancel").addEventListener("click", close);
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") close();
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

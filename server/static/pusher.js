@@ -6,7 +6,8 @@
 // in flight at a time. It goes over the WebSocket when the socket is live, else over HTTP; a
 // batch that got no answer is resent unchanged after a backoff (1, 2, 4 … 30 s), and after a
 // push over the socket failed the retry goes over HTTP. A `rate_limited` refusal is waited out
-// for its `retry_after`.
+// for its `retry_after`; while an admin has paused the game nothing leaves (the page's
+// canPush() says so) and the batches wait for the resume.
 //
 // It touches no DOM and no network itself: the page hands it the socket and HTTP ways and hooks
 // for what the player should see, and a clock (timing.js) that the tests replace.
@@ -26,7 +27,7 @@ const REFUSED_FOR_GOOD = new Set([
 // options:
 //   queue       the tab's ClickQueue
 //   settings()  the server's settings (click_push_rate)
-//   canPush()   a session, the settings and no renewal under way
+//   canPush()   a session, the settings, no renewal under way, the game not paused
 //   round()     the current round's id, or null
 //   socket      {live(): bool, send(message)}: the WebSocket
 //   http(body)  POST /api/push_clicks: resolves to the API client's answer, rejects when none came
@@ -61,12 +62,21 @@ export class PushScheduler {
     this.tickTimer = this.clock.setInterval(() => this.tick(), rate * 1000);
   }
 
-  // For good (the player is banned): nothing is sealed or sent any more.
+  // While the player is banned: nothing is sealed or sent any more.
   stop() {
     this.clock.clearInterval(this.tickTimer);
     this.clock.clearTimeout(this.pumpTimer);
     this.tickTimer = null;
     this.stopped = true;
+  }
+
+  // The ban was lifted: the batches still waiting go, and new ones follow.
+  restart() {
+    this.stopped = false;
+    this.backoff.reset();
+    this.nextPushAt = 0;
+    this.start();
+    this.pump();
   }
 
   tick() {
@@ -182,6 +192,11 @@ export class PushScheduler {
       // one would hand round N's clicks to round N+1's race. So everything still waiting when
       // the server says the round is over is dropped, and the page says how many.
       this.on.roundOver(this.queue.dropAll());
+    } else if (code === "paused") {
+      // The board says so within a tick; from then canPush() holds the batch until the resume,
+      // when the page pumps again. Nothing is dropped and no backoff builds up.
+      this.waitAtLeast(this.rateMs);
+      this.pump();
     } else if (code === "banned") {
       this.on.banned();
     } else if (code === "unauthorized" || code === "not_found") {

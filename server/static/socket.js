@@ -6,8 +6,8 @@ import { Backoff, realClock } from "./timing.js";
 const PING_EVERY_MS = 20000; // a quiet socket is pinged (SPEC §6 ping/pong) ...
 const PONG_WAIT_MS = 10000; // ... and dropped when nothing at all comes back in time
 const HANDSHAKE_MS = 15000; // a socket with no snapshot this long after opening is dropped
-const BANNED = 4003;
-const RESYNC_AGAIN_MS = 5000; // a resync not answered by then (refused, lost) may be asked again // SPEC §6: the server closes a banned player's socket with 4003
+const BANNED = 4003; // SPEC §6: the server closes a banned player's socket with 4003
+const RESYNC_AGAIN_MS = 5000; // a resync not answered by then (refused, lost) may be asked again
 
 function wsUrl(token) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -181,7 +181,13 @@ export class GameSocket {
     this.scheduleReconnect();
   }
 
-  // For good (the player is banned): close, and never connect again.
+  // The ban was lifted: connect again, at once.
+  restart() {
+    this.stopped = false;
+    this.reconnectNow();
+  }
+
+  // While the player is banned: close, and do not connect again.
   stop() {
     this.stopped = true;
     this.clock.clearTimeout(this.reconnectTimer);

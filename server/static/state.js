@@ -22,7 +22,7 @@ export function pushLimits(settings) {
 }
 
 const SCOPES = ["round", "all"];
-const PLAIN = ["round", "online", "players_total", "paused", "pause_reason"];
+const PLAIN = ["round", "online", "players_total", "paused", "pause_reason", "paused_at"];
 
 // A board message's changes (SPEC §6) applied to the whole board they build on: every planet's
 // total comes each time; the round and the other plain parts when they changed; a leaderboard
@@ -74,6 +74,19 @@ export class GameState {
     return this.board && this.board.round ? this.board.round.id : null;
   }
 
+  // An admin's emergency stop (SPEC §8): no push goes, the button waits, the clock stands.
+  get paused() {
+    return Boolean(this.board && this.board.paused);
+  }
+
+  // The time the round's clock shows at ``now`` (server seconds): while paused it stands where
+  // the server's stopped (``paused_at``), and after the resume the round's end has moved on by
+  // the pause, so the countdown goes on from the same figure.
+  clockAt(now) {
+    const at = this.board && this.board.paused_at;
+    return this.paused && typeof at === "number" ? at : now;
+  }
+
   // A snapshot (over the socket or from /api/snapshot). Returns what applyBoard returns.
   applySnapshot(data) {
     if (data.settings) {
@@ -115,6 +128,7 @@ export class GameState {
       players_total: data.players_total ?? (old && old.players_total),
       paused: data.paused ?? (old && old.paused),
       pause_reason: data.pause_reason !== undefined ? data.pause_reason : old && old.pause_reason,
+      paused_at: data.paused_at !== undefined ? data.paused_at : old && old.paused_at,
     };
     return newRound;
   }
@@ -142,7 +156,7 @@ export class GameState {
   // May the button be pressed at ``now`` (server seconds)?
   roundActive(now) {
     const r = this.board && this.board.round;
-    if (!r || r.status !== "active" || !this.inThisRound()) return false;
+    if (!r || r.status !== "active" || this.paused || !this.inThisRound()) return false;
     return !(typeof r.ends_at === "number" && now >= r.ends_at);
   }
 

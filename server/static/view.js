@@ -14,6 +14,7 @@ const PLANET_COLORS = {
   neptune: "#6366f1",
   pluto: "#c084fc",
 };
+const TOAST_GAP = 6; // px between the round line (or the screen's top) and the banners
 const PALETTE = ["#10b981", "#ec4899", "#8b5cf6", "#14b8a6", "#f97316", "#84cc16", "#06b6d4"];
 const HOW_IT_ENDED = {
   target: "it reached the target first",
@@ -28,7 +29,12 @@ const CONNECTION_TEXT = {
     "Offline — the server cannot be reached. Your clicks are kept and sent when it is back" +
     (retryIn ? ` (retrying in ${retryIn} s).` : "."),
   live: () => "Live",
-  banned: () => "You are banned from this game. Your clicks no longer count.",
+  paused: (retryIn, reason) =>
+    `Paused by an admin${reason ? `: ${reason}` : ""}. The round clock is stopped; clicks ` +
+    "not sent yet count when play resumes.",
+  banned: () =>
+    "You are banned from this game: your clicks no longer count. If an admin lifts the ban, " +
+    "the button comes back by itself.",
 };
 
 export function planetColor(name) {
@@ -183,14 +189,18 @@ export function showLeaders(board, me, scope) {
 }
 
 // The round line, its countdown (board times are Unix seconds), the result at its end, and
-// whether the button may be pressed: how = {now, active, inRound, banned}.
+// whether the button may be pressed: how = {now, active, inRound, banned, paused}; while the
+// game is paused ``now`` is when it stopped, so the countdown stands still.
 export function showRound(board, me, how) {
-  $("big-button").disabled = how.banned || !how.active;
+  const button = $("big-button");
+  button.disabled = how.banned || !how.active;
+  button.dataset.paused = String(Boolean(how.paused) && !how.banned);
   if (!board) return;
   const r = board.round || {};
   $("round-id").textContent = r.id ?? "–";
+  $("countdown").parentElement.dataset.paused = String(Boolean(how.paused));
   const countdown = (label, at) => {
-    $("countdown-label").textContent = label;
+    $("countdown-label").textContent = how.paused ? "paused at" : label;
     $("countdown").textContent = typeof at === "number" ? clock(at - how.now) : "–:––";
   };
   if (r.status === "active") {
@@ -236,12 +246,18 @@ function showResult(kind, headline = "", sub = "", winner = null) {
   else result.dataset.winner = "draw";
 }
 
-// The banner (connecting / reconnecting / offline / live / banned) and the header's figures.
-// The online count is a live figure: unknown while the socket is down, and at least this page
-// once it is up (a snapshot taken as the socket opened may not count it yet).
+// The banner (connecting / reconnecting / offline / live / banned, and paused while live) and
+// the header's figures. The online count is a live figure: unknown while the socket is down,
+// and at least this page once it is up (a snapshot taken as the socket opened may not count it).
 export function showConnection(state, retryIn, board) {
-  $("conn-banner").dataset.state = state;
-  $("conn-text").textContent = CONNECTION_TEXT[state](retryIn);
+  const shown = state === "live" && board && board.paused ? "paused" : state;
+  const banner = $("conn-banner");
+  if (banner.dataset.state !== shown) {
+    banner.dataset.state = shown;
+    placeToasts();
+  }
+  const text = CONNECTION_TEXT[shown](retryIn, board && board.pause_reason);
+  if ($("conn-text").textContent !== text) $("conn-text").textContent = text;
   $("live-dot").dataset.state = state;
   const live = state === "live";
   $("online").textContent = live && board ? fmt(Math.max(1, board.online || 0)) : "–";
@@ -256,8 +272,21 @@ export function notice(text, kind = "info") {
   box.textContent = text;
   box.dataset.kind = kind;
   box.hidden = false;
+  placeToasts();
   clearTimeout(noticeTimer);
   noticeTimer = setTimeout(clearNotice, 6000);
+}
+
+// The banner and the notices float over the slot above the button (how to play, or the
+// result): never over the header's figures or the round clock, at any width. Once the round
+// line has scrolled away they keep to the top of the screen. The button never moves for them.
+export function placeToasts() {
+  const box = $("toasts");
+  const head = document.querySelector(".round-head").getBoundingClientRect();
+  box.style.setProperty("top", `${Math.max(TOAST_GAP, head.bottom + TOAST_GAP)}px`);
+  box.style.setProperty("left", `${head.left}px`);
+  box.style.setProperty("width", `${head.width}px`);
+  box.dataset.placed = "true";
 }
 
 export function clearNotice() {

@@ -59,16 +59,15 @@ def server_me(page: Page) -> dict[str, Any]:
 
 
 def wait_for_server_score(page: Page, score: int, timeout: float = 10_000) -> None:
-    page.wait_for_function(
-        """async (score) => {
-            const token = localStorage.getItem("ctb.token");
-            const res = await fetch("/api/me", {headers: {Authorization: `Bearer ${token}`}});
-            return res.ok && (await res.json()).score === score;
-        }""",
-        arg=score,
-        polling=100,
-        timeout=timeout,
-    )
+    """Poll ``/api/me`` with the page's token until the server says ``score``.
+
+    A loop here rather than ``wait_for_function``: that takes the Promise an async predicate
+    returns as a truthy value and returns at once, without waiting for anything.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while (seen := server_me(page).get("score")) != score:
+        assert time.monotonic() < deadline, f"the server's score is {seen}, never {score}"
+        page.wait_for_timeout(100)
 
 
 def record_pushes(page: Page) -> list[dict[str, Any]]:

@@ -202,3 +202,56 @@ def test_with_reduced_motion_nothing_flies(server_process: ServerProcess, new_co
     click(page, 2)
     expect(page.locator("#count")).to_have_attribute("data-value", "2")
     expect(page.locator("#floats .float")).to_have_count(0)
+
+
+def test_a_new_player_has_no_rank_until_a_click_and_a_won_round_draws_its_trophy(
+    server_process: ServerProcess, new_context: Any
+) -> None:
+    """With no click yet both ranks show a dash and the all-time list is empty, as the server
+    ranks no 0-score player; a won round's trophy is drawn, not an emoji a machine may lack."""
+    server_process.start(*FAST, "--round-target", "5", "--round-break-seconds", "60")
+    page = open_game(new_context(), server_process)
+    expect(page.locator("#rank")).to_have_text("\u2013")
+    expect(page.locator("#round-rank")).to_have_text("\u2013")
+    page.click(".tab[data-scope='all']")
+    expect(page.locator("#leaderboard-empty")).to_be_visible()
+    click(page, 5)
+    expect(page.locator("#result")).to_contain_text("wins round 1")
+    expect(page.locator("#rank")).to_have_text("#1")
+    expect(page.locator("#result .trophy")).to_be_visible()
+    assert "\U0001f3c6" not in (page.locator("#result").text_content() or "")
+    before = "getComputedStyle(document.querySelector('.result-headline'), '::before').content"
+    assert page.evaluate(before) in ("none", "normal")
+
+
+LINES = """(id) => {
+    const range = document.createRange();
+    range.selectNodeContents(document.getElementById(id));
+    return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+}"""
+
+
+def test_on_a_phone_a_long_name_leaves_its_links_whole_and_escape_closes_rename(
+    server_process: ServerProcess, new_context: Any
+) -> None:
+    """At 390 px a 24-character name does not break "rename" or "share" over lines; Escape
+    closes the rename form and gives the focus back to "rename"."""
+    server_process.start(*FAST)
+    size = {"width": 390, "height": 844}
+    page = open_game(new_context(viewport=size, has_touch=True, is_mobile=True), server_process)
+    name = "Bartholomew_Fitzgerald_X"
+    assert len(name) == 24
+    page.click("#rename")
+    page.fill("#name-input", name)
+    page.press("#name-input", "Enter")
+    expect(page.locator("#my-name")).to_have_text(name)
+    for link in ("rename", "share"):
+        assert page.evaluate(LINES, link) == 1, link
+    assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+
+    page.click("#rename")
+    expect(page.locator("#rename-form")).to_be_visible()
+    page.press("#name-input", "Escape")
+    expect(page.locator("#rename-form")).to_be_hidden()
+    expect(page.locator("#rename")).to_be_focused()
+    expect(page.locator("#my-name")).to_have_text(name)

@@ -244,8 +244,8 @@ class Game:
         assert result.score == player.score
         assert result.round_score == (player.round_score if player.round_id == round_id else 0)
         assert result.planet_total == self.totals[player.planet]
-        assert result.rank == self.expected_all().index(pid) + 1
-        round_order = self.expected_round()
+        all_order, round_order = self.expected_all(), self.expected_round()
+        assert result.rank == (all_order.index(pid) + 1 if pid in all_order else None)
         assert result.round_rank == (round_order.index(pid) + 1 if pid in round_order else None)
         player.batches[result.batch_id] = result
         if len(player.batches) > RULES.batch_memory:
@@ -339,7 +339,8 @@ class Game:
         self.leaderboards_match_a_brute_force_sort()
 
     def expected_all(self) -> list[str]:
-        return sorted(self.model, key=lambda p: (-self.model[p].score, self.model[p].reached))
+        scored = [p for p, m in self.model.items() if m.score > 0]  # no clicks, no rank
+        return sorted(scored, key=lambda p: (-self.model[p].score, self.model[p].reached))
 
     def expected_round(self) -> list[str]:
         members = [p for p, m in self.model.items() if m.on_round_board]

@@ -176,12 +176,13 @@ def test_set_status_refuses_an_unknown_status(game: GameState) -> None:
 
 
 def test_reset_score_zeroes_the_player_but_not_the_planet(game: GameState) -> None:
-    """reset_score sets score and round_score to 0 and leaves what the planet earned."""
+    """reset_score sets score and round_score to 0, and so takes both ranks away, and leaves
+    what the planet earned."""
     player = admin(game, "reset_score", "e2")
     assert (player["score"], player["round_score"], player["round_rank"]) == (0, 0, None)
     assert totals(game) == {"earth": 30, "mars": 5}
     assert contributions(game)["earth"]["e2"] == [20]
-    assert game.all_board.rank(game.players["e2"].slot) == 3
+    assert (player["rank"], game.all_board.rank(game.players["e2"].slot)) == (None, None)
 
 
 def test_after_a_reset_new_clicks_count_from_zero(game: GameState) -> None:

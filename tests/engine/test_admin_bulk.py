@@ -313,3 +313,17 @@ def test_a_walk_across_the_name_blocks_finds_what_the_listing_finds(state: GameS
         assert banned == {row["id"] for row in listing["players"]}
         assert job["total"] == len(banned)
         run("unban", {"status": "banned"})
+
+
+def test_each_step_names_the_players_it_changed(crowd: GameState) -> None:
+    """A step's event names the players it reached, so their pages hear at once; only a ban's
+    step also names them for closing."""
+    mars = sorted(p.id for p in crowd.players.values() if p.planet == "mars")
+    job = cmd(crowd, "admin_bulk_create", action="move_planet", planet="earth", player_ids=mars)
+    crowd.outbox.clear()
+    step(crowd, job["id"], 4)
+    event = crowd.outbox[-1]
+    assert (event["changed"], "banned" in event) == (mars[:4], False)
+    job = cmd(crowd, "admin_bulk_create", action="ban", player_ids=mars[:2])
+    step(crowd, job["id"], 5)
+    assert crowd.outbox[-1]["changed"] == crowd.outbox[-1]["banned"] == mars[:2]

@@ -49,6 +49,27 @@ def test_a_ban_writes_one_audit_entry_with_before_and_after(game: GameState) -> 
     assert result["audit_id"] == 1
 
 
+@pytest.mark.parametrize(
+    ("op", "fields"),
+    [
+        ("admin_patch_player", {"name": "Alicia"}),
+        ("admin_ban", {}),
+        ("admin_unban", {}),
+        ("admin_reset_score", {}),
+    ],
+)
+def test_a_change_to_a_player_names_the_player_for_the_server(
+    game: GameState, op: str, fields: dict[str, Any]
+) -> None:
+    """Every action that changes a player's own object names the player in ``changed``, and
+    never in what admins are sent; a kick changes nothing and names no one."""
+    cmd(game, op, player_id="e1", reason="r", **fields)
+    event = game.outbox[-1]
+    assert event["changed"] == ["e1"] and "changed" not in event["data"]
+    cmd(game, "admin_kick", player_id="e1", reason="r")
+    assert "changed" not in game.outbox[-1]
+
+
 @pytest.mark.parametrize("reason", [None, "", "   ", "x" * 501, 5])
 def test_an_admin_change_without_a_fitting_reason_is_refused(game: GameState, reason) -> None:
     """The reason is required (1-500 characters); a refusal changes nothing."""

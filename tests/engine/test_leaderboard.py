@@ -65,10 +65,10 @@ def test_around_an_unknown_player_is_not_found(ranked: GameState) -> None:
 
 
 def test_around_a_player_absent_from_the_round_board_is_empty(ranked: GameState) -> None:
-    """A player who has not clicked this round has no round entries around them."""
+    """A player who has not clicked has no entries around them, this round or all time."""
     add_player(ranked, "idle")
     assert board_query(ranked, scope="round", around="idle")["entries"] == []
-    assert ids(board_query(ranked, scope="all", limit=0, around="idle")["entries"]) == ["idle"]
+    assert board_query(ranked, scope="all", limit=0, around="idle")["entries"] == []
 
 
 def test_equal_scores_rank_by_who_reached_the_score_first(state: GameState) -> None:
@@ -94,16 +94,17 @@ def test_a_push_reports_the_new_ranks(ranked: GameState) -> None:
     assert (result.score, result.rank, result.round_rank) == (55, 2, 2)
 
 
-def test_the_all_time_board_holds_every_player_from_creation(state: GameState) -> None:
-    """New players enter the all-time board at 0, in order of arrival; the round board is empty."""
+def test_a_player_enters_both_boards_with_a_first_click(state: GameState) -> None:
+    """New players are on neither board and have no rank; a first click ranks them on both."""
     for pid in ("x", "y", "z"):
         add_player(state, pid)
-    assert [(e["id"], e["score"]) for e in board_query(state, scope="all")["entries"]] == [
-        ("x", 0),
-        ("y", 0),
-        ("z", 0),
-    ]
-    assert board_query(state, scope="round")["entries"] == []
+    for scope in ("all", "round"):
+        assert board_query(state, scope=scope)["entries"] == []
+    push(state, "y", "b1", [2], T0)
+    for scope in ("all", "round"):
+        assert [(e["id"], e["score"]) for e in board_query(state, scope=scope)["entries"]] == [
+            ("y", 2)
+        ]
 
 
 def test_the_round_board_starts_empty_in_each_round(ranked: GameState) -> None:
@@ -116,10 +117,10 @@ def test_the_round_board_starts_empty_in_each_round(ranked: GameState) -> None:
     assert ids(board_query(ranked, scope="round")["entries"]) == ["p5"]
 
 
-def test_a_reset_player_drops_to_the_end_of_the_zero_scores(ranked: GameState) -> None:
-    """After reset_score the player is last on the all-time board and off the round board."""
+def test_a_reset_player_leaves_both_boards(ranked: GameState) -> None:
+    """After reset_score the player is off the all-time board and the round board."""
     apply_command(ranked, {"op": "reset_score", "player_id": "p0", "now": T0 + 1})
-    assert ids(board_query(ranked, scope="all")["entries"])[-1] == "p0"
+    assert "p0" not in ids(board_query(ranked, scope="all", limit=100)["entries"])
     assert "p0" not in ids(board_query(ranked, scope="round")["entries"])
     assert board_query(ranked, scope="round")["entries"][0]["rank"] == 1
 
@@ -160,7 +161,8 @@ def test_a_player_without_a_slot_cannot_be_ranked() -> None:
 
 
 def test_leaderboard_from_entries_equals_one_built_by_set() -> None:
-    """A board rebuilt from (slot, score, seq) triples ranks exactly like one built step by step."""
+    """A board rebuilt from (slot, score, seq) triples ranks exactly like one built step by step;
+    a score of 0 (kept by a game saved before it meant no rank) is left out of both."""
     slots, slot = numbered("e", "d", "c", "b", "a")  # slots in another order than the ids
     triples = [("a", 3, 1), ("b", 10, 2), ("c", 3, 5), ("d", 0, 6), ("e", 10, 4)]
     built = Leaderboard(slots)
@@ -177,19 +179,18 @@ def test_leaderboard_from_entries_equals_one_built_by_set() -> None:
             ("e", 10, 4),
             ("a", 3, 1),
             ("c", 3, 5),
-            ("d", 0, 6),
         ]
     )
     assert [rebuilt.rank(slot[p]) for p in "abcde"] == [built.rank(slot[p]) for p in "abcde"]
 
 
-def test_the_first_player_at_zero_with_seq_zero_is_on_the_board() -> None:
-    """Slot 0, score 0 and seq 0 make the key 0, which is a real entry like any other."""
+def test_a_score_of_zero_is_no_entry() -> None:
+    """Setting a score of 0 takes the player off the board: no rank, no row."""
     slots, slot = numbered("a", "b")
     board = Leaderboard(slots)
-    assert board.set(slot["a"], 0, 0) == 1
-    assert (slot["a"] in board, board.rank(slot["a"]), len(board)) == (True, 1, 1)
-    assert board.set(slot["b"], 5, 1) == 1
-    assert board.rank(slot["a"]) == 2
-    board.discard(slot["a"])
-    assert (slot["a"] in board, board.rank(slot["a"]), len(board)) == (False, None, 1)
+    assert board.set(slot["a"], 0, 0) is None
+    assert (slot["a"] in board, board.rank(slot["a"]), len(board)) == (False, None, 0)
+    assert board.set(slot["a"], 3, 1) == 1
+    assert board.set(slot["b"], 5, 2) == 1
+    assert board.set(slot["a"], 0, 3) is None
+    assert (slot["a"] in board, board.rank(slot["a"]), list(board)) == (False, None, [("b", 5, 2)])

@@ -158,8 +158,8 @@ def test_a_player_without_a_name_gets_a_default_one(state: GameState) -> None:
 
 
 def test_a_new_player_object_has_every_field(state: GameState) -> None:
-    """The created player object carries the SPEC §5 fields with ISO 8601 UTC times, and its
-    board key (the first player's slot)."""
+    """The created player object carries the SPEC §5 fields with ISO 8601 UTC times, no rank
+    in either scope before a click, and its board key (the first player's slot)."""
     player = add_player(state, "a", name=" Ann ")
     assert player == {
         "id": "a",
@@ -167,7 +167,7 @@ def test_a_new_player_object_has_every_field(state: GameState) -> None:
         "planet": "earth",
         "score": 0,
         "round_score": 0,
-        "rank": 1,
+        "rank": None,
         "round_rank": None,
         "status": "active",
         "created_at": "2023-11-14T22:13:20Z",

@@ -19,8 +19,10 @@ const GAMES = JSON.parse(
 
 // What the page holds, in the shape of the server's whole board (no settings, no me).
 function held(state) {
-  const { round, planets, leaderboard, online, players_total, paused, pause_reason } = state.board;
-  return { round, planets, leaderboard, online, players_total, paused, pause_reason, version: state.version };
+  const { round, planets, leaderboard, online, players_total, paused, pause_reason, paused_at } =
+    state.board;
+  const plain = { online, players_total, paused, pause_reason, paused_at };
+  return { round, planets, leaderboard, ...plain, version: state.version };
 }
 
 function expected(board) {

@@ -23,7 +23,7 @@ const NO_ANSWER = () => Promise.reject(new TypeError("Failed to fetch"));
 
 // A scheduler over a real queue, a fake clock, a socket that records what it is given and an
 // HTTP way answered by ``answer(body)`` (a reply, or a promise of one).
-function setup({ live = true, rate = 1, answer = OK, round = () => 1 } = {}) {
+function setup({ live = true, rate = 1, answer = OK, round = () => 1, canPush = () => true } = {}) {
   const clock = new FakeClock();
   const queue = new ClickQueue(() => 200);
   const sent = [];
@@ -44,7 +44,7 @@ function setup({ live = true, rate = 1, answer = OK, round = () => 1 } = {}) {
     queue,
     clock,
     settings: () => settings,
-    canPush: () => true,
+    canPush,
     round,
     socket,
     http: async (body) => {
@@ -325,4 +325,41 @@ test("the ticker follows a new CLICK_PUSH_RATE, and stop ends every push", async
   assert.equal(sent.length, 1);
   assert.equal(pusher.mayPushNow(), false);
   await settle();
+});
+
+test("paused keeps the batch and sends nothing until the resume, then the same batch goes", async () => {
+  let paused = false;
+  const { clock, queue, pusher, sent, events } = setup({ canPush: () => !paused });
+  pusher.start();
+  presses(queue, 2);
+  await clock.advance(1000);
+  paused = true; // the server refused the push, and the board says the game is paused
+  pusher.refused(sent[0].batch_id, { code: "paused", message: "" });
+  presses(queue, 1);
+  await clock.advance(30000);
+  assert.deepEqual([sent.length, events, queue.pending], [1, [], 3]);
+  paused = false; // the resume: the page pumps at once
+  pusher.resetBackoff();
+  pusher.pump();
+  await clock.advance(0);
+  assert.deepEqual([sent[1].batch_id, sent[1].clicks], [sent[0].batch_id, [2]]);
+});
+
+test("after stop, restart sends what waited and pushes on", async () => {
+  const { clock, queue, pusher, sent } = setup();
+  pusher.start();
+  presses(queue, 2);
+  pusher.stop();
+  await clock.advance(5000);
+  assert.equal(sent.length, 0);
+  pusher.restart();
+  await clock.advance(1000);
+  assert.deepEqual(
+    sent.map((p) => p.clicks),
+    [[2]],
+  );
+  ack(pusher, sent[0].batch_id);
+  presses(queue, 1);
+  await clock.advance(1000);
+  assert.equal(sent.length, 2);
 });

@@ -65,3 +65,14 @@ test("the button is live only in an active round the player's planet is in, befo
   assert.equal(state.roundActive(99), false);
   assert.equal(state.applyMe({ id: "p", planet: "mars", status: "banned" }), true);
 });
+
+test("while paused the button waits and the clock stands where the server's stopped", () => {
+  const state = new GameState();
+  state.applyMe({ id: "p", planet: "mars" });
+  const round = { id: 1, status: "active", ends_at: 100, planets: ["mars"] };
+  state.applyBoard({ round, paused: true, pause_reason: "fire drill", paused_at: 40 });
+  assert.deepEqual([state.paused, state.roundActive(50), state.clockAt(50)], [true, false, 40]);
+  // The resume moves the round's end on by the pause: the countdown goes on from 60 s.
+  state.applyBoard({ round: { ...round, ends_at: 110 }, paused: false, paused_at: null });
+  assert.deepEqual([state.paused, state.roundActive(50), state.clockAt(50)], [false, true, 50]);
+});

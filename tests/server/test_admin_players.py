@@ -82,6 +82,14 @@ async def test_patch_changes_the_player_and_is_audited(client: TestClient) -> No
     assert history["entries"][0]["before"]["name"] == "dave"
 
 
+async def test_an_admin_rename_counts_the_trimmed_length(client: TestClient) -> None:
+    """An admin's patch takes 24 letters with spaces around them, trimmed (SPEC §3)."""
+    _, player = await new_player(client, "dave")
+    body = {"name": "  " + "d" * 24 + " ", "reason": "asked by support"}
+    result = await admin_json(client, "PATCH", f"/api/admin/players/{player['id']}", body)
+    assert result["player"]["name"] == "d" * 24
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

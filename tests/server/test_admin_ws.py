@@ -55,6 +55,28 @@ async def test_admin_socket_needs_an_admin_ws_token(client: TestClient) -> None:
     assert response.status == 401
 
 
+async def test_admin_socket_takes_the_bearer_header(client: TestClient) -> None:
+    """A tool that is not a browser opens the admin socket with ``Authorization: Bearer`` and
+    the admin token (SPEC §8); a wrong token in the header is refused with 401."""
+    ws = await client.ws_connect("/api/admin/ws", headers=ADMIN)
+    assert (await recv_type(ws, "metrics"))["type"] == "metrics"
+    await send(ws, {"type": "ping"})
+    assert (await recv_type(ws, "pong"))["type"] == "pong"
+    await ws.close()
+    wrong = {"Authorization": "Bearer not-the-admin-token-0123456789"}
+    response = await client.get("/api/admin/ws", headers=wrong)
+    assert response.status == 401
+    assert (await response.json())["error"]["code"] == "unauthorized"
+
+
+async def test_the_admin_token_is_refused_in_the_url_even_with_the_header(
+    client: TestClient,
+) -> None:
+    """The admin token in the URL is never taken, whatever else the handshake carries."""
+    response = await client.get("/api/admin/ws?token=test-admin-token-0123456789", headers=ADMIN)
+    assert response.status == 401
+
+
 async def test_figures_are_pushed_on_the_interval(make_client: ClientFactory) -> None:
     """The socket pushes the figures every interval (5 s by default; shrunk here)."""
     client = await make_client(admin_metrics_interval=0.05)

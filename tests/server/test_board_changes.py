@@ -107,8 +107,9 @@ def test_a_moved_score_costs_its_key_and_score_not_the_name() -> None:
 def test_a_newcomer_costs_key_name_and_planet_not_the_id() -> None:
     """A player entering the rows is introduced as [key, name, planet]; the UUID stays home."""
     game = Game()
-    first = game.board()
     game.step(("create", "ann"))
+    first = game.board()
+    game.step(("push", 0, 1))  # a first click: the player enters the rows
     second = game.board()
     message = wire(first, second, proto.JSON)
     slot = game.state.players["p0"].slot

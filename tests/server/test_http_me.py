@@ -100,3 +100,12 @@ async def test_reads_that_enter_the_game_are_limited_per_address(
     assert (await client.post("/api/ws-token", headers=auth(token))).status == 429
     app_clock.jump(2)
     assert (await client.get("/api/me", headers=auth(token))).status == 200
+
+
+async def test_a_padded_rename_counts_its_length_after_trimming(client: TestClient) -> None:
+    """PATCH /api/me takes 24 letters with spaces around them, trimmed (SPEC §3)."""
+    token, _ = await new_player(client, "Old")
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWX"
+    response = await client.patch("/api/me", json={"name": f"  {letters}   "}, headers=auth(token))
+    assert response.status == 200
+    assert (await response.json())["name"] == letters

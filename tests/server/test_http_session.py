@@ -141,3 +141,14 @@ async def test_session_token_works_at_once(client: TestClient) -> None:
     token, player = await new_player(client, "fresh")
     response = await client.get("/api/me", headers=auth(token))
     assert (await response.json())["id"] == player["id"]
+
+
+async def test_a_padded_name_counts_its_length_after_trimming(client: TestClient) -> None:
+    """A name of 24 letters with spaces around it is accepted, trimmed (SPEC §3: trimmed, then
+    1-24); 25 letters are still refused however they are padded."""
+    letters = "abcdefghijklmnopqrstuvwx"
+    _, player = await new_player(client, f"   {letters}  ")
+    assert player["name"] == letters
+    response = await client.post("/api/session", json={"name": f" {letters}y "})
+    assert response.status == 400
+    assert (await response.json())["error"]["details"] == {"field": "name"}

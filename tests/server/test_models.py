@@ -92,13 +92,15 @@ def test_the_ack_is_the_push_result_without_next_push_after() -> None:
 
 
 def test_the_document_states_the_engines_limits_once() -> None:
-    """The name is described, not patterned; the batch id pattern is the engine's own."""
+    """The name is described, not patterned, and its length limit is the trimmed name's (in
+    words, not a maxLength on the raw string); the batch id pattern is the engine's own."""
     from server.http_api import DESCRIPTION, operations
 
     schemas = document(operations(10, MODELS.http), DESCRIPTION)["components"]["schemas"]
     name = schemas["RenameRequest"]["properties"]["name"]
-    assert "pattern" not in name
-    assert (name["minLength"], name["maxLength"]) == (1, MAX_NAME_LENGTH)
+    assert "pattern" not in name and "maxLength" not in name
+    assert name["minLength"] == 1
+    assert name["description"].startswith(f"trimmed, then 1-{MAX_NAME_LENGTH} ")
     assert "José" in name["examples"]
     batch_id = schemas["PushRequest"]["properties"]["batch_id"]
     assert batch_id["pattern"] == BATCH_ID_PATTERN

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -84,6 +85,17 @@ async def test_document_states_the_running_limits(make_client: object) -> None:
     client = await make_client(max_cps=50, click_push_rate=2.0)  # type: ignore[operator]
     schemas = (await fetch_document(client))["components"]["schemas"]
     assert schemas["PushRequest"]["properties"]["clicks"]["items"]["maximum"] == 1000
+
+
+async def test_document_takes_a_name_with_spaces_around_it(client: TestClient) -> None:
+    """The name's schema lets through 24 letters with spaces around them, as the server does
+    (SPEC §3: trimmed, then 1-24), in a session, a rename and an admin's patch."""
+    schemas = (await fetch_document(client))["components"]["schemas"]
+    padded = "   " + "n" * MAX_NAME_LENGTH + "  "
+    for model in ("SessionRequest", "RenameRequest", "PatchPlayer"):
+        name = schemas[model]["properties"]["name"]
+        assert Draft202012Validator(name).is_valid(padded), (model, name)
+        assert not Draft202012Validator(name).is_valid(""), model
 
 
 class SteppingClock(FakeClock):
