@@ -174,6 +174,16 @@ def test_the_reply_names_the_filters_and_the_page(state: GameState) -> None:
         ({"score_min": -1}, "score_min"),
         ({"flagged": "maybe"}, "flagged"),
         ({"active_since": "yesterday"}, "active_since"),
+        ({"active_since": "NaN"}, "active_since"),
+        ({"active_since": "inf"}, "active_since"),
+        ({"active_since": "-Infinity"}, "active_since"),
+        ({"active_since": "1e999"}, "active_since"),
+        ({"active_since": float("nan")}, "active_since"),
+        ({"created_since": float("-inf")}, "created_since"),
+        ({"created_since": "\u0663"}, "created_since"),  # an Arabic-Indic 3: float() reads it
+        ({"score_min": "\u00b2"}, "score_min"),  # a superscript 2: isdigit(), but not int()
+        ({"score_max": "--5"}, "score_max"),
+        ({"round_score_min": "+5"}, "round_score_min"),
         ({"created_since": "2024-01-01T00:00:00"}, "created_since"),
         ({"search": ""}, "search"),
     ],

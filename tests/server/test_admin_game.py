@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.server.conftest import ADMIN, admin_json, auth, new_player
@@ -108,6 +109,18 @@ async def test_audit_is_filtered_and_paged(client: TestClient) -> None:
     assert [e["reason"] for e in pauses["entries"]] == ["three"]
     bad = await client.get("/api/admin/audit?since=yesterday", headers=ADMIN)
     assert bad.status == 400
+
+
+@pytest.mark.parametrize("value", ["NaN", "nan", "inf", "-inf", "Infinity", "1e999"])
+@pytest.mark.parametrize("field", ["since", "until"])
+async def test_the_audit_refuses_times_that_are_not_finite(
+    client: TestClient, field: str, value: str
+) -> None:
+    """since=NaN (or an infinity) is refused with 400 invalid_request naming the field."""
+    response = await client.get(f"/api/admin/audit?{field}={value}", headers=ADMIN)
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert (error["code"], error["details"]) == ("invalid_request", {"field": field})
 
 
 async def test_metrics_carry_the_live_figures(client: TestClient) -> None:
