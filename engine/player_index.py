@@ -209,6 +209,9 @@ class PlayerIndex:
     def set_flagged(self, slot: int, flagged: bool) -> None:
         self._cols["flagged"][slot] = flagged
 
+    def is_flagged(self, slot: int) -> bool:
+        return bool(self._cols["flagged"][slot])
+
     def _write(self, player: Player) -> None:
         slot = player.slot
         self.sync(player)

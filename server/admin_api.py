@@ -200,7 +200,7 @@ async def flag_player(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     body = command_fields(await read_model(request, FlagRequest))
     case = await mutate(request, admin, {"op": "admin_flag", "admin": admin, **body})
-    return reply(case, status=201)
+    return reply(case, status=200 if case["existing"] else 201)
 
 
 async def update_intervention(request: web.Request) -> web.Response:

@@ -73,6 +73,19 @@ async def test_interventions_flag_assign_and_resolve_with_a_ban(client: TestClie
     assert detail["player"]["status"] == "banned"
 
 
+async def test_a_second_flag_answers_200_with_the_open_case(client: TestClient) -> None:
+    """Flagging a player whose case is open answers 200 with that case, not a second one."""
+    _, player = await new_player(client, "twice")
+    body = {"player_id": player["id"], "reason": "first report"}
+    case = await admin_json(client, "POST", "/api/admin/interventions", body, status=201)
+    body["reason"] = "second report"
+    again = await admin_json(client, "POST", "/api/admin/interventions", body, status=200)
+    assert again["id"] == case["id"] and again["existing"] is True
+    assert [n["text"] for n in again["notes"]] == ["Flagged again: second report"]
+    queue = await admin_json(client, "GET", f"/api/admin/interventions?player_id={player['id']}")
+    assert queue["total_count"] == 1
+
+
 async def test_intervention_refusals(client: TestClient) -> None:
     """An unknown case is 404, an unknown template 400, a flag of no player 404."""
     missing = await client.patch(
