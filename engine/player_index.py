@@ -225,6 +225,11 @@ class PlayerIndex:
             self._cols["name_key2"][slot] = text_key(player.name, KEY_BYTES)
             self._keyed_upto += 1
 
+    @property
+    def keyed(self) -> bool:
+        """Every player's id and name keys are built."""
+        return self._keyed_upto == self.n
+
     def key_step(self, limit: int) -> bool:
         """Build the id and name keys of at most ``limit`` more players; True once all have them.
 

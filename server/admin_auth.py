@@ -17,6 +17,12 @@ Every admin request carries ``Authorization: Bearer <ADMIN_TOKEN>``, compared in
 - *A token bucket per admin token*: ``ADMIN_RATE`` requests a second, ``ADMIN_BURST`` at once,
   then 429 with ``Retry-After``. Each admin request is a turn of the actor that serves the
   players too, so a runaway script must not be able to queue thousands of them.
+- *A read budget per admin token*, for reads whose cost grows with the game (the player
+  listing): each is charged its estimated cost in players scanned (``admin_query.cost``)
+  against a bucket of ``ADMIN_SCAN_RATE`` players a second that holds ``SCAN_BURST_SECONDS``
+  of them; a read the bucket cannot pay gets 429 with ``Retry-After``. The listing's work runs
+  beside the game, not in its turns (``server/admin_listing.py``), but it still takes a core's
+  time: the budget bounds how much.
 - The audit's "who" is the token's id (the first 8 hex digits of its SHA-256), never the token.
 
 Time is the game clock (``app[CLOCK]``), so tests move a fake clock instead of sleeping.
@@ -43,6 +49,7 @@ from server.session_limit import SessionLimiter
 log = logging.getLogger("ctb.admin")
 
 FAILURES_PER_MINUTE = 10
+SCAN_BURST_SECONDS = 2.0
 DEVICE_COOKIE = "ctb_admin_device"
 NEW_DEVICE = web.RequestKey("admin_new_device", str)  # the admin id to name in a new cookie
 _CLIENT = web.RequestKey("admin_client", str)  # the key failures count against
@@ -63,13 +70,18 @@ class TokenBucket:
     tokens: float
     at: float
 
-    def take(self, now: float) -> float:
-        """Spend one token; returns 0, or the seconds to wait when the bucket is empty."""
+    def take(self, now: float, amount: float = 1.0) -> float:
+        """Spend ``amount``; returns 0, or the seconds to wait when the bucket cannot pay.
+
+        An amount larger than the bucket is paid once the bucket is full, and leaves it in
+        debt: the next request waits for the rest.
+        """
         self.tokens = min(float(self.burst), self.tokens + max(0.0, now - self.at) * self.rate)
         self.at = now
-        if self.tokens < 1.0:
-            return (1.0 - self.tokens) / self.rate
-        self.tokens -= 1.0
+        needed = min(amount, float(self.burst))
+        if self.tokens < needed:
+            return (needed - self.tokens) / self.rate
+        self.tokens -= amount
         return 0.0
 
 
@@ -77,8 +89,10 @@ class TokenBucket:
 class AdminGuard:
     rate: float
     burst: int
+    scan_rate: float
     failures: SessionLimiter = field(default_factory=lambda: SessionLimiter(FAILURES_PER_MINUTE))
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    reads: dict[str, TokenBucket] = field(default_factory=dict)  # the read budgets
 
     def admit(self, request: web.Request) -> str:
         """The admin's id for a request with the admin token; 401 or 429 otherwise."""
@@ -128,6 +142,17 @@ class AdminGuard:
         if wait > 0:
             raise RateLimited("admin requests are coming too fast", wait)
 
+    def charge(self, admin: str, cost: int, now: float) -> None:
+        """Pay a read's estimated cost (players scanned) from the admin's read budget, or 429."""
+        bucket = self.reads.get(admin)
+        if bucket is None:
+            burst = max(1, int(self.scan_rate * SCAN_BURST_SECONDS))
+            bucket = self.reads[admin] = TokenBucket(self.scan_rate, burst, burst, now)
+        wait = bucket.take(now, cost)
+        if wait > 0:
+            message = "the admin's read budget is spent: heavy reads are coming too fast"
+            raise RateLimited(message, wait)
+
 
 def _device(request: web.Request) -> str | None:
     """``device:<hash>`` for a valid device cookie of this server's admin token, else None."""
@@ -162,12 +187,18 @@ ADMIN_GUARD = web.AppKey("admin_guard", AdminGuard)
 
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
-    app[ADMIN_GUARD] = AdminGuard(settings.admin_rate, settings.admin_burst)
+    app[ADMIN_GUARD] = AdminGuard(
+        settings.admin_rate, settings.admin_burst, settings.admin_scan_rate
+    )
     app.on_response_prepare.append(give_device_cookie)
 
 
 def admit(request: web.Request) -> str:
     return request.app[ADMIN_GUARD].admit(request)
+
+
+def charge(request: web.Request, admin: str, cost: int) -> None:
+    request.app[ADMIN_GUARD].charge(admin, cost, request.app[CLOCK].now())
 
 
 def admin_id(app: web.Application) -> str:
