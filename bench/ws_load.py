@@ -72,9 +72,15 @@ async def create_players(port: int, count: int, parallel: int = 64) -> list[str]
     async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as session:
 
         async def one() -> None:
-            async with limit, session.post("/api/session", json={}) as response:
-                assert response.status == 201, await response.text()
-                tokens.append((await response.json())["token"])
+            while True:
+                async with limit, session.post("/api/session", json={}) as response:
+                    if response.status == 503:  # overloaded for a moment: as a page would, wait
+                        retry = float(response.headers.get("Retry-After", "1"))
+                    else:
+                        assert response.status == 201, await response.text()
+                        tokens.append((await response.json())["token"])
+                        return
+                await asyncio.sleep(retry)
 
         await asyncio.gather(*(one() for _ in range(count)))
     return tokens
@@ -154,6 +160,11 @@ async def drive(args: argparse.Namespace, port: int, server: subprocess.Popen) -
         from admin_ws_bench import admin_load
 
         admins = asyncio.create_task(admin_load(port, args.admins, warm, end))
+    listings = None
+    if getattr(args, "listings", 0):  # bench/admin_read_bench.py: admin listings in the window
+        from admin_read_bench import listing_load
+
+        listings = asyncio.create_task(listing_load(port, args.listings, warm, end, args.seed))
 
     profiler = None
     if args.profile:  # py-spy samples the server through the measured window
@@ -176,6 +187,7 @@ async def drive(args: argparse.Namespace, port: int, server: subprocess.Popen) -
 
     results = [await loop.run_in_executor(None, pipe.recv) for _, pipe in workers]
     admin_report = None if admins is None else await admins
+    listing_report = None if listings is None else await listings
     server_metrics = await scrape(port)
     if profiler is not None:
         await loop.run_in_executor(None, profiler.wait)
@@ -199,6 +211,8 @@ async def drive(args: argparse.Namespace, port: int, server: subprocess.Popen) -
     )
     if admin_report is not None:
         report["admin"] = admin_report
+    if listing_report is not None:
+        report["listings"] = listing_report
     return report
 
 

@@ -35,9 +35,10 @@ from engine.state import current_round_id
 if TYPE_CHECKING:
     from engine.state import GameState
 
-KEY_STEP = 4096  # about 4 ms: building a key is about 1 µs a player
-BLOCK_STEP = 8  # about 4 ms: joining a block of 4,096 names is about 0.5 ms
-COPY_STEP = 65_536  # about 3 ms: every column of that many players, gathered and scattered
+# Each step is one turn's worth of work, about 3 ms of CPU (bench/admin_bench.py measures them).
+KEY_STEP = 4096  # building a player's keys is about 0.7 µs
+BLOCK_STEP = 2  # joining a block of 4,096 names is about 1.4 ms
+COPY_STEP = 32_768  # every column of that many players: 2-4 ms scattered, far less in a run
 
 
 class IndexCopy:
@@ -94,9 +95,12 @@ def _copy_step(index: PlayerIndex, copy: IndexCopy, state: GameState, names: boo
     done = len(slots) <= COPY_STEP
     if not done:
         slots = slots[:COPY_STEP]
+    taken: slice | np.ndarray = slots
+    if len(slots) and slots[-1] - slots[0] == len(slots) - 1:  # a run (the first copy): memcpy
+        taken = slice(int(slots[0]), int(slots[-1]) + 1)
     for name in COLUMNS:
-        copy._cols[name][slots] = live[name][slots]
-    index.changed[slots] = False
+        copy._cols[name][taken] = live[name][taken]
+    index.changed[taken] = False
     if done:
         copy.n = index.n
         copy.planet_code = index.planet_code
