@@ -10,8 +10,18 @@ for the listing ahead of it. So only small pieces of a listing run in turns now:
    no bulk filter builds them in one turn.
 2. ``select`` over the copy, in a thread of its own. numpy releases the interpreter's lock
    while it works on large arrays, so the event loop and the actor go on meanwhile; the copy is
-   written only by the next listing's preparation, and listings run one at a time.
+   written only by the next preparation, which waits for the selection to end.
 3. ``rows``, the page's players with their ranks, between turns, ``ROWS_STEP`` at a time.
+
+Listings that arrive while one is under way wait, and are then answered together: one
+preparation, their selections one after the other in the thread, their rows in shared steps.
+
+Why a thread and not the turns themselves in slices: a thread's share of the cores is its own.
+On a machine with a core to spare the selection runs there; on a busy one the kernel shares the
+cores between threads, so the game's thread keeps about the share it had, where slices between
+turns would take every millisecond of the listing out of the game thread's share. The selection
+holds the interpreter's lock only between numpy calls (microseconds each), so the game's
+thread hardly waits for it.
 
 A listing sees every change acknowledged before it was asked (the preparation comes after), and
 its rows are the players as they are when the rows are built, a few milliseconds later. Before
@@ -34,6 +44,7 @@ from aiohttp import web
 from actor.actor import Actor
 from engine import admin_query, index_copy
 from engine.admin_query import PlayerQuery
+from engine.errors import GameError
 from engine.index_copy import IndexCopy
 from engine.state import GameState
 from server.keys import ACTOR
@@ -44,34 +55,69 @@ ROWS_STEP = 64  # players' objects built a turn: about 3 ms at a million players
 WARM_UP_AFTER = 5.0  # seconds after start-up: the players reconnecting come first
 
 
+Waiting = list[tuple[PlayerQuery, "asyncio.Future[dict[str, Any]]"]]
+
+
 @dataclass(slots=True)
 class AdminListing:
+    """Answers listings, those that arrive together as one batch over one preparation."""
+
     actor: Actor
     executor: ThreadPoolExecutor
     copy: IndexCopy = field(default_factory=IndexCopy)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one listing reads the copy
+    waiting: Waiting = field(default_factory=list)
+    server: asyncio.Task[None] | None = None  # the task answering batches, while there are any
 
     async def run(self, query: PlayerQuery) -> dict[str, Any]:
         """The listing's reply, as ``admin_query.list_players`` would give it in one turn."""
-        async with self.lock:
-            started = time.perf_counter()
-            copy, names = self.copy, query.search is not None
-            while not await self.actor.between_turns(
-                lambda state: index_copy.prepare_step(state, copy, names)
-            ):
-                pass
-            loop = asyncio.get_running_loop()
-            page, total = await loop.run_in_executor(
-                self.executor, admin_query.select, copy, copy.round_id, query
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.waiting.append((query, future))
+        if self.server is None or self.server.done():
+            self.server = asyncio.create_task(self._serve(), name="admin-listing")
+        return await future
+
+    async def _serve(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, []
+            try:
+                await self._answer(batch)
+            except Exception as error:  # the game stopping (Unavailable), or a bug
+                if not isinstance(error, GameError):
+                    log.exception("admin listing failed", extra={"event": "admin_error"})
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+
+    async def _answer(self, batch: Waiting) -> None:
+        started = time.perf_counter()
+        copy, names = self.copy, any(query.search is not None for query, _ in batch)
+        while not await self.actor.between_turns(
+            lambda state: index_copy.prepare_step(state, copy, names)
+        ):
+            pass
+        queries = [query for query, _ in batch]
+        loop = asyncio.get_running_loop()
+        selected = await loop.run_in_executor(self.executor, select_all, copy, queries)
+        slots = [
+            slot for found in selected if not isinstance(found, GameError) for slot in found[0]
+        ]
+        players: list[dict[str, Any]] = []
+        for start in range(0, len(slots), ROWS_STEP):
+            chunk = slots[start : start + ROWS_STEP]
+            players += await self.actor.between_turns(
+                lambda state, chunk=chunk: admin_query.rows(state, chunk)
             )
-            players: list[dict[str, Any]] = []
-            for start in range(0, len(page), ROWS_STEP):
-                chunk = page[start : start + ROWS_STEP]
-                players += await self.actor.between_turns(
-                    lambda state, chunk=chunk: admin_query.rows(state, chunk)
-                )
-            elapsed = (time.perf_counter() - started) * 1000
-        return admin_query.reply(query, players, total, elapsed)
+        elapsed = (time.perf_counter() - started) * 1000
+        taken = 0
+        for (query, future), found in zip(batch, selected, strict=True):
+            if isinstance(found, GameError):
+                if not future.done():
+                    future.set_exception(found)
+                continue
+            page, total = found
+            rows, taken = players[taken : taken + len(page)], taken + len(page)
+            if not future.done():  # not given up on by its request
+                future.set_result(admin_query.reply(query, rows, total, elapsed))
 
     async def warm_up(self, delay: float = WARM_UP_AFTER) -> None:
         """Build the keys a loaded game deferred, a step between turns at a time."""
@@ -87,6 +133,19 @@ class AdminListing:
             log.exception("building the listing's keys failed", extra={"event": "admin_error"})
 
 
+def select_all(
+    copy: IndexCopy, queries: list[PlayerQuery]
+) -> list[tuple[list[int], int] | GameError]:
+    """Each query's page and total on the copy, or its refusal (an unknown planet)."""
+    found: list[tuple[list[int], int] | GameError] = []
+    for query in queries:
+        try:
+            found.append(admin_query.select(copy, copy.round_id, query))
+        except GameError as error:
+            found.append(error)
+    return found
+
+
 ADMIN_LISTING = web.AppKey("admin_listing", AdminListing)
 
 
@@ -95,6 +154,8 @@ async def admin_listing_ctx(app: web.Application) -> AsyncIterator[None]:
     listing = app[ADMIN_LISTING] = AdminListing(app[ACTOR], executor)
     warm_up = asyncio.create_task(listing.warm_up(), name="admin-keys")
     yield
-    warm_up.cancel()
-    await asyncio.gather(warm_up, return_exceptions=True)
+    tasks = [warm_up] if listing.server is None else [warm_up, listing.server]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
     executor.shutdown(wait=True, cancel_futures=True)

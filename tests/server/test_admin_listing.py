@@ -147,6 +147,28 @@ async def test_players_are_served_while_a_listing_selects(
     assert (await listing)["total_count"] == 8
 
 
+async def test_listings_that_wait_together_each_get_their_own_answer(
+    client: TestClient, held_select: tuple[threading.Event, threading.Event]
+) -> None:
+    """Listings asked while one is selecting are answered together afterwards, each with its
+    own page, and one refused (an unknown planet) refuses only itself."""
+    await game_of(client, 30)
+    entered, release = held_select
+    first = asyncio.create_task(listed(client, {"sort": "created", "limit": 4}))
+    await until(entered.is_set)
+    raws = [{"search": "ab", "sort": "name"}, {"status": "banned"}, {"page": 3, "limit": 5}]
+    waiting = [asyncio.create_task(listed(client, raw)) for raw in raws]
+    unknown = asyncio.create_task(client.get("/api/admin/players?planet=pluto", headers=ADMIN))
+    await asyncio.sleep(0.05)  # they reach the server and wait behind the first
+    release.set()
+    assert [p["id"] for p in (await first)["players"]] == ["id-000", "id-001", "id-002", "id-003"]
+    for raw, task in zip(raws, waiting, strict=True):
+        got, expected = await task, await in_one_turn(client, raw)
+        got.pop("query_time_ms"), expected.pop("query_time_ms")
+        assert got == expected, raw
+    assert (await unknown).status == 400
+
+
 async def test_a_listing_over_the_read_budget_is_429_until_the_budget_refills(
     make_client: ClientFactory, app_clock: FakeClock
 ) -> None:
