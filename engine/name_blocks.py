@@ -36,21 +36,36 @@ def search(blocks: Sequence[Block], text: str) -> np.ndarray:
     The cost is one pass over the bytes whatever the number of hits (a substring of UTF-8
     bytes is a substring of the text: UTF-8 is self-synchronising).
     """
-    needle = np.frombuffer(text.lower().encode(), np.uint8)
-    hits = []
-    for b, (data, starts) in enumerate(blocks):
-        end = len(data) - len(needle) + 1
-        if end <= 0:
-            continue
-        at = np.flatnonzero(data[:end] == needle[0])
-        for j in range(1, len(needle)):
-            if not len(at):
-                break
-            at = at[data[at + j] == needle[j]]
-        if len(at):
-            local = np.searchsorted(starts, at, side="right") - 1
-            hits.append(np.unique(local) + b * BLOCK)  # a name with two hits counts once
+    hits = [search_joined(block, text) + b * BLOCK for b, block in enumerate(blocks)]
     return np.concatenate(hits) if hits else np.zeros(0, np.int64)
+
+
+def search_joined(block: Block, text: str) -> np.ndarray:
+    """The positions, among the block's names, of those that contain ``text``, in order."""
+    data, starts = block
+    needle = np.frombuffer(text.lower().encode(), np.uint8)
+    end = len(data) - len(needle) + 1
+    if end <= 0:
+        return np.zeros(0, np.int64)
+    at = np.flatnonzero(data[:end] == needle[0])
+    for j in range(1, len(needle)):
+        if not len(at):
+            break
+        at = at[data[at + j] == needle[j]]
+    local = np.searchsorted(starts, at, side="right") - 1  # in order, as ``at`` is
+    if len(local) < 2:
+        return local
+    return local[np.concatenate(([True], local[1:] != local[:-1]))]  # two hits count once
+
+
+def join_blocks(blocks: Sequence[Block]) -> Block:
+    """Blocks in order as one block: the names of all their players."""
+    if not blocks:
+        return np.zeros(0, np.uint8), np.zeros(0, np.int64)
+    offsets = np.cumsum([0] + [len(data) for data, _ in blocks[:-1]])
+    data = np.concatenate([data for data, _ in blocks])
+    starts = np.concatenate([s + offset for (_, s), offset in zip(blocks, offsets, strict=True)])
+    return data, starts
 
 
 class NameBlocks:
