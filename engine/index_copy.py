@@ -7,9 +7,10 @@ date in steps between turns, each bounded (``prepare_step``):
 
 1. the id and name keys a loaded game deferred, ``KEY_STEP`` players a step;
 2. for a search, the name blocks that wait to be joined, ``BLOCK_STEP`` a step;
-3. the slots written since the copy last took them (``PlayerIndex.changed``), ``COPY_STEP`` a
-   step. The first time that is every slot; afterwards it is what the game changed since the
-   last listing (a few thousand players), so one step does it.
+3. the slots written since the copy last took them (``PlayerIndex.changed``): all in one step
+   when they are at most ``COPY_STEP`` (what the game changed since a recent listing), else a
+   window of ``COPY_STEP`` slots a step, going round (the first copy: each window a run,
+   copied as a slice).
 
 The step that finds nothing left to copy makes the copy equal to the index at that moment, with
 the round the round scores belong to and, for a search, the name blocks as they are then (blocks
@@ -39,13 +40,24 @@ if TYPE_CHECKING:
 # Each step is one turn's worth of work, about 3 ms of CPU (bench/admin_bench.py measures them).
 KEY_STEP = 4096  # building a player's keys is about 0.7 µs
 BLOCK_STEP = 2  # joining a block of 4,096 names is about 1.4 ms
-COPY_STEP = 32_768  # every column of that many players: 2-4 ms scattered, far less in a run
+# Every column of that many players: 1-3 ms scattered; in a run (the first copy) mostly the
+# kernel handing the copy its pages.
+COPY_STEP = 16_384
 
 
 class IndexCopy:
     """The index's columns as of the last ``prepare_step`` that returned True."""
 
-    __slots__ = ("_cols", "_joined", "blocks", "by_slot", "n", "planet_code", "round_id")
+    __slots__ = (
+        "_cols",
+        "_cursor",
+        "_joined",
+        "blocks",
+        "by_slot",
+        "n",
+        "planet_code",
+        "round_id",
+    )
 
     def __init__(self) -> None:
         self._cols: dict[str, np.ndarray] = {name: np.zeros(0, t) for name, t in COLUMNS.items()}
@@ -55,6 +67,7 @@ class IndexCopy:
         self.round_id: int | None = None
         self.blocks: tuple[Block, ...] | None = None  # None: taken without the names
         self._joined: tuple[tuple[Block, ...], Block] | None = None  # the blocks as one
+        self._cursor = 0  # where the next window of a long copy starts
 
     def column(self, name: str) -> np.ndarray:
         return self._cols[name][: self.n]
@@ -100,26 +113,36 @@ def _copy_step(index: PlayerIndex, copy: IndexCopy, state: GameState, names: boo
     if index.copied_by is not copy:  # a new copy (or another's index): every slot to take
         index.copied_by = copy
         index.changed[: index.n] = True
+        copy._cursor = 0
     capacity = len(live["score"])
     if len(copy._cols["score"]) != capacity:
         copy._cols = {name: _resized(copy._cols[name], capacity) for name in COLUMNS}
-    slots = np.flatnonzero(index.changed[: index.n])
-    done = len(slots) <= COPY_STEP
-    if not done:
-        slots = slots[:COPY_STEP]
-    taken: slice | np.ndarray = slots
-    if len(slots) and slots[-1] - slots[0] == len(slots) - 1:  # a run (the first copy): memcpy
-        taken = slice(int(slots[0]), int(slots[-1]) + 1)
+    changed = index.changed[: index.n]
+    if np.count_nonzero(changed) > COPY_STEP:  # the first copy, or a long while since the last
+        start = copy._cursor if copy._cursor < index.n else 0
+        stop = min(index.n, start + COPY_STEP)
+        window = changed[start:stop]
+        taken: slice | np.ndarray = slice(start, stop)
+        if not window.all():
+            taken = np.flatnonzero(window) + start
+        copy._cursor = stop
+        _take(copy, live, changed, taken)
+        return False
+    _take(copy, live, changed, np.flatnonzero(changed))
+    copy.n = index.n
+    copy.planet_code = index.planet_code
+    copy.by_slot = index.by_slot
+    copy.round_id = current_round_id(state)
+    copy.blocks = index.names.taken() if names else None
+    return True
+
+
+def _take(
+    copy: IndexCopy, live: dict[str, np.ndarray], changed: np.ndarray, taken: slice | np.ndarray
+) -> None:
     for name in COLUMNS:
         copy._cols[name][taken] = live[name][taken]
-    index.changed[taken] = False
-    if done:
-        copy.n = index.n
-        copy.planet_code = index.planet_code
-        copy.by_slot = index.by_slot
-        copy.round_id = current_round_id(state)
-        copy.blocks = index.names.taken() if names else None
-    return done
+    changed[taken] = False
 
 
 def _resized(column: np.ndarray, capacity: int) -> np.ndarray:

@@ -16,9 +16,10 @@ from actor.clock import FakeClock
 from engine import admin_query, commands
 from engine.command_types import CreatePlayer
 from engine.state import GameState
-from server.keys import ACTOR, CLOCK
+from server import auth as auth_mod
+from server.keys import ACTOR, AUTH, CLOCK
 from tests.conftest import T0
-from tests.server.conftest import ADMIN, ClientFactory, admin_json, auth, new_player
+from tests.server.conftest import ADMIN, ClientFactory, admin_json, auth
 from tests.server.wsclient import until
 
 QUERIES: list[dict[str, Any]] = [
@@ -48,6 +49,15 @@ async def game_of(client: TestClient, players: int) -> list[str]:
         path = f"/api/admin/players/{player_id}/actions/ban"
         await admin_json(client, "POST", path, {"reason": "test"})
     return ids
+
+
+async def player(client: TestClient, name: str) -> tuple[str, str]:
+    """A new player and its token, made without POST /api/session (which overload may refuse
+    on a busy machine); returns (token, player id)."""
+    player_id = f"{name}-id"
+    create = {"op": "create_player", "player_id": player_id, "name": name}
+    await client.server.app[ACTOR].call(create)
+    return auth_mod.issue(client.server.app[AUTH], player_id, auth_mod.PLAYER), player_id
 
 
 async def in_one_turn(client: TestClient, raw: dict[str, Any]) -> dict[str, Any]:
@@ -98,16 +108,14 @@ async def test_a_listing_sees_every_change_acknowledged_before_it(client: TestCl
     """A push, a ban and a new player answered before a listing are in it."""
     await game_of(client, 6)
     await listed(client, {})  # the copy exists; what follows must reach it
-    token, player = await new_player(client, "newest")
+    token, player_id = await player(client, "newest")
     body = {"batch_id": "top", "clicks": [70]}
     assert (await client.post("/api/push_clicks", json=body, headers=auth(token))).status == 200
     top = await listed(client, {"sort": "score", "limit": 1})
-    assert top["players"][0]["id"] == player["id"] and top["players"][0]["score"] == 70
-    await admin_json(
-        client, "POST", f"/api/admin/players/{player['id']}/actions/ban", {"reason": "r"}
-    )
+    assert top["players"][0]["id"] == player_id and top["players"][0]["score"] == 70
+    await admin_json(client, "POST", f"/api/admin/players/{player_id}/actions/ban", {"reason": "r"})
     banned = await listed(client, {"status": "banned", "search": "newest"})
-    assert [p["id"] for p in banned["players"]] == [player["id"]]
+    assert [p["id"] for p in banned["players"]] == [player_id]
 
 
 @pytest.fixture
@@ -135,13 +143,16 @@ async def test_players_are_served_while_a_listing_selects(
     listing = asyncio.create_task(listed(client, {"sort": "score"}))
     try:
         await until(entered.is_set)
-        token, _ = await new_player(client, "during")
+        token, _ = await player(client, "during")
         pushed = await client.post(
             "/api/push_clicks", json={"batch_id": "d", "clicks": [3]}, headers=auth(token)
         )
         assert pushed.status == 200 and (await pushed.json())["accepted"] == 3
         assert (await admin_json(client, "GET", "/api/admin/game"))["paused"] is False
         assert not listing.done()
+    except BaseException:
+        listing.cancel()
+        raise
     finally:
         release.set()
     assert (await listing)["total_count"] == 8
