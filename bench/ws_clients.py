@@ -59,6 +59,7 @@ class Stats:
 
     arrivals: dict[int, array] = field(default_factory=dict)  # board version -> receive times
     acks: array = field(default_factory=lambda: array("d"))  # ack latencies in the window
+    ack_sent: array = field(default_factory=lambda: array("d"))  # when each of those left
     boards: int = 0  # board frames received in the window
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
@@ -147,6 +148,7 @@ class Client(asyncio.Protocol):
                 low, high = stats.window
                 if low <= self.sent_at <= high:
                     stats.acks.append(now - self.sent_at)
+                    stats.ack_sent.append(self.sent_at)
             elif buf.startswith(ERROR_PREFIX, start):
                 stats.error(buf[start:end].decode(errors="replace"))
         elif opcode == 0x9:  # a server ping: answer it (RFC 6455 §5.5.2)
@@ -303,6 +305,7 @@ def result(stats: Stats) -> dict[str, Any]:
     return {
         "arrivals": {v: t.tobytes() for v, t in stats.arrivals.items()},
         "acks": stats.acks.tobytes(),
+        "ack_sent": stats.ack_sent.tobytes(),
         "boards": stats.boards,
         "errors": stats.errors,
         "error_samples": stats.error_samples,

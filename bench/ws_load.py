@@ -164,7 +164,9 @@ async def drive(args: argparse.Namespace, port: int, server: subprocess.Popen) -
     if getattr(args, "listings", 0):  # bench/admin_read_bench.py: admin listings in the window
         from admin_read_bench import listing_load
 
-        listings = asyncio.create_task(listing_load(port, args.listings, warm, end, args.seed))
+        listings = asyncio.create_task(
+            listing_load(port, args.listings, warm, end, args.seed, args.phase_seconds)
+        )
 
     profiler = None
     if args.profile:  # py-spy samples the server through the measured window
@@ -245,7 +247,7 @@ def summarize(
     server_metrics: dict[str, float],
 ) -> dict[str, Any]:
     arrivals: dict[int, array] = {}
-    acks = array("d")
+    acks, ack_sent = array("d"), array("d")
     boards = errors = 0
     samples: list[str] = list(probe_stats.error_samples)
     for r in results:
@@ -256,6 +258,9 @@ def summarize(
         part = array("d")
         part.frombytes(r["acks"])
         acks.extend(part)
+        part = array("d")
+        part.frombytes(r["ack_sent"])
+        ack_sent.extend(part)
         boards += r["boards"]
         errors += r["errors"]
         samples += r["error_samples"]
@@ -269,7 +274,18 @@ def summarize(
         t - sent for sent, version in probe.found for t in arrivals.get(version, ()) if t >= sent
     ]
     errors += probe_stats.errors
+    by_phase: dict[str, Any] = {}
+    phase = getattr(args, "phase_seconds", 0)
+    if phase:  # bench/admin_read_bench.py: the admin reads in every other period of the window
+        split: tuple[list[float], list[float]] = ([], [])
+        for latency, sent in zip(acks, ack_sent, strict=True):
+            split[int((sent - warm) / phase) % 2].append(latency)
+        by_phase = {
+            "ack_admin_idle": percentiles(split[0]),
+            "ack_admin_reading": percentiles(split[1]),
+        }
     return {
+        **by_phase,
         "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end",
         "clients": args.clients,
         "connected": connected,
