@@ -164,8 +164,9 @@ async def drive(args: argparse.Namespace, port: int, server: subprocess.Popen) -
     if getattr(args, "listings", 0):  # bench/admin_read_bench.py: admin listings in the window
         from admin_read_bench import listing_load
 
+        admin_from = warm + args.baseline_seconds
         listings = asyncio.create_task(
-            listing_load(port, args.listings, warm, end, args.seed, args.phase_seconds)
+            listing_load(port, args.listings, admin_from, end, args.seed, args.phase_seconds)
         )
 
     profiler = None
@@ -276,13 +277,16 @@ def summarize(
     errors += probe_stats.errors
     by_phase: dict[str, Any] = {}
     phase = getattr(args, "phase_seconds", 0)
-    if phase:  # bench/admin_read_bench.py: the admin reads in every other period of the window
-        split: tuple[list[float], list[float]] = ([], [])
+    if phase:  # bench/admin_read_bench.py: no admin at first, then reading every other period
+        admin_from = warm + args.baseline_seconds
+        split: tuple[list[float], ...] = ([], [], [])
         for latency, sent in zip(acks, ack_sent, strict=True):
-            split[int((sent - warm) / phase) % 2].append(latency)
+            part = 0 if sent < admin_from else 1 + int((sent - admin_from) / phase) % 2
+            split[part].append(latency)
         by_phase = {
-            "ack_admin_idle": percentiles(split[0]),
-            "ack_admin_reading": percentiles(split[1]),
+            "ack_no_admin": percentiles(split[0]),
+            "ack_admin_idle": percentiles(split[1]),
+            "ack_admin_reading": percentiles(split[2]),
         }
     return {
         **by_phase,

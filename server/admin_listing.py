@@ -11,10 +11,13 @@ for the listing ahead of it. So only small pieces of a listing run in turns now:
 2. ``select`` over the copy, in a thread of its own. numpy releases the interpreter's lock
    while it works on large arrays, so the event loop and the actor go on meanwhile; the copy is
    written only by the next preparation, which waits for the selection to end.
-3. ``rows``, the page's players with their ranks, between turns, ``ROWS_STEP`` at a time.
+3. ``rows``, the page's players with their ranks, between turns, as many as ``ROWS_STEP`` of
+   CPU builds (CPU time, so a busy machine does not shrink the steps to nothing).
 
 Listings that arrive while one is under way wait, and are then answered together: one
 preparation, their selections one after the other in the thread, their rows in shared steps.
+More than ``MAX_WAITING`` waiting means the game's thread cannot keep up with the admins: a new
+listing gets 429 at once rather than a place at the end of a queue that only grows.
 
 Why a thread and not the turns themselves in slices: a thread's share of the cores is its own.
 On a machine with a core to spare the selection runs there; on a busy one the kernel shares the
@@ -44,14 +47,16 @@ from aiohttp import web
 from actor.actor import Actor
 from engine import admin_query, index_copy
 from engine.admin_query import PlayerQuery
-from engine.errors import GameError
+from engine.errors import GameError, RateLimited
 from engine.index_copy import IndexCopy
 from engine.state import GameState
 from server.keys import ACTOR
 
 log = logging.getLogger("ctb.admin")
 
-ROWS_STEP = 64  # players' objects built a turn: about 3 ms at a million players
+ROWS_STEP = 3e-3  # seconds of CPU a turn spends on rows: about 90 of them at a million players
+ROWS_AT_ONCE = 16  # rows built between two looks at the clock
+MAX_WAITING = 16  # listings waiting for the one under way; more get 429 at once
 WARM_UP_AFTER = 5.0  # seconds after start-up: the players reconnecting come first
 
 
@@ -70,6 +75,8 @@ class AdminListing:
 
     async def run(self, query: PlayerQuery) -> dict[str, Any]:
         """The listing's reply, as ``admin_query.list_players`` would give it in one turn."""
+        if len(self.waiting) >= MAX_WAITING:
+            raise RateLimited("too many listings are waiting; try again shortly", 1.0)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.waiting.append((query, future))
         if self.server is None or self.server.done():
@@ -102,10 +109,10 @@ class AdminListing:
             slot for found in selected if not isinstance(found, GameError) for slot in found[0]
         ]
         players: list[dict[str, Any]] = []
-        for start in range(0, len(slots), ROWS_STEP):
-            chunk = slots[start : start + ROWS_STEP]
+        while len(players) < len(slots):
+            start = len(players)
             players += await self.actor.between_turns(
-                lambda state, chunk=chunk: admin_query.rows(state, chunk)
+                lambda state, start=start: rows_for_a_turn(state, slots, start)
             )
         elapsed = (time.perf_counter() - started) * 1000
         taken = 0
@@ -131,6 +138,18 @@ class AdminListing:
                 pass
         except Exception:  # the first listing builds what is left
             log.exception("building the listing's keys failed", extra={"event": "admin_error"})
+
+
+def rows_for_a_turn(state: GameState, slots: list[int], start: int) -> list[dict[str, Any]]:
+    """The rows of ``slots`` from ``start`` on, as many as ``ROWS_STEP`` of CPU builds."""
+    spent = time.thread_time() + ROWS_STEP
+    found: list[dict[str, Any]] = []
+    while start < len(slots):
+        found += admin_query.rows(state, slots[start : start + ROWS_AT_ONCE])
+        start += ROWS_AT_ONCE
+        if time.thread_time() > spent:
+            break
+    return found
 
 
 def select_all(

@@ -17,6 +17,7 @@ from engine import admin_query, commands
 from engine.command_types import CreatePlayer
 from engine.state import GameState
 from server import auth as auth_mod
+from server.admin_listing import ADMIN_LISTING, MAX_WAITING
 from server.keys import ACTOR, AUTH, CLOCK
 from tests.conftest import T0
 from tests.server.conftest import ADMIN, ClientFactory, admin_json, auth
@@ -178,6 +179,26 @@ async def test_listings_that_wait_together_each_get_their_own_answer(
         got.pop("query_time_ms"), expected.pop("query_time_ms")
         assert got == expected, raw
     assert (await unknown).status == 400
+
+
+async def test_a_full_queue_of_listings_answers_429_at_once(
+    client: TestClient, held_select: tuple[threading.Event, threading.Event]
+) -> None:
+    """With MAX_WAITING listings waiting behind one under way, the next gets 429 with
+    Retry-After at once; those waiting are answered."""
+    await game_of(client, 5)
+    entered, release = held_select
+    first = asyncio.create_task(listed(client, {}))
+    await until(entered.is_set)
+    listing = client.server.app[ADMIN_LISTING]
+    waiting = [asyncio.create_task(listed(client, {"page": 2})) for _ in range(MAX_WAITING)]
+    await until(lambda: len(listing.waiting) == MAX_WAITING)
+    refused = await client.get("/api/admin/players", headers=ADMIN)
+    release.set()
+    assert refused.status == 429 and refused.headers["Retry-After"] == "1"
+    assert (await refused.json())["error"]["code"] == "rate_limited"
+    assert (await first)["total_count"] == 5
+    assert [(await task)["players"] for task in waiting] == [[]] * MAX_WAITING
 
 
 async def test_a_listing_over_the_read_budget_is_429_until_the_budget_refills(
