@@ -47,7 +47,7 @@ from aiohttp import web
 from actor.actor import Actor
 from engine import admin_query, index_copy
 from engine.admin_query import PlayerQuery
-from engine.errors import GameError, RateLimited
+from engine.errors import GameError, RateLimited, Unavailable
 from engine.index_copy import IndexCopy
 from engine.state import GameState
 from server.keys import ACTOR
@@ -84,16 +84,22 @@ class AdminListing:
         return await future
 
     async def _serve(self) -> None:
-        while self.waiting:
-            batch, self.waiting = self.waiting, []
-            try:
-                await self._answer(batch)
-            except Exception as error:  # the game stopping (Unavailable), or a bug
-                if not isinstance(error, GameError):
-                    log.exception("admin listing failed", extra={"event": "admin_error"})
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
+        batch: Waiting = []
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting, []
+                try:
+                    await self._answer(batch)
+                except Exception as error:  # the game stopping (Unavailable), or a bug
+                    if not isinstance(error, GameError):
+                        log.exception("admin listing failed", extra={"event": "admin_error"})
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+        finally:  # cancelled at shutdown: no request is left waiting for an answer
+            for _, future in [*batch, *self.waiting]:
+                if not future.done():
+                    future.set_exception(Unavailable("the game is stopping"))
 
     async def _answer(self, batch: Waiting) -> None:
         started = time.perf_counter()
