@@ -24,18 +24,13 @@ first listing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from engine import name_blocks
 from engine.name_blocks import Block
 from engine.player_index import COLUMNS, PlayerIndex, id_prefix_hits
 from engine.players import Player
-from engine.state import current_round_id
-
-if TYPE_CHECKING:
-    from engine.state import GameState
+from engine.state import GameState, current_round_id
 
 # Each step is one turn's worth of work, about 3 ms of CPU (bench/admin_bench.py measures them).
 KEY_STEP = 4096  # building a player's keys is about 0.7 µs
