@@ -3,14 +3,14 @@
 The listing has two parts. ``select`` finds the page: the slots of the players the filters
 match, in the sort's order, and their count. It is vectorised over the columns of
 ``engine.player_index``: every filter is one numpy comparison over the players' slots, the
-search is a C-level substring scan, and a page of a sort is found with two partial partitions
-(``np.partition``), never a full sort: the page's rows are the first ``page * limit`` in order
-minus the first ``(page - 1) * limit``. The order is total — the sort key, then the slot (order
-of creation) — so pages never overlap or skip a player while nothing changes. ``select`` reads
-any ``Columns``: the live index (``list_players``, one call in a turn, for the engine's own
-callers and tests), or the copy the server reads outside the turn (``engine/index_copy.py``,
-``server/admin_listing.py``). ``rows`` then turns the page's slots into the players' objects,
-from the live state, in a turn.
+search is a C-level substring scan, and a page of a sort is found with a partial partition
+(``np.partition``), never a full sort: the first ``page * limit`` rows in order, sorted, less
+the first ``(page - 1) * limit`` (``page_of``). The order is total — the sort key, then the slot
+(order of creation) — so pages never overlap or skip a player while nothing changes.
+``select`` reads any ``Columns``: the live index (``list_players``, one call in a turn, for the
+engine's own callers and tests), or the copy the server reads outside the turn
+(``engine/index_copy.py``, ``server/admin_listing.py``). ``rows`` then turns the page's slots
+into the players' objects, from the live state, in a turn.
 
 ``cost`` estimates a listing's work, in players scanned, for the admin's read budget.
 ``query_time_ms`` is measured with ``time.perf_counter``: a duration for the admin to read, not
