@@ -47,6 +47,7 @@ test: lint $(E2E_NODE)
 bench: $(VENV)/.test-installed
 	$(PY) bench/engine_bench.py
 	$(PY) bench/admin_bench.py
+	$(PY) bench/admin_read_bench.py
 	$(PY) bench/http_bench.py
 	$(PY) bench/persist_bench.py
 	$(PY) bench/ws_load.py

@@ -107,6 +107,8 @@ class Settings:
     # seconds the bulk runner waits between two steps of a job (0: one event-loop iteration).
     admin_rate: float = 20.0
     admin_burst: int = 60
+    # Players a second an admin's listings may scan (server/admin_auth.py, the read budget).
+    admin_scan_rate: float = 20_000_000.0
     admin_bulk_pace: float = 0.0
     admin_metrics_interval: float = 5.0  # the admin socket's figures (SPEC §8); tests shrink it
     # The garbage collector (server/gc_policy.py): "tuned" freezes the long-lived heap;
@@ -256,6 +258,11 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
     ),
     ("ADMIN_RATE", _number(float, 0.1, 100000), "admin API requests a second (429 beyond)"),
     ("ADMIN_BURST", _number(int, 1, 100000), "admin API requests allowed at once"),
+    (
+        "ADMIN_SCAN_RATE",
+        _number(float, 1000, 10**12),
+        "players a second an admin's player listings may scan (429 beyond)",
+    ),
     ("ADMIN_BULK_PACE", _number(float, 0, 60), "seconds between two steps of a bulk job"),
     ("GC_POLICY", _choice(("tuned", "default")), "garbage collector: tuned or default"),
 ]

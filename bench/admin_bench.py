@@ -2,10 +2,15 @@
 
 Builds a game of ``--players`` players through ``engine.commands`` (a third renamed to names made
 of syllables, scores and round scores spread, last clicks over a day, 1 % banned, 0.1 % flagged),
-then times, each inside what would be one actor turn:
+then times:
 - the index build (what a start-up adds) and the memory the index holds;
-- listings with a random filter, a random sort and a random page (p50, p95, max);
-- searches by name substring (p95) and by id prefix;
+- the steps the server runs between turns to prepare the listing's copy of the index (the keys
+  a start-up deferred, the name blocks, the first copy, then a copy after 2,000 pushes): each
+  step is one turn's worth, so its longest is what a player's push may wait behind;
+- listings with a random filter, a random sort and a random page: the selection (which the
+  server runs on the copy in a thread of its own) and the rows (built between turns, 64 a step);
+- the same listings in one turn on the live index, as ``engine.admin_query.list_players`` runs
+  them (p50, p95, max); searches by name substring (p95) and by id prefix;
 - bulk steps of a 100,000-player ban and of a 100,000-player score reset (the longest step);
 - bulk steps over a filter, which test at most ``bulk.SCAN`` slots each: an unban of the banned
   1 % (few matches a window) and a ban over a name search (each window's players tested in
@@ -16,6 +21,7 @@ Run: ``make bench`` or ``python bench/admin_bench.py --players 1000000``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import random
 import statistics
@@ -29,8 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine_bench import spread_scores
 
 from engine import bulk, commands
-from engine.admin_query import list_players, parse_query
-from engine.command_types import AdminBulkCreate, CreatePlayer, Tick
+from engine.admin_query import list_players, parse_query, rows, select
+from engine.command_types import AdminBulkCreate, CreatePlayer, Push, Tick
+from engine.errors import GameError
+from engine.index_copy import IndexCopy, prepare_step
 from engine.player_index import PlayerIndex
 from engine.rules import Rules
 from engine.state import GameState, new_state
@@ -102,6 +110,35 @@ def figures(label: str, ms: list[float]) -> None:
     )
 
 
+def prepared(state: GameState, copy: IndexCopy, label: str) -> None:
+    """Prepare the copy as the server does, timing each step (one turn's worth of work) in
+    CPU time: on a machine shared with other work, wall time says more about the others."""
+    steps = []
+    while True:
+        started = time.thread_time()
+        done = prepare_step(state, copy, True)
+        steps.append((time.thread_time() - started) * 1000)
+        if done:
+            break
+    figures(f"{label}: {len(steps)} steps, {sum(steps):.0f} ms; a step (CPU)", steps)
+
+
+def split_listings(state: GameState, copy: IndexCopy, raws: list[dict[str, object]]) -> None:
+    """The server's listing: the selection on the copy, then the rows 64 a step (CPU time)."""
+    selecting, row_steps = [], []
+    for raw in raws:
+        query = parse_query(raw)
+        started = time.thread_time()
+        page, _ = select(copy, copy.round_id, query)
+        selecting.append((time.thread_time() - started) * 1000)
+        for start in range(0, len(page), 64):
+            started = time.thread_time()
+            rows(state, page[start : start + 64])
+            row_steps.append((time.thread_time() - started) * 1000)
+    figures("  selection on the copy (the server's listing thread; CPU)", selecting)
+    figures("  rows, 64 a step (between turns; CPU)", row_steps)
+
+
 def bulk_run(state: GameState, ids: list[str], action: str, limit: int) -> None:
     job = commands.apply(
         state,
@@ -144,9 +181,17 @@ def main() -> None:
     print(f"built {args.players:,} players in {time.perf_counter() - started:.1f} s")
     print(f"index build (start-up cost): {build_seconds * 1000:.0f} ms")
     rng = random.Random(args.seed + 1)
-    first, _ = timed(state, {"search": "zz"})  # joins the name blocks once
-    print(f"first search (joins the name blocks): {first:.0f} ms")
+    copy = IndexCopy()
+    prepared(state, copy, "first preparation (keys, name blocks, whole copy)")
+    for i, player_id in enumerate(rng.sample(ids, 2000)):
+        push = Push(player_id=player_id, batch_id=f"x{i}", clicks=[5], now=T0 + 90_000 + i)
+        with contextlib.suppress(GameError):  # the banned players
+            commands.apply(state, push)
+    prepared(state, copy, "preparation after 2,000 pushes")
     print(f"index memory: {state.index.memory_bytes() / 2**20:.1f} MiB")
+    print(f"the copy's memory: {copy.memory_bytes() / 2**20:.1f} MiB")
+    split_listings(state, copy, [random_query(rng) for _ in range(args.queries)])
+    print("in one turn on the live index (engine.admin_query.list_players):")
     figures(
         "filter + sort + page", [timed(state, random_query(rng))[0] for _ in range(args.queries)]
     )

@@ -59,6 +59,7 @@ class Stats:
 
     arrivals: dict[int, array] = field(default_factory=dict)  # board version -> receive times
     acks: array = field(default_factory=lambda: array("d"))  # ack latencies in the window
+    ack_sent: array = field(default_factory=lambda: array("d"))  # when each of those left
     boards: int = 0  # board frames received in the window
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
@@ -93,7 +94,7 @@ class Client(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.ready.done():
             self.ready.set_exception(ConnectionError(f"lost during handshake: {exc}"))
-        elif not self.stats.closing:
+        elif self.upgraded and not self.stats.closing:  # a refused handshake is connect's
             self.stats.error(f"connection lost: {exc}")
 
     def data_received(self, data: bytes) -> None:
@@ -147,6 +148,7 @@ class Client(asyncio.Protocol):
                 low, high = stats.window
                 if low <= self.sent_at <= high:
                     stats.acks.append(now - self.sent_at)
+                    stats.ack_sent.append(self.sent_at)
             elif buf.startswith(ERROR_PREFIX, start):
                 stats.error(buf[start:end].decode(errors="replace"))
         elif opcode == 0x9:  # a server ping: answer it (RFC 6455 §5.5.2)
@@ -204,12 +206,23 @@ class Probe(Client):
 
 
 async def connect(stats: Stats, port: int, token: str, index: int, factory: type[Client]) -> Client:
+    """A connected client; a handshake refused with 503 (a server in overload while a crowd
+    connects) is tried again after its Retry-After, as the game page does, a few times."""
     loop = asyncio.get_running_loop()
-    _, client = await loop.create_connection(
-        lambda: factory(stats, port, token, index), "127.0.0.1", port
-    )
-    await asyncio.wait_for(client.ready, 30)
-    return client
+    for attempt in range(5):
+        _, client = await loop.create_connection(
+            lambda: factory(stats, port, token, index), "127.0.0.1", port
+        )
+        try:
+            await asyncio.wait_for(client.ready, 30)
+            return client
+        except ConnectionError as error:
+            if not str(error).startswith("HTTP/1.1 503") or attempt == 4:
+                raise
+            if client.transport is not None:
+                client.transport.close()
+        await asyncio.sleep(2.0)
+    raise AssertionError("unreachable")
 
 
 async def ws_tokens(port: int, player_tokens: list[str], parallel: int = 32) -> list[str]:
@@ -303,6 +316,7 @@ def result(stats: Stats) -> dict[str, Any]:
     return {
         "arrivals": {v: t.tobytes() for v, t in stats.arrivals.items()},
         "acks": stats.acks.tobytes(),
+        "ack_sent": stats.ack_sent.tobytes(),
         "boards": stats.boards,
         "errors": stats.errors,
         "error_samples": stats.error_samples,

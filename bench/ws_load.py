@@ -72,9 +72,15 @@ async def create_players(port: int, count: int, parallel: int = 64) -> list[str]
     async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as session:
 
         async def one() -> None:
-            async with limit, session.post("/api/session", json={}) as response:
-                assert response.status == 201, await response.text()
-                tokens.append((await response.json())["token"])
+            while True:
+                async with limit, session.post("/api/session", json={}) as response:
+                    if response.status == 503:  # overloaded for a moment: as a page would, wait
+                        retry = float(response.headers.get("Retry-After", "1"))
+                    else:
+                        assert response.status == 201, await response.text()
+                        tokens.append((await response.json())["token"])
+                        return
+                await asyncio.sleep(retry)
 
         await asyncio.gather(*(one() for _ in range(count)))
     return tokens
@@ -154,6 +160,14 @@ async def drive(args: argparse.Namespace, port: int, server: subprocess.Popen) -
         from admin_ws_bench import admin_load
 
         admins = asyncio.create_task(admin_load(port, args.admins, warm, end))
+    listings = None
+    if getattr(args, "listings", 0):  # bench/admin_read_bench.py: admin listings in the window
+        from admin_read_bench import listing_load
+
+        admin_from = warm + args.baseline_seconds
+        listings = asyncio.create_task(
+            listing_load(port, args.listings, admin_from, end, args.seed, args.phase_seconds)
+        )
 
     profiler = None
     if args.profile:  # py-spy samples the server through the measured window
@@ -176,6 +190,7 @@ async def drive(args: argparse.Namespace, port: int, server: subprocess.Popen) -
 
     results = [await loop.run_in_executor(None, pipe.recv) for _, pipe in workers]
     admin_report = None if admins is None else await admins
+    listing_report = None if listings is None else await listings
     server_metrics = await scrape(port)
     if profiler is not None:
         await loop.run_in_executor(None, profiler.wait)
@@ -199,6 +214,8 @@ async def drive(args: argparse.Namespace, port: int, server: subprocess.Popen) -
     )
     if admin_report is not None:
         report["admin"] = admin_report
+    if listing_report is not None:
+        report["listings"] = listing_report
     return report
 
 
@@ -231,7 +248,7 @@ def summarize(
     server_metrics: dict[str, float],
 ) -> dict[str, Any]:
     arrivals: dict[int, array] = {}
-    acks = array("d")
+    acks, ack_sent = array("d"), array("d")
     boards = errors = 0
     samples: list[str] = list(probe_stats.error_samples)
     for r in results:
@@ -242,6 +259,9 @@ def summarize(
         part = array("d")
         part.frombytes(r["acks"])
         acks.extend(part)
+        part = array("d")
+        part.frombytes(r["ack_sent"])
+        ack_sent.extend(part)
         boards += r["boards"]
         errors += r["errors"]
         samples += r["error_samples"]
@@ -255,7 +275,21 @@ def summarize(
         t - sent for sent, version in probe.found for t in arrivals.get(version, ()) if t >= sent
     ]
     errors += probe_stats.errors
+    by_phase: dict[str, Any] = {}
+    phase = getattr(args, "phase_seconds", 0)
+    if phase:  # bench/admin_read_bench.py: no admin at first, then reading every other period
+        admin_from = warm + args.baseline_seconds
+        split: tuple[list[float], ...] = ([], [], [])
+        for latency, sent in zip(acks, ack_sent, strict=True):
+            part = 0 if sent < admin_from else 1 + int((sent - admin_from) / phase) % 2
+            split[part].append(latency)
+        by_phase = {
+            "ack_no_admin": percentiles(split[0]),
+            "ack_admin_idle": percentiles(split[1]),
+            "ack_admin_reading": percentiles(split[2]),
+        }
     return {
+        **by_phase,
         "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end",
         "clients": args.clients,
         "connected": connected,

@@ -1,12 +1,18 @@
-"""The admin's player listing and player detail, read from the live state (SPEC §8).
+"""The admin's player listing and player detail (SPEC §8).
 
-The listing runs inside an actor turn, so it is vectorised over the columns of
+The listing has two parts. ``select`` finds the page: the slots of the players the filters
+match, in the sort's order, and their count. It is vectorised over the columns of
 ``engine.player_index``: every filter is one numpy comparison over the players' slots, the
-search is a C-level substring scan, and a page of a sort is found with two partial partitions
-(``np.partition``), never a full sort: the page's rows are the first ``page * limit`` in order
-minus the first ``(page - 1) * limit``. The order is total — the sort key, then the slot (order
-of creation) — so pages never overlap or skip a player while nothing changes.
+search is a C-level substring scan, and a page of a sort is found with a partial partition
+(``np.partition``), never a full sort: the first ``page * limit`` rows in order, sorted, less
+the first ``(page - 1) * limit`` (``page_of``). The order is total — the sort key, then the slot
+(order of creation) — so pages never overlap or skip a player while nothing changes.
+``select`` reads any ``Columns``: the live index (``list_players``, one call in a turn, for the
+engine's own callers and tests), or the copy the server reads outside the turn
+(``engine/index_copy.py``, ``server/admin_listing.py``). ``rows`` then turns the page's slots
+into the players' objects, from the live state, in a turn.
 
+``cost`` estimates a listing's work, in players scanned, for the admin's read budget.
 ``query_time_ms`` is measured with ``time.perf_counter``: a duration for the admin to read, not
 a time any rule depends on.
 """
@@ -16,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -43,6 +49,24 @@ FILTERS = (
     "flagged",
 )
 BIG = 10**15
+# The cost of a listing in players scanned (``cost``): a row is the player's object with both
+# ranks, about as much work as scanning a thousand players' columns; a search or a sort by name
+# reads the names' bytes or keys as well.
+ROW_COST = 1000
+SORTED_ROWS = 20_000  # ``page_of`` sorts this many rows outright (about 2 ms)
+
+
+class Columns(Protocol):
+    """What ``select`` reads: the live ``PlayerIndex`` or its ``IndexCopy``."""
+
+    n: int
+    planet_code: dict[str, int]
+
+    def column(self, name: str) -> np.ndarray: ...
+    def name_hits(self, text: str, start: int = 0, stop: int | None = None) -> np.ndarray: ...
+    def id_prefix_hits(
+        self, prefix: str, start: int = 0, stop: int | None = None
+    ) -> np.ndarray: ...
 
 
 @dataclass(slots=True, frozen=True)
@@ -97,6 +121,17 @@ def filters_applied(query: PlayerQuery) -> dict[str, Any]:
     return {name: values[name] for name in FILTERS if values[name] is not None}
 
 
+def cost(query: PlayerQuery, players: int) -> int:
+    """About how much work the listing is, in players scanned (see ``ROW_COST``)."""
+    passes = 1 + (query.search is not None) + (query.sort == "name")
+    return passes * players + ROW_COST * query.limit
+
+
+def check_planet(index: Columns, query: PlayerQuery) -> None:
+    if query.planet is not None and query.planet not in index.planet_code:
+        raise InvalidRequest(f"unknown planet {query.planet!r}", {"field": "planet"})
+
+
 def matching_slots(
     state: GameState, query: PlayerQuery, start: int = 0, stop: int | None = None
 ) -> np.ndarray:
@@ -105,9 +140,15 @@ def matching_slots(
     ``start`` and ``stop`` limit it to a window of slots: a bulk job's step tests the players
     its cursor reaches (``engine/bulk.py``), a few thousand at a time.
     """
-    index = state.index
-    if query.planet is not None and query.planet not in index.planet_code:
-        raise InvalidRequest(f"unknown planet {query.planet!r}", {"field": "planet"})
+    return matching(state.index, current_round_id(state), query, start, stop)
+
+
+def matching(
+    index: Columns, round_id: int | None, query: PlayerQuery, start: int = 0, stop: int | None = None
+) -> np.ndarray:
+    """The slots from ``start`` to ``stop`` of every player the query's filters match in
+    ``index``, in slot order."""
+    check_planet(index, query)
     stop = index.n if stop is None else min(stop, index.n)
     window = slice(start, stop)
     mask = np.ones(max(0, stop - start), bool)
@@ -123,7 +164,7 @@ def matching_slots(
     if query.score_max is not None:
         mask &= score <= query.score_max
     if query.round_score_min is not None or query.round_score_max is not None:
-        live = _round_scores(state, window)
+        live = _round_scores(index, round_id, window)
         if query.round_score_min is not None:
             mask &= live >= query.round_score_min
         if query.round_score_max is not None:
@@ -141,85 +182,123 @@ def matching_slots(
     return np.flatnonzero(mask) + start
 
 
-def _round_scores(state: GameState, window: slice = slice(None)) -> np.ndarray:
-    """Round scores as they read now: a score of another round counts 0 (lazy reset)."""
-    index = state.index
-    current = current_round_id(state)
+def _round_scores(
+    index: Columns, round_id: int | None, window: slice = slice(None)
+) -> np.ndarray:
+    """Round scores as they read in round ``round_id``: another round's count 0 (lazy reset)."""
     rounds = index.column("round_id")[window]
-    if current is None:
+    if round_id is None:
         return np.zeros(len(rounds), np.int64)
-    return np.where(rounds == current, index.column("round_score")[window], 0)
+    return np.where(rounds == round_id, index.column("round_score")[window], 0)
 
 
-def _sort_keys(state: GameState, slots: np.ndarray, sort: str, order: str) -> list[np.ndarray]:
+def _sort_keys(
+    index: Columns, round_id: int | None, slots: np.ndarray, sort: str, order: str
+) -> list[np.ndarray]:
     """Keys, most significant first, that order ``slots`` ascending; ties fall to the slot."""
-    index = state.index
+    every = len(slots) == index.n  # the filters kept everyone: the columns are the keys
+
+    def take(column: np.ndarray) -> np.ndarray:
+        return column if every else column[slots]
+
     if sort == "name":
-        keys = [index.column("name_key1")[slots], index.column("name_key2")[slots]]
+        keys = [take(index.column("name_key1")), take(index.column("name_key2"))]
         return keys if order == "asc" else [~k for k in keys]
     if sort in ("score", "round_score"):
-        values = index.column("score") if sort == "score" else _round_scores(state)
-        chosen = values[slots]
+        values = index.column("score") if sort == "score" else _round_scores(index, round_id)
+        chosen = take(values)
         return [chosen if order == "asc" else -chosen]
-    column = index.column("last_click" if sort == "last_click" else "created")[slots]
+    column = take(index.column("last_click" if sort == "last_click" else "created"))
     key = column if order == "asc" else -column
     return [np.where(np.isnan(key), np.inf, key)]  # never clicked: last either way
 
 
-def _first(keys: list[np.ndarray], rows: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the first ``k`` of ``rows`` in the order of ``keys`` then position."""
+def _first(keys: list[np.ndarray], rows: np.ndarray | None, k: int, count: int) -> np.ndarray:
+    """Positions of the first ``k`` of ``rows`` (None: all ``count``) in the order of ``keys``
+    then position."""
     if k <= 0:
-        return rows[:0]
-    if k >= len(rows):
+        return np.zeros(0, np.int64)
+    if rows is None and k >= count:
+        return np.arange(count)
+    if rows is not None and k >= len(rows):
         return rows
-    column = keys[0][rows]
+    column = keys[0] if rows is None else keys[0][rows]
     kth = np.partition(column, k - 1)[k - 1]
-    before = rows[column < kth]
-    tied = rows[column == kth]  # in position order, i.e. slot order
+    before, tied = np.flatnonzero(column < kth), np.flatnonzero(column == kth)
+    if rows is not None:
+        before, tied = rows[before], rows[tied]  # still in position order, i.e. slot order
     need = k - len(before)
-    rest = tied[:need] if len(keys) == 1 else _first(keys[1:], tied, need)
+    rest = tied[:need] if len(keys) == 1 else _first(keys[1:], tied, need, count)
     return np.concatenate([before, rest])
 
 
 def page_of(keys: list[np.ndarray], count: int, page: int, limit: int) -> np.ndarray:
-    """Positions of one page's rows, in order."""
-    rows = np.arange(count)
+    """Positions of one page's rows, in order.
+
+    The rows up to the page's end are found with one partition and sorted exactly, keys then
+    position; past ``SORTED_ROWS`` rows, the rows before the page are found with a second
+    partition and left out first, so a deep page never sorts a million rows.
+    """
     start = (page - 1) * limit
     if start >= count:
-        return rows[:0]
-    upto = _first(keys, rows, start + limit)
-    if start:
-        upto = np.setdiff1d(upto, _first(keys, rows, start), assume_unique=True)
-    # a page is at most MAX_LIMIT rows: sort it exactly, keys then position
+        return np.zeros(0, np.int64)
+    upto = _first(keys, None, start + limit, count)
+    skip = start
+    if start and len(upto) > SORTED_ROWS:
+        upto = np.setdiff1d(upto, _first(keys, None, start, count), assume_unique=True)
+        skip = 0
     order = np.lexsort([upto, *(key[upto] for key in reversed(keys))])
-    return upto[order]
+    return upto[order[skip : skip + limit]]
 
 
-def list_players(state: GameState, query: PlayerQuery, now: float) -> dict[str, Any]:
-    """One page of the players the query matches, in its order, with the total count."""
-    started = time.perf_counter()
-    slots = matching_slots(state, query)
-    keys = _sort_keys(state, slots, query.sort, query.order)
+def select(index: Columns, round_id: int | None, query: PlayerQuery) -> tuple[list[int], int]:
+    """The slots of the query's page, in its order, and how many players match in all.
+
+    ``round_id`` is the round the round scores are read in (the current one).
+    """
+    slots = matching(index, round_id, query)
+    keys = _sort_keys(index, round_id, slots, query.sort, query.order)
     chosen = slots[page_of(keys, len(slots), query.page, query.limit)]
-    flagged = state.index.column("flagged")
-    by_slot = state.index.by_slot
-    rows = []
-    for slot in chosen.tolist():
+    return chosen.tolist(), len(slots)
+
+
+def rows(state: GameState, slots: list[int]) -> list[dict[str, Any]]:
+    """The players of ``slots`` as the listing shows them, from the live state."""
+    index = state.index
+    by_slot = index.by_slot
+    found = []
+    for slot in slots:
         player = by_slot[slot]
-        row = player_dict(state, player)
+        row: Any = player_dict(state, player)
         row["violations"] = player.violations
-        row["flagged"] = bool(flagged[slot])
-        rows.append(row)
+        row["flagged"] = index.is_flagged(slot)
+        found.append(row)
+    return found
+
+
+def reply(
+    query: PlayerQuery, players: list[dict[str, Any]], total: int, ms: float
+) -> dict[str, Any]:
+    """The listing's reply (SPEC §8): the page, the total, what was asked, how long it took."""
     return {
-        "players": rows,
-        "total_count": len(slots),
+        "players": players,
+        "total_count": total,
         "page": query.page,
         "page_size": query.limit,
         "filters_applied": filters_applied(query),
         "sort": query.sort,
         "order": query.order,
-        "query_time_ms": round((time.perf_counter() - started) * 1000, 3),
+        "query_time_ms": round(ms, 3),
     }
+
+
+def list_players(state: GameState, query: PlayerQuery, now: float) -> dict[str, Any]:
+    """One page of the players the query matches, in its order, with the total count: the
+    whole listing at once, on the live index (the server splits it up: see ``select``)."""
+    started = time.perf_counter()
+    page, total = select(state.index, current_round_id(state), query)
+    found = rows(state, page)
+    return reply(query, found, total, (time.perf_counter() - started) * 1000)
 
 
 ACTION_NAMES = ("ban", "unban", "reset_score", "kick", "patch", "flag", "intervention")
@@ -258,7 +337,7 @@ def player_detail(state: GameState, player_id: str, now: float) -> dict[str, Any
         "rounds": history,
         "violations": player.violations,
         "tokens": round(throttle.available(player, state.rules, now), 3),
-        "flagged": bool(state.index.column("flagged")[player.slot]),
+        "flagged": state.index.is_flagged(player.slot),
         "push_stats": interventions.figures(stats) if stats is not None else None,
         "interventions": [
             interventions.case_dict(c)

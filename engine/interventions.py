@@ -15,9 +15,11 @@ The statistics are running sums (``PushStats``), kept only for players who pushe
 players who once pushed cost nothing, the online ones about 200 bytes each. They are part of the
 saved state, so a replay after a crash flags exactly what the live game flagged.
 
-A flag carries its evidence (the figures above). While a player has a case that is not resolved
-the player is ``flagged`` in the listing and no second automatic case is opened; a case
-dismissed as a false positive keeps the detectors quiet for that player for ``QUIET`` seconds.
+A flag carries its evidence (the figures above). A player has at most one case that is not
+resolved, and is ``flagged`` in the listing while it lasts: the detectors open no second case,
+and a flag by hand adds its reason to that case's notes and returns it (``flag``), so one
+matter never splits into two entries of the queue. A case dismissed as a false positive keeps
+the detectors quiet for that player for ``QUIET`` seconds.
 Resolution templates make the common cases one action: ``warn``, ``ban`` (bans the player too),
 ``dismiss``; ``other`` needs a note.
 """
@@ -168,7 +170,7 @@ def _judge(state: GameState, player: Player, stats: PushStats, now: float) -> No
         and evidence["cv_count"] <= CV_COUNT
     ):
         kind = MACHINE_RHYTHM
-    if kind is None or state.index.column("flagged")[player.slot] or _quiet(state, player, now):
+    if kind is None or state.index.is_flagged(player.slot) or _quiet(state, player, now):
         return
     evidence["violations"] = player.violations
     evidence["thresholds"] = {
@@ -216,12 +218,34 @@ def open_case(
     return case
 
 
-def flag(state: GameState, player_id: str, admin: str, reason: str, now: float) -> Intervention:
-    """An admin flags a player by hand; the reason is the evidence."""
+def flag(
+    state: GameState, player_id: str, admin: str, reason: str, now: float
+) -> tuple[Intervention, bool]:
+    """An admin flags a player by hand; the reason is the evidence. Returns (case, opened).
+
+    A player whose case is still open or assigned keeps that one case: the flag adds its reason
+    to the case's notes, is audited, and returns the case (``opened`` False).
+    """
     player = roster.get_player(state, player_id)
+    case = unresolved_case(state, player_id) if state.index.is_flagged(player.slot) else None
+    if case is not None:
+        case.notes.append({"at": now, "admin": admin, "text": f"Flagged again: {reason}"})
+        case.updated_at = now
+        after = {"intervention": case.id, "existing": True}
+        audit.record(state, now, admin, "flag", player_id, reason, None, after)
+        admin_events.emit(state, "intervention", now, intervention=case_dict(case))
+        return case, False
     case = open_case(state, player, MANUAL, {"reason": reason}, now, admin)
     audit.record(state, now, admin, "flag", player_id, reason, None, {"intervention": case.id})
-    return case
+    return case, True
+
+
+def unresolved_case(state: GameState, player_id: str) -> Intervention | None:
+    """The player's case that is open or assigned, if there is one."""
+    for case in reversed(state.interventions.values()):
+        if case.player_id == player_id and case.status != RESOLVED:
+            return case
+    return None
 
 
 def get_case(state: GameState, case_id: object) -> Intervention:
@@ -296,11 +320,8 @@ def update(
 
 
 def _unflag_if_clear(state: GameState, player_id: str) -> None:
-    still_open = any(
-        c.player_id == player_id and c.status != RESOLVED for c in state.interventions.values()
-    )
     player = state.players.get(player_id)
-    if player is not None and not still_open:
+    if player is not None and unresolved_case(state, player_id) is None:
         state.index.set_flagged(player.slot, False)
 
 

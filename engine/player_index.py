@@ -8,15 +8,17 @@ is a sum, a sort is a partition. The game keeps it current with one call where a
 
 - The round score is stored with the round it belongs to, as on the player: a query compares
   the round column with the current round's id, so a new round needs no sweep (SPEC §3).
-- Names are searched as lower-cased UTF-8 bytes joined with newlines, in blocks of ``BLOCK``
-  slots, each a numpy byte array: the needle's bytes are compared on a shrinking set of
-  candidate offsets (``name_hits``), and a binary search over the block's name starts gives the
-  hits' slots. A rename only marks its block for a re-join at the next search, so creating or
-  renaming players costs no more than a flag.
+- Names are searched in byte blocks (``engine/name_blocks.py``); a rename or a new player only
+  drops its block, joined again when next needed.
 - An id prefix is found on an 8-byte big-endian key of the lower-cased id, compared as a range;
   a prefix longer than 8 bytes is checked exactly on the few candidates the range leaves.
 - Names sort by two 8-byte keys of the lower-cased UTF-8 name, i.e. by its first 16 bytes; names
   that agree on those (a rare 17-24 character pair) fall back to creation order.
+- The id and name keys of a loaded game (about 0.9 s at a million players) are built in steps of
+  a few thousand players (``key_step``), which the server runs between turns; a read of a key
+  column before they are done builds the rest at once.
+- ``changed`` marks every slot written since the listing's copy (``engine/index_copy.py``) last
+  took it, so the copy is brought up to date by copying those slots only.
 
 Plain numpy arrays rather than ``array.array`` viewed by ``numpy.frombuffer``: an ``array``
 cannot grow while a view of it is alive, and a view kept by a traceback would make the next
@@ -34,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from engine.name_blocks import NameBlocks
 from engine.players import BANNED, STATUSES, Player
 
-BLOCK = 4096  # names joined per block: a rename re-joins 4,096 names, about 0.5 ms
 NO_TIME = np.nan
 KEY_BYTES = 8
 
@@ -86,27 +88,31 @@ class PlayerIndex:
     """Numpy columns by slot; ``n`` players are indexed, the arrays may hold spare room."""
 
     __slots__ = (
-        "_blocks",
         "_cols",
         "_dirty",
-        "_keyed",
-        "_starts",
+        "_keyed_upto",
         "by_slot",
+        "changed",
+        "copied_by",
         "n",
+        "names",
         "planet_code",
         "planets",
     )
 
-    def __init__(self, planets: Sequence[str], capacity: int = 1024) -> None:
+    def __init__(
+        self, planets: Sequence[str], capacity: int = 1024, by_slot: list[Player] | None = None
+    ) -> None:
         self.planets = list(planets)
         self.planet_code = {name: code for code, name in enumerate(self.planets)}
-        self.n = 0
-        self.by_slot: list[Player] = []
+        self.by_slot: list[Player] = [] if by_slot is None else by_slot
+        self.n = len(self.by_slot)
         self._cols = {name: np.zeros(capacity, dtype) for name, dtype in COLUMNS.items()}
-        self._blocks: list[np.ndarray | None] = []
-        self._starts: list[np.ndarray | None] = []
-        self._dirty: set[int] = set()  # slots whose push-path columns wait for ``_flush``
-        self._keyed = True  # the id and name keys are current (see ``build``)
+        self.names = NameBlocks(self.by_slot)
+        self._dirty: set[int] = set()  # slots whose push-path columns wait for ``flush``
+        self._keyed_upto = self.n  # slots below have their id and name keys (see ``build``)
+        self.changed = np.zeros(capacity, bool)  # written since the copy took them
+        self.copied_by: object = None  # the one copy ``changed`` is kept for
 
     @classmethod
     def build(
@@ -114,9 +120,9 @@ class PlayerIndex:
     ) -> PlayerIndex:
         """The index of a loaded game, built column by column without a Python step per field.
 
-        The id and name keys (about 0.9 s of it at a million players) are left to the first read
-        of a key column, so a start-up does not wait for a search no one has asked for yet; the
-        name blocks are joined at the first search too.
+        The id and name keys (about 0.9 s of it at a million players) are left to ``key_step``
+        or the first read of a key column, so a start-up does not wait for a search no one has
+        asked for yet; the name blocks are joined when first searched too.
         """
         listed = list(players)
         n = len(listed)
@@ -124,9 +130,7 @@ class PlayerIndex:
         deque(map(by_slot.__setitem__, map(attrgetter("slot"), listed), listed), maxlen=0)
         if any(map(operator.is_, by_slot, itertools.repeat(None))):
             raise ValueError("the players' slots do not number them 0 to n-1")
-        index = cls(planets, max(1024, n + n // 8))
-        index.by_slot = by_slot
-        index.n = n
+        index = cls(planets, max(1024, n + n // 8), by_slot)
         cols = index._cols
 
         def fill(name: str, values: Iterable[Any]) -> None:
@@ -141,9 +145,7 @@ class PlayerIndex:
         fill("created", map(attrgetter("created_at"), by_slot))
         fill("planet", map(index.planet_code.__getitem__, map(attrgetter("planet"), by_slot)))
         fill("status", map(STATUS_CODE.__getitem__, map(attrgetter("status"), by_slot)))
-        index._keyed = False
-        index._blocks = [None] * ((n + BLOCK - 1) // BLOCK)
-        index._starts = [None] * len(index._blocks)
+        index._keyed_upto = 0
         wanted = set(flagged)
         for player in listed if wanted else ():
             if player.id in wanted:
@@ -162,11 +164,7 @@ class PlayerIndex:
         self.by_slot.append(player)
         self.n += 1
         self._write(player)
-        if slot // BLOCK >= len(self._blocks):
-            self._blocks.append(None)
-            self._starts.append(None)
-        else:
-            self._blocks[slot // BLOCK] = None
+        self.names.changed(slot)
 
     def clicked(self, player: Player) -> None:
         """What a push changes (both scores, their round, the last click) is only noted here.
@@ -177,12 +175,14 @@ class PlayerIndex:
         """
         self._dirty.add(player.slot)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write the columns of the players noted by ``clicked``."""
         dirty = self._dirty
         if not dirty:
             return
         count = len(dirty)
         slots = np.fromiter(dirty, np.int64, count)
+        self.changed[slots] = True
         players = [self.by_slot[slot] for slot in slots.tolist()]
         cols = self._cols
         for name, field in (("score", "score"), ("round_score", "round_score")):
@@ -198,119 +198,110 @@ class PlayerIndex:
         cols, slot = self._cols, player.slot
         cols["planet"][slot] = self.planet_code[player.planet]
         cols["status"][slot] = STATUS_CODE[player.status]
+        self.changed[slot] = True
 
     def renamed(self, player: Player) -> None:
         cols, slot = self._cols, player.slot
-        if self._keyed:
+        if slot < self._keyed_upto:
             cols["name_key1"][slot] = text_key(player.name)
             cols["name_key2"][slot] = text_key(player.name, KEY_BYTES)
-        self._blocks[slot // BLOCK] = None
+            self.changed[slot] = True
+        self.names.changed(slot)
 
     def set_flagged(self, slot: int, flagged: bool) -> None:
         self._cols["flagged"][slot] = flagged
+        self.changed[slot] = True
+
+    def is_flagged(self, slot: int) -> bool:
+        return bool(self._cols["flagged"][slot])
 
     def _write(self, player: Player) -> None:
         slot = player.slot
         self.sync(player)
         self._cols["created"][slot] = player.created_at
-        if self._keyed:
+        if self._keyed_upto == slot:  # every earlier player is keyed: key this one now
             self._cols["id_key"][slot] = text_key(player.id)
             self._cols["name_key1"][slot] = text_key(player.name)
             self._cols["name_key2"][slot] = text_key(player.name, KEY_BYTES)
+            self._keyed_upto += 1
 
-    def _build_keys(self) -> None:
-        """Every player's id and name keys in one vectorised pass (deferred by ``build``)."""
-        n, cols, by_slot = self.n, self._cols, self.by_slot
-        cols["id_key"][:n] = _keys(map(attrgetter("id"), by_slot), n, 1)[:, 0]
-        names = _keys(map(attrgetter("name"), by_slot), n, 2)
-        cols["name_key1"][:n], cols["name_key2"][:n] = names[:, 0], names[:, 1]
-        self._keyed = True
+    @property
+    def keyed(self) -> bool:
+        """Every player's id and name keys are built."""
+        return self._keyed_upto == self.n
+
+    def key_step(self, limit: int) -> bool:
+        """Build the id and name keys of at most ``limit`` more players; True once all have them.
+
+        Vectorised over the step's players; the server runs it between turns, a few thousand
+        players at a time, so the keys a loaded game left unbuilt never take one long turn.
+        """
+        start, cols = self._keyed_upto, self._cols
+        stop = min(self.n, start + limit)
+        if start < stop:
+            chunk = self.by_slot[start:stop]
+            count = stop - start
+            cols["id_key"][start:stop] = _keys(map(attrgetter("id"), chunk), count, 1)[:, 0]
+            names = _keys(map(attrgetter("name"), chunk), count, 2)
+            cols["name_key1"][start:stop], cols["name_key2"][start:stop] = names[:, 0], names[:, 1]
+            self.changed[start:stop] = True
+            self._keyed_upto = stop
+        return self._keyed_upto == self.n
 
     def _grow(self, capacity: int) -> None:
         for name, column in self._cols.items():
             grown = np.zeros(capacity, column.dtype)
             grown[: len(column)] = column
             self._cols[name] = grown
+        changed = np.zeros(capacity, bool)
+        changed[: len(self.changed)] = self.changed
+        self.changed = changed
 
     # -- reading ----------------------------------------------------------------------------
 
     def column(self, name: str) -> np.ndarray:
         """The column of ``n`` players (a view: read it within the turn, never keep it)."""
-        self._flush()
-        if not self._keyed and name in KEY_COLUMNS:
-            self._build_keys()
+        self.flush()
+        if name in KEY_COLUMNS:
+            self.key_step(self.n)
         return self._cols[name][: self.n]
+
+    def raw_columns(self) -> dict[str, np.ndarray]:
+        """Every column with its spare room, for the copy (``engine/index_copy.py``) to read."""
+        return self._cols
 
     def banned_code(self) -> int:
         return STATUS_CODE[BANNED]
 
     def name_hits(self, text: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Slots from ``start`` to ``stop`` whose lower-cased name contains ``text``
-        (lower-cased), in slot order; only the bytes of those slots' names are read.
-
-        Each block is the names' lower-cased UTF-8 bytes, newline-separated, as a numpy array;
-        a match is found by comparing the needle's bytes one at a time on the shrinking set of
-        candidate positions, so the cost is one pass over the bytes whatever the number of hits
-        (a substring of UTF-8 bytes is a substring of the text: UTF-8 is self-synchronising;
-        the needle holds no newline, so a match never runs from one name into the next).
-        """
-        needle = np.frombuffer(text.lower().encode(), np.uint8)
-        stop = self.n if stop is None else stop
-        hits = []
-        for b in range(start // BLOCK, min(len(self._blocks), -(-stop // BLOCK))):
-            data, starts = self._block(b)
-            low, high = max(0, start - b * BLOCK), min(len(starts), stop - b * BLOCK)
-            if low >= high:
-                continue
-            begin = int(starts[low])
-            part = data[begin : int(starts[high]) if high < len(starts) else len(data)]
-            end = len(part) - len(needle) + 1
-            if end <= 0:
-                continue
-            at = np.flatnonzero(part[:end] == needle[0])
-            for j in range(1, len(needle)):
-                if not len(at):
-                    break
-                at = at[part[at + j] == needle[j]]
-            if len(at):
-                local = np.searchsorted(starts, at + begin, side="right") - 1  # ascending
-                first = np.ones(len(local), bool)
-                first[1:] = local[1:] != local[:-1]  # a name with two hits counts once
-                hits.append(local[first] + b * BLOCK)
-        return np.concatenate(hits) if hits else np.zeros(0, np.int64)
+        (lower-cased), in slot order."""
+        return self.names.hits(text, start, stop)
 
     def id_prefix_hits(self, prefix: str, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """Slots from ``start`` to ``stop`` whose lower-cased id starts with ``prefix``
-        (lower-cased), in slot order."""
-        raw = prefix.lower().encode()
-        head = raw[:KEY_BYTES]
-        low = int.from_bytes(head.ljust(KEY_BYTES, b"\0"))
-        high = int.from_bytes(head.ljust(KEY_BYTES, b"\xff"))
-        keys = self.column("id_key")[start:stop]
-        slots = np.flatnonzero((keys >= np.uint64(low)) & (keys <= np.uint64(high))) + start
-        if len(raw) > KEY_BYTES or b"\0" in head:
-            needle = prefix.lower()
-            by_slot = self.by_slot
-            slots = np.array(
-                [s for s in slots.tolist() if by_slot[s].id.lower().startswith(needle)],
-                np.int64,
-            )
-        return slots
-
-    def _block(self, b: int) -> tuple[np.ndarray, np.ndarray]:
-        data, starts = self._blocks[b], self._starts[b]
-        if data is None or starts is None:
-            names = [p.name.lower().encode() for p in self.by_slot[b * BLOCK : (b + 1) * BLOCK]]
-            data = np.frombuffer(b"\n".join(names) + b"\n", np.uint8)
-            starts = np.zeros(len(names), np.int64)
-            np.cumsum([len(name) + 1 for name in names[:-1]], out=starts[1:])
-            self._blocks[b], self._starts[b] = data, starts
-        return data, starts
+        return id_prefix_hits(self.column("id_key")[start:stop], self.by_slot, prefix, start)
 
     def memory_bytes(self) -> int:
         """What the index holds beyond the players themselves (reported by the admin bench)."""
-        columns = sum(c.nbytes for c in self._cols.values())
-        names = sum(j.nbytes for j in self._blocks if j is not None)
-        starts = sum(s.nbytes for s in self._starts if s is not None)
+        columns = sum(c.nbytes for c in self._cols.values()) + self.changed.nbytes
         by_slot = 8 * len(self.by_slot) + 56
-        return columns + names + starts + by_slot
+        return columns + self.names.memory_bytes() + by_slot
+
+
+def id_prefix_hits(
+    keys: np.ndarray, by_slot: Sequence[Player], prefix: str, start: int = 0
+) -> np.ndarray:
+    """Slots whose lower-cased id starts with ``prefix`` (lower-cased), in slot order;
+    ``keys`` are the id keys of the slots from ``start`` on."""
+    raw = prefix.lower().encode()
+    head = raw[:KEY_BYTES]
+    low = int.from_bytes(head.ljust(KEY_BYTES, b"\0"))
+    high = int.from_bytes(head.ljust(KEY_BYTES, b"\xff"))
+    slots = np.flatnonzero((keys >= np.uint64(low)) & (keys <= np.uint64(high))) + start
+    if len(raw) > KEY_BYTES or b"\0" in head:
+        needle = prefix.lower()
+        slots = np.array(
+            [s for s in slots.tolist() if by_slot[s].id.lower().startswith(needle)],
+            np.int64,
+        )
+    return slots

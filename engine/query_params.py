@@ -3,10 +3,16 @@
 The HTTP layer passes ``request.query`` (all strings) or a JSON body (typed values) straight
 through; each reader accepts both and refuses anything else with ``InvalidRequest`` naming the
 field, so the listing, the audit log and the bulk filter validate in one way.
+
+Numbers in strings are read strictly, as ASCII digits: Python's ``int`` and ``float`` also take
+other scripts' digits, ``NaN`` and ``inf``, and a NaN compares false with everything, so a filter
+given one would quietly match nothing (or, as a bound, everything).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -14,6 +20,8 @@ from typing import Any
 from engine.errors import InvalidRequest
 
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
+INTEGER = re.compile(r"-?[0-9]{1,20}")
+DECIMAL = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?")
 
 
 def refuse_unknown(raw: Mapping[str, Any], known: tuple[str, ...]) -> None:
@@ -37,10 +45,8 @@ def time(raw: Mapping[str, Any], name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, str):
-        try:
+        if DECIMAL.fullmatch(value):
             return float(value)
-        except ValueError:
-            pass
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -49,7 +55,7 @@ def time(raw: Mapping[str, Any], name: str) -> float | None:
         if parsed.tzinfo is None:
             raise InvalidRequest(f"{name} needs a time zone (Z for UTC)", {"field": name})
         return parsed.timestamp()
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidRequest(f"{name} must be Unix seconds or ISO 8601", {"field": name})
     return float(value)
 
@@ -60,7 +66,7 @@ def integer(
     value = raw.get(name, default)
     if value is None:
         return None
-    if isinstance(value, str) and value.lstrip("-").isdigit():
+    if isinstance(value, str) and INTEGER.fullmatch(value):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidRequest(f"{name} must be an integer from {low} to {high}", {"field": name})

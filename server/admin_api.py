@@ -19,9 +19,11 @@ from typing import Any
 from aiohttp import web
 
 from actor.actor import Actor
+from engine import admin_query
 from engine.command_types import GetMe
 from engine.errors import GameError, InvalidRequest, NotFound, Unavailable
 from server import admin_auth, admin_ws, auth
+from server.admin_listing import ADMIN_LISTING, admin_listing_ctx
 from server.admin_models import (
     AdminWsToken,
     BatchRequest,
@@ -104,8 +106,12 @@ def _number(request: web.Request, what: str) -> int:
 
 
 async def list_players(request: web.Request) -> web.Response:
-    admin_auth.admit(request)
-    return await query(request, {"op": "admin_players", "query": dict(request.query)})
+    """The listing, charged to the admin's read budget and run beside the game's turns."""
+    admin = admin_auth.admit(request)
+    listing = admin_query.parse_query(dict(request.query))
+    players = actor_of(request).board.players_total
+    admin_auth.charge(request, admin, admin_query.cost(listing, players))
+    return reply(await request.app[ADMIN_LISTING].run(listing))
 
 
 async def get_player(request: web.Request) -> web.Response:
@@ -200,7 +206,7 @@ async def flag_player(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     body = command_fields(await read_model(request, FlagRequest))
     case = await mutate(request, admin, {"op": "admin_flag", "admin": admin, **body})
-    return reply(case, status=201)
+    return reply(case, status=200 if case["existing"] else 201)
 
 
 async def update_intervention(request: web.Request) -> web.Response:
@@ -267,4 +273,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/admin/ws", admin_ws.handle, allow_head=False)
     app.cleanup_ctx.append(admin_ws.admin_hub_ctx)
     app.cleanup_ctx.append(bulk_runner_ctx)
+    app.cleanup_ctx.append(admin_listing_ctx)
     app.on_shutdown.append(admin_ws.close_admin_sockets)

@@ -32,8 +32,10 @@ log = logging.getLogger("ctb.auth")
 
 PLAYER, WS = "player", "ws"
 ADMIN_WS = "admin_ws"  # the admin socket's handshake token (server/admin_ws.py); sub: token id
+ADMIN_DEVICE = "admin_device"  # a client that has used the admin token (admin_auth.py)
 PLAYER_TTL = 365 * 86400
 WS_TTL = 90
+DEVICE_TTL = 30 * 86400
 SECRET_FILE, ADMIN_FILE = "secret.key", "admin.token"
 
 
@@ -98,7 +100,7 @@ def load_auth(settings: Settings, data_dir: DataDir) -> Auth:
 
 def issue(auth: Auth, player_id: str, kind: str) -> str:
     now = int(time.time())
-    ttl = WS_TTL if kind in (WS, ADMIN_WS) else PLAYER_TTL
+    ttl = WS_TTL if kind in (WS, ADMIN_WS) else DEVICE_TTL if kind == ADMIN_DEVICE else PLAYER_TTL
     claims = {"sub": player_id, "typ": kind, "iat": now, "exp": now + ttl}
     return jwt.encode(claims, auth.secret, algorithm="HS256")
 

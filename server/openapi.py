@@ -64,6 +64,7 @@ class Operation:
     summary: str
     reply: type | None = None  # the model of the success reply; None for a schemaless object
     status: int = 200
+    also: tuple[tuple[int, str], ...] = ()  # other success statuses, each with what it means
     request: type | None = None
     request_required: bool = True
     errors: tuple[int, ...] = ()
@@ -86,6 +87,8 @@ def _json(ref: Json, description: str, headers: Iterable[str] = ()) -> Json:
 def _operation(op: Operation, refs: dict[type, Json]) -> Json:
     reply = refs[op.reply] if op.reply is not None else {"type": "object"}
     responses: Json = {str(op.status): _json(reply, op.summary, op.reply_headers)}
+    for status, meaning in op.also:
+        responses[str(status)] = _json(reply, meaning)
     if op.not_modified:
         responses["304"] = {
             "description": "unchanged since the ETag given",

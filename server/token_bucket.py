@@ -25,13 +25,19 @@ class TokenBucket:
     tokens: float
     at: float
 
-    def take(self, now: float) -> float:
-        """Spend one token; returns 0, or the seconds to wait when the bucket is empty."""
+    def take(self, now: float, amount: float = 1.0) -> float:
+        """Spend ``amount``; returns 0, or the seconds to wait when the bucket cannot pay.
+
+        An amount larger than the bucket is paid once the bucket is full, and leaves it in
+        debt: the next request waits for the rest (the admin read budget charges a listing
+        its cost in players scanned).
+        """
         self.tokens = min(float(self.burst), self.tokens + max(0.0, now - self.at) * self.rate)
         self.at = now
-        if self.tokens < 1.0:
-            return (1.0 - self.tokens) / self.rate
-        self.tokens -= 1.0
+        needed = min(amount, float(self.burst))
+        if self.tokens < needed:
+            return (needed - self.tokens) / self.rate
+        self.tokens -= amount
         return 0.0
 
     def full_at(self) -> float:

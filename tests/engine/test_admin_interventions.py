@@ -107,6 +107,53 @@ def test_the_case_lifecycle_and_the_ban_template() -> None:
         cmd(game, "admin_intervention", intervention_id=case["id"], resolve="warn")
 
 
+def test_flagging_a_player_with_an_open_case_returns_that_case_with_a_note() -> None:
+    """A second flag by hand opens no second case: the open one gets the reason as a note,
+    the flag is audited, and the case is returned marked existing."""
+    game = long_game()
+    add_player(game, "p")
+    first = cmd(game, "admin_flag", player_id="p", reason="reported twice")
+    again = cmd(game, "admin_flag", T0 + 5, player_id="p", reason="and again", admin="tok-2")
+    assert (first["existing"], again["existing"]) == (False, True)
+    assert again["id"] == first["id"] and len(game.interventions) == 1
+    assert again["evidence"] == {"reason": "reported twice"}
+    assert again["notes"] == [{"at": T0 + 5, "admin": "tok-2", "text": "Flagged again: and again"}]
+    assert [(e["action"], e["after"]) for e in game.audit] == [
+        ("flag", {"intervention": first["id"]}),
+        ("flag", {"intervention": first["id"], "existing": True}),
+    ]
+
+
+def test_an_assigned_case_also_takes_a_later_flag_and_a_resolved_one_does_not() -> None:
+    """A flag joins the case while it is assigned; once that case is resolved a flag opens a
+    new one."""
+    game = long_game()
+    add_player(game, "p")
+    case = cmd(game, "admin_flag", player_id="p")
+    cmd(game, "admin_intervention", intervention_id=case["id"], assignee="ops")
+    assert cmd(game, "admin_flag", player_id="p")["id"] == case["id"]
+    cmd(game, "admin_intervention", intervention_id=case["id"], resolve="warn")
+    reopened = cmd(game, "admin_flag", player_id="p")
+    assert reopened["id"] != case["id"] and reopened["existing"] is False
+    assert [c.status for c in game.interventions.values()] == ["resolved", "open"]
+
+
+def test_a_detector_opens_no_case_beside_an_open_one_and_a_flag_joins_the_detectors() -> None:
+    """The detector leaves a player flagged by hand alone; a flag by hand after the detector's
+    case joins it."""
+    game = long_game()
+    for pid in ("flagged-bot", "bot"):
+        add_player(game, pid)
+    cmd(game, "admin_flag", player_id="flagged-bot")
+    play(game, "flagged-bot", [(T0 + i, 10) for i in range(130)])
+    play(game, "bot", [(T0 + i, 10) for i in range(130)])
+    kinds = {c.player_id: c.kind for c in game.interventions.values()}
+    assert kinds == {"flagged-bot": "manual", "bot": "machine_rhythm"}
+    joined = cmd(game, "admin_flag", T0 + 200, player_id="bot", reason="saw it too")
+    assert joined["kind"] == "machine_rhythm" and joined["existing"] is True
+    assert len(game.interventions) == 2
+
+
 def test_a_dismissed_case_keeps_the_detectors_quiet_for_a_while() -> None:
     """After a false positive is dismissed the same rhythm opens no new case within QUIET."""
     game = long_game()

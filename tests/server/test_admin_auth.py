@@ -6,11 +6,15 @@ import hashlib
 import logging
 import os
 
+import aiohttp
+import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 
 from actor.clock import FakeClock
-from server.admin_auth import FAILURES_PER_MINUTE
+from server import auth as auth_mod
+from server.admin_auth import DEVICE_COOKIE, FAILURES_PER_MINUTE, token_id
+from server.keys import AUTH
 from tests.server.conftest import ADMIN, ADMIN_TOKEN, ClientFactory, admin_json
 
 WRONG = {"Authorization": "Bearer not-the-admin-token-at-all"}
@@ -38,7 +42,8 @@ async def test_wrong_token_is_401(client: TestClient) -> None:
 async def test_guessing_address_is_locked_out_even_with_the_right_token(
     client: TestClient, app_clock: FakeClock
 ) -> None:
-    """After too many wrong tokens the address gets 429 before any token is looked at."""
+    """After too many wrong tokens the address gets 429 before any token is looked at, for a
+    client without a device cookie."""
     for _ in range(FAILURES_PER_MINUTE):
         assert (await client.get("/api/admin/game", headers=WRONG)).status == 401
     locked = await client.get("/api/admin/game", headers=ADMIN)
@@ -47,6 +52,101 @@ async def test_guessing_address_is_locked_out_even_with_the_right_token(
     assert (await locked.json())["error"]["code"] == "rate_limited"
     app_clock.jump(60.0)
     assert (await client.get("/api/admin/game", headers=ADMIN)).status == 200
+
+
+async def guess(client: TestClient, headers: dict[str, str], cookie: str | None = None) -> int:
+    """One admin request from the test client's address without its cookie jar; the status."""
+    sent = {**headers, "Cookie": f"{DEVICE_COOKIE}={cookie}"} if cookie else headers
+    async with (
+        aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session,
+        session.get(client.make_url("/api/admin/game"), headers=sent) as response,
+    ):
+        return response.status
+
+
+async def test_the_admin_page_keeps_working_while_its_address_is_locked_out(
+    client: TestClient, app_clock: FakeClock
+) -> None:
+    """A client that used the right token keeps its access through its device cookie while
+    guesses from its address are locked out; a client without one is still locked out."""
+    await admin_json(client, "GET", "/api/admin/game")  # the admin page signs in: a cookie
+    assert client.session.cookie_jar.filter_cookies(client.make_url("/api/admin/game"))
+    for _ in range(FAILURES_PER_MINUTE):
+        assert await guess(client, WRONG) == 401
+    assert await guess(client, WRONG) == 429
+    assert await guess(client, ADMIN) == 429  # a right guess teaches the guesser nothing
+    for _ in range(3):
+        assert (await client.get("/api/admin/game", headers=ADMIN)).status == 200
+    app_clock.jump(60.0)
+    assert await guess(client, ADMIN) == 200
+
+
+async def test_the_admin_socket_opens_from_a_locked_out_address_with_the_device_cookie(
+    client: TestClient,
+) -> None:
+    """The socket's handshake honours the device cookie too; without it the address is
+    locked out."""
+    token = (await admin_json(client, "POST", "/api/admin/ws-token"))["token"]
+    for _ in range(FAILURES_PER_MINUTE):
+        assert await guess(client, WRONG) == 401
+    async with (
+        aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session,
+        session.get(client.make_url(f"/api/admin/ws?token={token}")) as refused,
+    ):
+        assert refused.status == 429
+    ws = await client.ws_connect(f"/api/admin/ws?token={token}")
+    assert (await ws.receive_json())["type"] == "metrics"
+    await ws.close()
+
+
+async def test_a_device_that_guesses_is_locked_out_on_its_own(
+    client: TestClient, app_clock: FakeClock
+) -> None:
+    """Wrong tokens sent with a device cookie count against that device, not the address."""
+    await admin_json(client, "GET", "/api/admin/game")
+    for _ in range(FAILURES_PER_MINUTE):
+        assert (await client.get("/api/admin/game", headers=WRONG)).status == 401
+    assert (await client.get("/api/admin/game", headers=ADMIN)).status == 429
+    assert await guess(client, ADMIN) == 200
+
+
+@pytest.mark.parametrize("kind", ["forged", "player", "other admin token", "expired"])
+async def test_a_cookie_this_server_did_not_give_its_admin_is_no_device(
+    client: TestClient, app_clock: FakeClock, kind: str
+) -> None:
+    """A forged, wrong-kind, other admin's or expired device cookie leaves the address's
+    lockout in force."""
+    keys = client.server.app[AUTH]
+    cookie = {
+        "forged": auth_mod.issue(
+            auth_mod.Auth("another-secret-key-0123456789-abcdef", keys.admin_token),
+            token_id(ADMIN_TOKEN),
+            auth_mod.ADMIN_DEVICE,
+        ),
+        "player": auth_mod.issue(keys, token_id(ADMIN_TOKEN), auth_mod.PLAYER),
+        "other admin token": auth_mod.issue(keys, token_id("x" * 20), auth_mod.ADMIN_DEVICE),
+        "expired": jwt.encode(
+            {"sub": token_id(ADMIN_TOKEN), "typ": auth_mod.ADMIN_DEVICE, "exp": 1},
+            keys.secret,
+            algorithm="HS256",
+        ),
+    }[kind]
+    for _ in range(FAILURES_PER_MINUTE):
+        assert await guess(client, WRONG) == 401
+    assert await guess(client, ADMIN, cookie) == 429
+
+
+async def test_the_device_cookie_is_http_only_and_kept_to_the_admin_api(
+    client: TestClient,
+) -> None:
+    """The cookie is HttpOnly, SameSite=Strict, scoped to /api/admin, and names no token."""
+    response = await client.get("/api/admin/game", headers=ADMIN)
+    morsel = response.cookies[DEVICE_COOKIE]
+    assert morsel["httponly"] and morsel["samesite"] == "Strict"
+    assert morsel["path"] == "/api/admin" and int(morsel["max-age"]) == auth_mod.DEVICE_TTL
+    assert ADMIN_TOKEN not in morsel.value
+    again = await client.get("/api/admin/game", headers=ADMIN)
+    assert DEVICE_COOKIE not in again.cookies  # the client shows it: no new one
 
 
 async def test_a_missing_token_does_not_count_as_a_guess(client: TestClient) -> None:

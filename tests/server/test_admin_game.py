@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.server.conftest import ADMIN, admin_json, auth, new_player
@@ -72,6 +73,19 @@ async def test_interventions_flag_assign_and_resolve_with_a_ban(client: TestClie
     assert detail["player"]["status"] == "banned"
 
 
+async def test_a_second_flag_answers_200_with_the_open_case(client: TestClient) -> None:
+    """Flagging a player whose case is open answers 200 with that case, not a second one."""
+    _, player = await new_player(client, "twice")
+    body = {"player_id": player["id"], "reason": "first report"}
+    case = await admin_json(client, "POST", "/api/admin/interventions", body, status=201)
+    body["reason"] = "second report"
+    again = await admin_json(client, "POST", "/api/admin/interventions", body, status=200)
+    assert again["id"] == case["id"] and again["existing"] is True
+    assert [n["text"] for n in again["notes"]] == ["Flagged again: second report"]
+    queue = await admin_json(client, "GET", f"/api/admin/interventions?player_id={player['id']}")
+    assert queue["total_count"] == 1
+
+
 async def test_intervention_refusals(client: TestClient) -> None:
     """An unknown case is 404, an unknown template 400, a flag of no player 404."""
     missing = await client.patch(
@@ -108,6 +122,18 @@ async def test_audit_is_filtered_and_paged(client: TestClient) -> None:
     assert [e["reason"] for e in pauses["entries"]] == ["three"]
     bad = await client.get("/api/admin/audit?since=yesterday", headers=ADMIN)
     assert bad.status == 400
+
+
+@pytest.mark.parametrize("value", ["NaN", "nan", "inf", "-inf", "Infinity", "1e999"])
+@pytest.mark.parametrize("field", ["since", "until"])
+async def test_the_audit_refuses_times_that_are_not_finite(
+    client: TestClient, field: str, value: str
+) -> None:
+    """since=NaN (or an infinity) is refused with 400 invalid_request naming the field."""
+    response = await client.get(f"/api/admin/audit?{field}={value}", headers=ADMIN)
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert (error["code"], error["details"]) == ("invalid_request", {"field": field})
 
 
 async def test_metrics_carry_the_live_figures(client: TestClient) -> None:

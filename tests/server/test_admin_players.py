@@ -36,7 +36,16 @@ async def test_listing_searches_sorts_and_times_itself(client: TestClient) -> No
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("sort=colour", "sort"), ("score_min=-5", "score_min"), ("status=gone", "status")],
+    [
+        ("sort=colour", "sort"),
+        ("score_min=-5", "score_min"),
+        ("status=gone", "status"),
+        ("active_since=NaN", "active_since"),
+        ("active_since=inf", "active_since"),
+        ("created_since=-inf", "created_since"),
+        ("score_max=%C2%B2", "score_max"),  # a superscript 2, which int() cannot read
+        ("round_score_min=--1", "round_score_min"),
+    ],
 )
 async def test_bad_filters_are_400_naming_the_field(
     client: TestClient, query: str, field: str
