@@ -56,6 +56,44 @@ def test_a_turn_is_one_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert len(writes) == 1
 
 
+def frame_payloads(path: Path) -> list[bytes]:
+    """The payload of every frame of a segment, the header's first, read by hand."""
+    data, pos, payloads = path.read_bytes(), len(journal_mod.MAGIC), []
+    while pos < len(data):
+        length, _ = journal_mod.FRAME.unpack_from(data, pos)
+        payloads.append(data[pos + journal_mod.FRAME.size : pos + journal_mod.FRAME.size + length])
+        pos += journal_mod.FRAME.size + length
+    return payloads
+
+
+def test_a_turn_is_one_frame_of_its_records(tmp_path: Path) -> None:
+    """A turn's records go to the segment as one frame (one length, one checksum) holding them
+    all in order, and read back one by one."""
+    journal = Journal(tmp_path, 1, "no", RULES)
+    journal.append(RECORDS)
+    journal.append(RECORDS[:1])
+    journal.close()
+    path = segment_path(tmp_path, 1)
+    turns = [msgpack.unpackb(payload) for payload in frame_payloads(path)[1:]]
+    assert [len(turn) for turn in turns] == [len(RECORDS), 1]
+    assert [record["batch_id"] for record in turns[0]] == ["b0", "b1", "b2", "b3", "b4"]
+    reader, _, records = read(path)
+    assert records == [*RECORDS, RECORDS[0]] and reader.problem is None
+
+
+def test_a_torn_turn_is_lost_whole(tmp_path: Path) -> None:
+    """A turn whose frame was cut short gives none of its records back: the actor acknowledged
+    none of them, since it answers only after the write returned."""
+    journal = Journal(tmp_path, 1, "no", RULES)
+    journal.append(RECORDS[:2])
+    journal.append(RECORDS[2:])
+    journal.close()
+    path = segment_path(tmp_path, 1)
+    path.write_bytes(path.read_bytes()[:-3])
+    reader, _, records = read(path)
+    assert reader.problem == "torn" and records == RECORDS[:2]
+
+
 @pytest.fixture
 def fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Every descriptor os.fsync is called on, in order."""
@@ -288,7 +326,7 @@ def test_a_segment_of_plain_dicts_reads_as_typed_commands(tmp_path: Path) -> Non
         ({"op": "explode", "now": 1.0}, "op"),
         ({"op": "me", "player_id": "a", "now": 1.0}, "op"),  # a query is never journaled
         ({"player_id": "a", "now": 1.0}, "op"),
-        ([1, 2, 3], "array"),
+        ([1, 2, 3], "$[0]"),  # an array is a turn: its first record is no command
     ],
 )
 def test_a_record_that_fits_no_command_is_corrupt(tmp_path: Path, misfit: Any, named: str) -> None:
