@@ -31,6 +31,11 @@ T = TypeVar("T")
 
 log = logging.getLogger("ctb.server")
 
+# How long a turn waits, after the first message came, for more to join it (docs/decisions.md):
+# under load pushes arrive one per pass of the event loop, and each turn costs a clock read, a
+# journal write and a round of replies however many pushes it holds.
+TURN_LINGER = 0.001
+
 
 def load_planet_names(path: Path) -> list[str]:
     names = json.loads(path.read_text())
@@ -43,7 +48,7 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
     """Load the saved state, run the actor on it, and save once more on the way out."""
     settings = app[SETTINGS]
     store = open_store(settings, load_planet_names(settings.planets_file))
-    actor = Actor(store.state, app[CLOCK], on_commit=store.append)
+    actor = Actor(store.state, app[CLOCK], on_commit=store.append, linger=TURN_LINGER)
     app[ACTOR], app[STORE] = actor, store
     metrics = app[METRICS]
     metrics.journal_writable.set_function(lambda: store.write_problem is None)
