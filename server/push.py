@@ -2,7 +2,10 @@
 
 A push is validated by its model, applied by the actor, labelled and counted here and nowhere
 else; each transport only decodes what arrived and formats what came back. A refused push
-changes nothing: validation happens before the actor is called, and the engine checks again.
+changes nothing: validation happens before the actor is called, and the actor gets a
+``CheckedPush`` the engine need not check again. HTTP awaits the actor's reply (``push``); the
+socket hands the actor a reply function instead (``send``), which writes the ``ack`` after the
+turn's commit without a future or a task switch of its own.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from typing import Any
 
 from aiohttp import web
 
-from actor.actor import Actor
+from actor.actor import Actor, Reply
 from engine.clicks import PushResult
-from engine.command_types import Push
+from engine.command_types import CheckedPush
 from engine.errors import GameError, NotFound, Unavailable
 from server.errors import Unauthorized
 from server.keys import METRICS, SETTINGS
@@ -73,14 +76,23 @@ class PushPath:
             request = validate(data, model)
             if not actor.running:
                 raise Unavailable("the game is not running")
-            cmd = Push(player_id=player_id, batch_id=request.batch_id, clicks=request.clicks)
-            try:
-                result: PushResult = await actor.call(cmd)
-            except NotFound:
-                raise Unauthorized("this token's player does not exist") from None
+            cmd = CheckedPush(player_id=player_id, batch_id=request.batch_id, clicks=request.clicks)
+            result: PushResult = await actor.call(cmd)
         except GameError as error:
-            self.refused(error)
-            raise
+            raise self.refusal(error) from None
+        return self.applied(result)
+
+    def send(self, actor: Actor, player_id: str, request: Any, reply: Reply) -> None:
+        """Hand a push its model has checked to the actor; ``reply(result, error)`` runs after
+        the turn's commit (inside the turn), and calls ``applied`` or ``refusal`` itself."""
+        if not actor.running:
+            reply(None, Unavailable("the game is not running"))
+            return
+        cmd = CheckedPush(player_id=player_id, batch_id=request.batch_id, clicks=request.clicks)
+        actor.send(cmd, reply)
+
+    def applied(self, result: PushResult) -> PushResult:
+        """Count a push the actor applied (ok, duplicate or throttled) and its clicks."""
         if result.duplicate:
             self.count("duplicate")
             return result
@@ -93,6 +105,14 @@ class PushPath:
         if result.accepted:
             metrics.clicks_accepted_total.inc(result.accepted)
         return result
+
+    def refusal(self, error: GameError) -> GameError:
+        """Count a refused push; the error to answer with (an unknown player: its token
+        outlived it, so ``unauthorized``)."""
+        if isinstance(error, NotFound):
+            error = Unauthorized("this token's player does not exist")
+        self.refused(error)
+        return error
 
 
 PUSH = web.AppKey("push", PushPath)
