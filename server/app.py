@@ -24,6 +24,7 @@ from server.broadcaster import BROADCASTER
 from server.conn_limits import CONN_LIMITS, ConnLimits
 from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
 from server.metrics import Metrics
+from server.push import PUSH
 from server.request_body import BODY_LIMIT
 from settings import Settings
 
@@ -53,6 +54,7 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
     metrics = app[METRICS]
     metrics.journal_writable.set_function(lambda: store.write_problem is None)
     actor.turn_observers.append(lambda seconds, _n: metrics.actor_turn_seconds.observe(seconds))
+    actor.turn_observers.append(app[PUSH].flush)  # what the turn's socket replies counted
     metrics.actor_queue_depth.set_function(lambda: actor.queue_depth)
     metrics.players_total.set_function(lambda: actor.board.players_total)
 

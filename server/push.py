@@ -42,11 +42,18 @@ INVALID_CODES = frozenset({"invalid_request", "payload_too_large", "unsupported_
 
 @dataclass(slots=True)
 class PushPath:
-    """What a push needs besides the actor: its models and the metric series, made once."""
+    """What a push needs besides the actor: its models and the metric series, made once.
+
+    Pushes the actor applied are counted in plain numbers and added to the metrics in one go
+    (``flush``): a Prometheus increment takes a lock, and a socket's pushes are counted inside
+    the actor's turn, which flushes once it is over (a turn observer, ``server/app.py``).
+    """
 
     models: PushModels
     metrics: Metrics
     series: dict[str, Any] = field(default_factory=dict)  # pushes_total by result
+    unflushed: dict[str, int] = field(default_factory=dict)  # results counted since the flush
+    clicks_unflushed: list[int] = field(default_factory=lambda: [0, 0])  # accepted, throttled
 
     def __post_init__(self) -> None:
         # Present at 0 from the start, as Prometheus advises for known label values; looked up
@@ -80,7 +87,9 @@ class PushPath:
             result: PushResult = await actor.call(cmd)
         except GameError as error:
             raise self.refusal(error) from None
-        return self.applied(result)
+        self.applied(result)
+        self.flush()
+        return result
 
     def send(self, actor: Actor, player_id: str, request: Any, reply: Reply) -> None:
         """Hand a push its model has checked to the actor; ``reply(result, error)`` runs after
@@ -92,19 +101,35 @@ class PushPath:
         actor.send(cmd, reply)
 
     def applied(self, result: PushResult) -> PushResult:
-        """Count a push the actor applied (ok, duplicate or throttled) and its clicks."""
+        """Count a push the actor applied (ok, duplicate or throttled) and its clicks, until
+        the next ``flush``."""
+        unflushed = self.unflushed
         if result.duplicate:
-            self.count("duplicate")
-            return result
-        metrics = self.metrics
-        if result.throttled:
-            self.count("throttled")
-            metrics.clicks_throttled_total.inc(result.throttled)
+            outcome = "duplicate"
+        elif result.throttled:
+            outcome = "throttled"
+            self.clicks_unflushed[1] += result.throttled
         else:
-            self.count("ok")
-        if result.accepted:
-            metrics.clicks_accepted_total.inc(result.accepted)
+            outcome = "ok"
+        unflushed[outcome] = unflushed.get(outcome, 0) + 1
+        if result.accepted and not result.duplicate:
+            self.clicks_unflushed[0] += result.accepted
         return result
+
+    def flush(self, *_: Any) -> None:
+        """Add what ``applied`` counted to the metrics (also a turn observer: the arguments)."""
+        unflushed = self.unflushed
+        if not unflushed:
+            return
+        for outcome, count in unflushed.items():
+            self.series[outcome].inc(count)
+        unflushed.clear()
+        accepted, throttled = self.clicks_unflushed
+        if accepted:
+            self.metrics.clicks_accepted_total.inc(accepted)
+        if throttled:
+            self.metrics.clicks_throttled_total.inc(throttled)
+        self.clicks_unflushed[:] = [0, 0]
 
     def refusal(self, error: GameError) -> GameError:
         """Count a refused push; the error to answer with (an unknown player: its token
