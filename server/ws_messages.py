@@ -124,14 +124,17 @@ def pushed(
     app: web.Application,
     conn: Conn,
     batch_id: str,
-    result: PushResult | None,
+    result: PushResult,
     error: BaseException | None,
 ) -> None:
-    """A push's reply, in the actor's turn after its commit: ``ack`` or ``error`` on the socket."""
+    """A push's reply, in the actor's turn after its commit: ``ack`` or ``error`` on the socket.
+
+    ``result`` is the push's result when ``error`` is None (the actor's ``Reply``).
+    """
     conn.push_settled()
     path = app[PUSH]
     if error is None:
-        conn.write(proto.encode_frame(conn.codec, ack(path.applied(result))))  # type: ignore[arg-type]
+        conn.write(proto.encode_frame(conn.codec, ack(path.applied(result))))
         return
     if not isinstance(error, GameError):  # a bug, logged by the actor: the client tries again
         conn.send(ws_error(InternalError("the server failed on this push"), batch_id))
