@@ -35,7 +35,7 @@ log = logging.getLogger("ctb.server")
 # How long a turn waits, after the first message came, for more to join it (docs/decisions.md):
 # under load pushes arrive one per pass of the event loop, and each turn costs a clock read, a
 # journal write and a round of replies however many pushes it holds.
-TURN_LINGER = float(__import__("os").environ.get("XLINGER", "0.001"))
+TURN_LINGER = 0.001
 
 
 def load_planet_names(path: Path) -> list[str]:
