@@ -1,12 +1,20 @@
 """The one asyncio task that owns the game state (SPEC §2), in the manner of a GenServer.
 
-Callers ``call`` (and await a reply) or ``cast`` (fire and forget) typed commands
-(``engine/command_types.py``) into the mailbox. Each turn drains up to ``max_batch`` messages and
-stamps its mutations with one ``now``. They are written ahead: they go to ``on_commit`` in one
-piece (group commit) *before* any of them touches the state, and only once that write succeeded
-are they applied, in order, and their replies released. A turn whose write fails applies nothing,
-publishes nothing and answers every mutation ``unavailable``: what the server holds in memory is
-always exactly what the journal replays.
+Callers ``call`` (and await a reply), ``send`` (and name a function the reply goes to) or
+``cast`` (fire and forget) typed commands (``engine/command_types.py``) into the mailbox. A turn
+takes what arrived in the mailbox, lingering up to ``linger`` seconds after the first message so
+that what comes over several passes of the event loop is one turn (a ``call`` ends the linger:
+its caller waits, and may be one that works in steps), and stamps its mutations with one
+``now``. They are written ahead: they go to ``on_commit`` in one piece (group commit)
+*before* any of them touches the state, and only once that write succeeded are they applied, in
+order, and their replies released. A turn whose write fails applies nothing, publishes nothing
+and answers every mutation ``unavailable``: what the server holds in memory is always exactly
+what the journal replays.
+
+A reply is a plain function the actor calls after the commit, ``reply(value, None)`` or
+``reply(None, error)``: ``call`` resolves a future with it; the WebSocket edge passes one that
+writes the ``ack`` to the socket at once, so a push over a socket costs no future and no task
+switch of its own. The actor knows nothing of sockets.
 
 Readers use ``actor.board`` and never enter the mailbox. The round timer is a ``tick`` the actor's
 own ticker sends; at the start of a turn whose ``now`` is past a deadline the actor journals a
@@ -25,6 +33,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar, Union
 
 import msgspec
@@ -40,6 +49,8 @@ from engine.view import Board, build_board
 log = logging.getLogger("ctb.actor")
 
 CommitHook = Callable[[list[Command]], None]
+# Called once with the outcome, after the turn's commit: (value, None) or (None, the error).
+Reply = Callable[[Any, BaseException | None], None]
 Listener = Callable[[list[dict[str, Any]]], None]
 T = TypeVar("T")
 Boundary = Callable[[GameState], Any]
@@ -64,6 +75,16 @@ _WAKE_UP = Tick()  # the ticker's message: the turn itself journals a tick when 
 _FROM_DICT: Any = Union[(*command_types.MUTATIONS, *command_types.QUERIES, Online)]
 
 
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    """``call``'s reply: resolve the caller's future (unless the caller has gone)."""
+    if future.done():
+        return
+    if error is None:
+        future.set_result(value)
+    else:
+        future.set_exception(error)
+
+
 def typed(cmd: Message | dict[str, Any]) -> Message:
     """The message itself, or the typed command a plain dict describes (InvalidRequest if none)."""
     if type(cmd) is dict:
@@ -81,12 +102,14 @@ class Actor:
         *,
         on_commit: CommitHook | None = None,
         max_batch: int = 1024,
+        linger: float = 0.0,
         tick_interval: float | None = 0.1,
     ) -> None:
         self._state = state
         self._clock = clock
         self._on_commit = on_commit
         self._max_batch = max_batch
+        self._linger = linger
         self._tick_interval = tick_interval
         self._mailbox: Mailbox[Any] = Mailbox()
         self._listeners: list[Listener] = []
@@ -101,8 +124,11 @@ class Actor:
         self._write_failures = 0  # failed commits in a row: logged once, then counted
         self.turns = 0
         self.last_turn_seconds = 0.0
-        # The turn's CPU time: what the turn cost the process, apart from time other
-        # processes had the core (on a loaded machine the wall time includes theirs).
+        # The turn's CPU time, read with ``cpu_clock`` when one is set (``time.thread_time``):
+        # what the turn cost the process, apart from time other processes had the core (on a
+        # loaded machine the wall time includes theirs). Unset by default: each read is a
+        # system call, 2-3 microseconds, two per turn.
+        self.cpu_clock: Callable[[], float] | None = None
         self.last_turn_cpu_seconds = 0.0
         self.turn_observers: list[Callable[[float, int], None]] = []
         self._board: Board | None = None
@@ -133,12 +159,23 @@ class Actor:
         message = typed(cmd)
         loop = self._loop or asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._mailbox.put((message, future))
+        self._mailbox.put((message, partial(_settle, future)))
         return await future
+
+    def send(self, cmd: Message, reply: Reply) -> None:
+        """Apply ``cmd`` in a turn and hand its outcome to ``reply`` once the turn is committed.
+
+        ``reply`` runs inside the actor's turn: it must not block and must not call the actor
+        back. A stopping actor answers ``unavailable`` at once.
+        """
+        if self._stopping:
+            reply(None, Unavailable("the game is stopping"))
+            return
+        self._mailbox.put((cmd, reply), urgent=False)
 
     def cast(self, cmd: Message | dict[str, Any]) -> None:
         if not self._stopping:
-            self._mailbox.put((typed(cmd), None))
+            self._mailbox.put((typed(cmd), None), urgent=False)
 
     async def between_turns(self, fn: Callable[[GameState], T]) -> T:
         """Run ``fn(state)`` after a turn's commands are applied and published, before the next.
@@ -192,7 +229,7 @@ class Actor:
     async def _run(self) -> None:
         mailbox, loop = self._mailbox, asyncio.get_running_loop()
         while True:
-            batch = await mailbox.take(loop, self._max_batch)
+            batch = await mailbox.take(loop, self._max_batch, self._linger)
             stop = _STOP in batch
             self._turn([m for m in batch if m is not _STOP] if stop else batch)
             if stop:
@@ -203,11 +240,12 @@ class Actor:
         """Answer whatever came in after stop, so no caller waits for a turn that never comes."""
         while self._mailbox:
             message = self._mailbox.take_nowait()
-            if message is not _STOP and message[1] is not None and not message[1].done():
-                message[1].set_exception(Unavailable("the game is stopping"))
+            if message is not _STOP and message[1] is not None:
+                _answer(message[1], None, Unavailable("the game is stopping"))
 
-    def _turn(self, batch: list[tuple[Message, asyncio.Future[Any] | None]]) -> None:
-        started, cpu_started = time.perf_counter(), time.thread_time()
+    def _turn(self, batch: list[tuple[Message, Reply | None]]) -> None:
+        started, cpu_clock = time.perf_counter(), self.cpu_clock
+        cpu_started = 0.0 if cpu_clock is None else cpu_clock()
         state = self._state
         version_before, online_before = state.version, self._online
         now = self._clock.now()
@@ -220,44 +258,48 @@ class Actor:
             if kind in mutations and kind is not Tick:
                 records.append(stamped(cmd, now))  # type: ignore[arg-type]
         committed = self._commit(records)
-        replies: list[tuple[asyncio.Future[Any] | None, bool, Any]] = []
-        boundary: list[tuple[_BetweenTurns, asyncio.Future[Any] | None]] = []
+        outcomes: list[tuple[Reply | None, Any, BaseException | None]] = []
+        boundary: list[tuple[_BetweenTurns, Reply | None]] = []
         journaled = iter(records)
         if committed and records and type(records[0]) is Tick:
             commands.apply(state, next(journaled))
-        for cmd, future in batch:
+        for cmd, reply in batch:
             kind = type(cmd)
             if kind is _BetweenTurns:
-                boundary.append((cmd, future))  # type: ignore[arg-type]
+                boundary.append((cmd, reply))  # type: ignore[arg-type]
                 continue
             if kind is Tick:  # a wake-up: the turn's own tick record did what was due
-                replies.append((future, True, None))
+                outcomes.append((reply, None, None))
                 continue
-            if kind in mutations and not committed:
-                replies.append((future, False, Unavailable("the change could not be saved")))
+            handler = mutations.get(kind)
+            if handler is not None and not committed:
+                outcomes.append((reply, None, Unavailable("the change could not be saved")))
                 continue
-            record = next(journaled) if kind in mutations else cmd
             try:
-                replies.append((future, True, self._handle(record)))
+                if handler is not None:
+                    # A bug here (not a GameError) fails its caller only: its record is in the
+                    # journal and the engine is deterministic (time in the record, rules in the
+                    # segment's header), so a replay runs the same code to the same half-way
+                    # point, and what stays in memory is what a restart rebuilds.
+                    outcomes.append((reply, handler(state, next(journaled)), None))
+                else:
+                    outcomes.append((reply, self._answer_query(cmd), None))
             except GameError as error:
-                replies.append((future, False, error))
-            except Exception as error:  # a bug: see ``_handle``
-                log.exception("command %r failed", record)
-                replies.append((future, False, error))
-        for future, ok, value in replies:
-            if future is None or future.done():
-                continue
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+                outcomes.append((reply, None, error))
+            except Exception as error:
+                log.exception("command %r failed", cmd)
+                outcomes.append((reply, None, error))
+        for reply, value, error in outcomes:
+            if reply is not None:
+                _answer(reply, value, error)
         if state.version != version_before or self._online != online_before or state.outbox:
             self._publish()
-        for cmd, future in boundary:
-            self._run_boundary(cmd, future)
+        for cmd, reply in boundary:
+            self._run_boundary(cmd, reply)
         self.turns += 1
         self.last_turn_seconds = time.perf_counter() - started
-        self.last_turn_cpu_seconds = time.thread_time() - cpu_started
+        if cpu_clock is not None:
+            self.last_turn_cpu_seconds = cpu_clock() - cpu_started
         for observe in self.turn_observers:
             observe(self.last_turn_seconds, len(batch))
 
@@ -285,34 +327,26 @@ class Actor:
             self._write_failures = 0
         return True
 
-    def _handle(self, cmd: Message) -> Any:
-        """Apply one journaled mutation or answer a query.
-
-        A mutation that raises something other than a GameError is a bug. Its record is in the
-        journal already, and the engine is deterministic (time is in the record, the rules in
-        the segment's header), so a replay runs the same code to the same half-way point: what
-        stays in memory is what a restart rebuilds.
-        """
+    def _answer_query(self, cmd: Message) -> Any:
+        """Answer a query, or count a socket in or out (``Online``): nothing journaled."""
         kind = type(cmd)
         if kind in commands.QUERIES:
             return commands.query(self._state, cmd)  # type: ignore[arg-type]
         if kind is Online:
             self._online = max(0, self._online + cmd.delta)  # type: ignore[union-attr]
             return self._online
-        if kind not in commands.MUTATIONS:
-            raise InvalidRequest(f"unknown command {cmd!r}")
-        return commands.apply(self._state, cmd)  # type: ignore[arg-type]
+        raise InvalidRequest(f"unknown command {cmd!r}")
 
-    def _run_boundary(self, cmd: _BetweenTurns, future: asyncio.Future[Any] | None) -> None:
+    def _run_boundary(self, cmd: _BetweenTurns, reply: Reply | None) -> None:
         try:
             result = cmd.fn(self._state)
         except Exception as error:
             log.exception("between-turns work failed")
-            if future is not None and not future.done():
-                future.set_exception(error)
+            if reply is not None:
+                _answer(reply, None, error)
             return
-        if future is not None and not future.done():
-            future.set_result(result)
+        if reply is not None:
+            _answer(reply, result, None)
 
     def _publish(self) -> None:
         events = self._state.outbox
@@ -324,3 +358,11 @@ class Actor:
                 listener(events)
             except Exception:
                 log.exception("board listener failed")
+
+
+def _answer(reply: Reply, value: Any, error: BaseException | None) -> None:
+    """Hand an outcome to its reply; a reply that raises is a bug of its own, logged here."""
+    try:
+        reply(value, error)
+    except Exception:
+        log.exception("a reply failed")

@@ -2,8 +2,15 @@
 
 ``asyncio.Queue`` would do, but it is built for many readers and pays for that on every wait:
 a deque of waiters, and a question to asyncio for the running loop, which on Python 3.11 is a
-``getpid`` system call. Under load the actor waits once per turn, hundreds of times a second.
-Here a wait is one future on the loop the reader names.
+``getpid`` system call. Here a wait is one future on the loop the reader names.
+
+A reader may also *linger*: once the first item is in, it waits up to ``linger`` seconds more
+(or until ``limit`` items are in) before it takes them, so that what arrives over several
+passes of the event loop is taken as one batch. Under load pushes come one every few hundred
+microseconds, each in a pass of its own; without the linger every one of them would be a turn
+of its own, with its own clock read, journal write and round of replies. An item put as
+``urgent`` ends the linger at once: its sender waits for the answer and may have nothing else
+to send meanwhile (a caller that works in steps would pay the linger on every step).
 """
 
 from __future__ import annotations
@@ -15,35 +22,71 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class Mailbox(Generic[T]):
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ("_items", "_urgent", "_waiter", "_wake_at")
 
     def __init__(self) -> None:
         self._items: deque[T] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._wake_at = (
+            1  # how many items wake the waiting reader: 1, or its limit while it lingers
+        )
+        self._urgent = False  # an urgent item is in: no lingering
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def put(self, item: T) -> None:
-        """Add ``item``; never blocks. Wakes the reader if it is waiting."""
-        self._items.append(item)
+    def put(self, item: T, urgent: bool = True) -> None:
+        """Add ``item``; never blocks. Wakes the reader if it waits for this many items, or at
+        once for an urgent one."""
+        items = self._items
+        items.append(item)
+        if urgent:
+            self._urgent = True
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
+        if waiter is not None and (urgent or len(items) >= self._wake_at) and not waiter.done():
             waiter.set_result(None)
 
     def take_nowait(self) -> T:
         """The oldest item; IndexError when there is none."""
         return self._items.popleft()
 
-    async def take(self, loop: asyncio.AbstractEventLoop, limit: int) -> list[T]:
-        """Wait for at least one item, then take up to ``limit`` in the order they came."""
+    async def take(
+        self, loop: asyncio.AbstractEventLoop, limit: int, linger: float = 0.0
+    ) -> list[T]:
+        """Wait for at least one item, linger for more, then take up to ``limit`` in order."""
         items = self._items
         while not items:
-            self._waiter = loop.create_future()
+            await self._wait(loop, 1)
+        if linger > 0 and not self._urgent and len(items) < limit:
+            timer = loop.call_later(linger, _wake, self._arm(loop, limit))
             try:
-                await self._waiter
+                await self._wait_armed()
             finally:
-                self._waiter = None
+                timer.cancel()
         count = min(limit, len(items))
-        return [items.popleft() for _ in range(count)]
+        taken = [items.popleft() for _ in range(count)]
+        if not items:
+            self._urgent = False
+        return taken
+
+    async def _wait(self, loop: asyncio.AbstractEventLoop, wake_at: int) -> None:
+        self._arm(loop, wake_at)
+        await self._wait_armed()
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, wake_at: int) -> asyncio.Future[None]:
+        self._waiter = waiter = loop.create_future()
+        self._wake_at = wake_at
+        return waiter
+
+    async def _wait_armed(self) -> None:
+        try:
+            await self._waiter  # type: ignore[misc]
+        finally:
+            self._waiter = None
+            self._wake_at = 1

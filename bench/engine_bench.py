@@ -1,10 +1,10 @@
 """Click-batch applications per second through the engine with 1,000,000 players present.
 
-Each application builds the push's typed command and runs a full ``engine.commands.apply``:
-validation, idempotency, the token bucket, the push-gap check, contributions, both leaderboards
-and both ranks. Scores are spread first so the rank indexes are as deep as in a long-running
-game. Run: ``make bench`` or
-``python bench/engine_bench.py --players 1000000 --pushes 200000``.
+Each application builds the push's typed command as the server does (a ``CheckedPush``: the
+server's model has checked its shape) and runs a full ``engine.commands.apply``: idempotency,
+the token bucket, the push-gap check, contributions, both leaderboards and both ranks. Scores
+are spread first so the rank indexes are as deep as in a long-running game. Run: ``make bench``
+or ``python bench/engine_bench.py --players 1000000 --pushes 200000``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import commands
-from engine.command_types import CreatePlayer, Push, Tick
+from engine.command_types import CheckedPush, CreatePlayer, Tick
 from engine.leaderboard import Leaderboard
 from engine.rules import Rules
 from engine.state import GameState, new_state
@@ -76,7 +76,9 @@ def run(
     for i in range(len(picks)):
         apply(
             state,
-            Push(player_id=picks[i], batch_id=f"b{seed}-{i}", clicks=counts[i], now=now + i * step),
+            CheckedPush(
+                player_id=picks[i], batch_id=f"b{seed}-{i}", clicks=counts[i], now=now + i * step
+            ),
         )
     return time.perf_counter() - started
 

@@ -144,7 +144,11 @@ def matching_slots(
 
 
 def matching(
-    index: Columns, round_id: int | None, query: PlayerQuery, start: int = 0, stop: int | None = None
+    index: Columns,
+    round_id: int | None,
+    query: PlayerQuery,
+    start: int = 0,
+    stop: int | None = None,
 ) -> np.ndarray:
     """The slots from ``start`` to ``stop`` of every player the query's filters match in
     ``index``, in slot order."""
@@ -182,9 +186,7 @@ def matching(
     return np.flatnonzero(mask) + start
 
 
-def _round_scores(
-    index: Columns, round_id: int | None, window: slice = slice(None)
-) -> np.ndarray:
+def _round_scores(index: Columns, round_id: int | None, window: slice = slice(None)) -> np.ndarray:
     """Round scores as they read in round ``round_id``: another round's count 0 (lazy reset)."""
     rounds = index.column("round_id")[window]
     if round_id is None:

@@ -49,8 +49,9 @@ class PushResult:
 def validate_push(batch_id: object, clicks: object, rules: Rules) -> tuple[str, list[int]]:
     """Check the shape of a push; anything off refuses the whole push (SPEC §4).
 
-    The server's request model refuses a bad push first, naming the field; this check stays
-    because the engine must not trust its caller (a journal replay, a test, an admin tool).
+    The server's request model refuses a bad push first, naming the field, and hands the engine
+    a ``CheckedPush``; every other ``Push`` (a journal replay, a test, an admin tool) is checked
+    here first, because the engine must not trust those callers.
     """
     if not isinstance(batch_id, str) or not BATCH_ID.fullmatch(batch_id):
         raise InvalidRequest("batch_id must be 1-64 of A-Z a-z 0-9 _ -", {"field": "batch_id"})
@@ -70,8 +71,8 @@ def validate_push(batch_id: object, clicks: object, rules: Rules) -> tuple[str, 
 def push(
     state: GameState, player_id: str, batch_id: str, clicks: list[int], now: float
 ) -> PushResult:
+    """Apply a push whose shape is valid (``validate_push``, or the server's model, said so)."""
     rules = state.rules
-    validate_push(batch_id, clicks, rules)
     player = state.players.get(player_id)
     if player is None:
         raise NotFound("no such player")

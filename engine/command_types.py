@@ -62,6 +62,14 @@ class Push(Command, tag="push"):
     clicks: list[int]
 
 
+class CheckedPush(Push):
+    """A push whose shape the server's request model has already checked (``server/models.py``).
+
+    The engine applies it without checking the shape again. It is journaled as a plain
+    ``push`` (the same tag and fields), so a record read back from disk is a ``Push``, checked.
+    """
+
+
 class MovePlayer(Command, tag="move_player"):
     player_id: str
     planet: str

@@ -37,6 +37,11 @@ def _rename(state: GameState, cmd: c.Rename) -> dict[str, Any]:
 
 
 def _push(state: GameState, cmd: c.Push) -> clicks.PushResult:
+    clicks.validate_push(cmd.batch_id, cmd.clicks, state.rules)  # from disk, a test, a tool
+    return clicks.push(state, cmd.player_id, cmd.batch_id, cmd.clicks, cmd.now)
+
+
+def _checked_push(state: GameState, cmd: c.CheckedPush) -> clicks.PushResult:
     return clicks.push(state, cmd.player_id, cmd.batch_id, cmd.clicks, cmd.now)
 
 
@@ -74,6 +79,7 @@ MUTATIONS: dict[type[c.Command], Handler] = {
     c.CreatePlayer: _create_player,
     c.Rename: _rename,
     c.Push: _push,
+    c.CheckedPush: _checked_push,
     c.MovePlayer: _move_player,
     c.SetStatus: _set_status,
     c.Ban: _ban,

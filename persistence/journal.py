@@ -5,8 +5,9 @@ two actor turns and at that moment the journal moves on to a new segment, so the
 exactly the changes of the segments before it; those are deleted only once they are no longer
 needed by any snapshot on disk (see ``saver.py``). Layout of a segment::
 
-    "CTBJRNL\\0"  frame(header map: format, segment, rules)  frame(record)  frame(record) ...
+    "CTBJRNL\\0"  frame(header map: format, segment, rules)  frame(turn)  frame(turn) ...
     frame = u32 payload length, u32 crc32 of payload, msgpack payload
+    turn = array of records (segments written before turns were framed whole: one record)
 
 A record is the command the actor applied, with its ``now``: a typed command of
 ``engine/command_types.py``, encoded by msgspec as the msgpack map ``{"op": ..., ..., "now": ...}``
@@ -15,12 +16,14 @@ unchanged). Records are decoded through the same models: one that does not fit i
 names an op no command has, is a corrupt record. The header's ``format`` says what a record
 meant when it was written: a segment of format 1 was written before bulk jobs over a filter
 tested it as their cursor went, so its ``admin_bulk_create`` records are read with ``walk``
-false (the ids the filter matched at creation), as that server applied them. The header keeps
-the rules in force when the segment was written, so a replay after a crash throttles exactly as
-the live game did even when the settings changed in between. The actor hands over one turn's
-records at a time (group commit) and they go to the file in one ``os.write``: once that
-returns, the records are in the kernel and survive ``kill -9``; the ``FSYNC`` setting decides
-when they also survive a power loss (docs/persistence.md).
+false (the ids the filter matched at creation), as that server applied them; from format 3 a
+frame holds a whole turn. The header keeps the rules in force when the segment was written, so
+a replay after a crash throttles exactly as the live game did even when the settings changed in
+between. The actor hands over one turn's records at a time (group commit); they are encoded as
+one array in one frame (one length, one checksum) and go to the file in one ``os.write``: once
+that returns, the records are in the kernel and survive ``kill -9``; the ``FSYNC`` setting
+decides when they also survive a power loss (docs/persistence.md). A turn whose frame is torn
+is lost whole, and none of it was acknowledged.
 """
 
 from __future__ import annotations
@@ -46,13 +49,13 @@ from persistence.errors import JournalError
 log = logging.getLogger("ctb.persistence")
 
 MAGIC = b"CTBJRNL\x00"
-FORMAT = 2  # 2: a bulk job over a filter tests it as its cursor goes (``walk``)
+FORMAT = 3  # 2: a bulk job over a filter tests it as its cursor goes (``walk``); 3: turn frames
 FRAME = struct.Struct("<II")
 SEGMENT_NAME = re.compile(r"journal-(\d{1,20})\.log")
 ALWAYS, EVERYSEC, NO = "always", "everysec", "no"
 PROBE_MIN, PROBE_MAX = 4096, 1 << 20  # bytes a probe writes after a failed write
 _HEADER = msgspec.msgpack.Decoder(dict[str, Any])
-_RECORD = msgspec.msgpack.Decoder(MUTATION)
+_RECORD = msgspec.msgpack.Decoder(MUTATION | list[MUTATION])  # a turn, or an older lone record
 
 
 def segment_name(segment: int) -> str:
@@ -124,7 +127,8 @@ class Journal:
         self._dir_unsynced = True
 
     def append(self, records: list[Command]) -> None:
-        """Write one turn's records in one ``os.write``; raise JournalError if they are not safe.
+        """Write one turn's records as one frame in one ``os.write``; raise JournalError if they
+        are not safe.
 
         The actor writes ahead: it applies none of the records unless this returns. A failed
         write is cut off again, so the segment ends with the last good turn and the next write
@@ -132,13 +136,12 @@ class Journal:
         """
         if self.failure is not None:
             raise JournalError(f"the journal is not writable: {self.failure}")
-        encode = self._encoder.encode
+        if not records:
+            return
         try:
-            data = b"".join([frame(encode(record)) for record in records])
+            data = frame(self._encoder.encode(records))
         except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as error:
             raise JournalError(f"a record cannot be encoded: {error}") from error
-        if not data:
-            return
         view = memoryview(data)
         try:
             while view:
@@ -319,7 +322,10 @@ class SegmentReader:
             elif written_as < 2 and type(obj) is AdminBulkCreate:
                 obj = msgspec.structs.replace(obj, walk=False)
             index += 1
-            yield obj
+            if type(obj) is list:
+                yield from obj
+            else:
+                yield obj
         self.good_end = size
 
     def _stop(self, mm: mmap.mmap, pos: int, problem: str, detail: str) -> None:

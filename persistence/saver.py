@@ -28,6 +28,7 @@ import dataclasses
 import gc
 import logging
 import os
+import resource
 import signal
 import time
 import warnings
@@ -71,6 +72,7 @@ class Job:
     players: int
     started: float
     fork_ms: float
+    faults_at_fork: int  # the parent's minor page faults when it forked
 
 
 @dataclasses.dataclass(slots=True)
@@ -125,7 +127,9 @@ class Saver:
             _child(self.data_dir, state, covers, write_fd, parent)
         os.close(write_fd)
         fork_ms = (time.perf_counter() - started) * 1000
-        return Job(pid, read_fd, state.version, covers, len(state.players), started, fork_ms)
+        faults = minor_faults()
+        players = len(state.players)
+        return Job(pid, read_fd, state.version, covers, players, started, fork_ms, faults)
 
     async def finish(self, job: Job) -> bool:
         """Wait for the child without blocking the loop; on success delete covered segments."""
@@ -134,13 +138,17 @@ class Saver:
         finally:
             report = _read_report(job.report_fd)
         ms = (time.perf_counter() - job.started) * 1000
+        # Most of the parent's minor faults while a child lives are copy-on-write copies of pages
+        # the two still shared (docs/persistence.md): each costs the game a fault and a page.
+        copied = minor_faults() - job.faults_at_fork
         if code == 0 and report.startswith("ok "):
-            self._succeeded(job, int(report.split()[1]), ms)
+            _, size, child_faults = report.split()
+            self._succeeded(job, int(size), ms, copied, int(child_faults))
             return True
         self._failed(job, f"exit {code}: {report or 'no report'}")
         return False
 
-    def _succeeded(self, job: Job, size: int, ms: float) -> None:
+    def _succeeded(self, job: Job, size: int, ms: float, faults: int, child_faults: int) -> None:
         status = self.status
         status.saved_version = job.version
         status.last_save_at = time.time()
@@ -158,6 +166,8 @@ class Saver:
                 "bytes": size,
                 "ms": round(ms, 1),
                 "fork_ms": round(job.fork_ms, 1),
+                "faults": faults,
+                "child_faults": child_faults,
                 "players": job.players,
                 "version": job.version,
                 "journal_next": job.covers,
@@ -214,7 +224,7 @@ def _child(data_dir: DataDir, state: GameState, covers: int, report_fd: int, par
         own = data_dir.reopen()
         _close_all_but(report_fd, own.fd)
         size = snapshot.save(own, state, covers)
-        os.write(report_fd, f"ok {size}".encode())
+        os.write(report_fd, f"ok {size} {minor_faults()}".encode())
         code = 0
     except BaseException as error:
         with contextlib.suppress(BaseException):
@@ -230,6 +240,11 @@ def _close_all_but(*kept: int) -> None:
         os.closerange(low, fd)
         low = fd + 1
     os.closerange(low, _max_fd())
+
+
+def minor_faults() -> int:
+    """This process's minor page faults so far (a child's count starts with its fork)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def _max_fd() -> int:

@@ -25,12 +25,18 @@ from server.broadcaster import BROADCASTER
 from server.conn_limits import CONN_LIMITS, ConnLimits
 from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
 from server.metrics import Metrics
+from server.push import PUSH
 from server.request_body import BODY_LIMIT
 from settings import Settings
 
 T = TypeVar("T")
 
 log = logging.getLogger("ctb.server")
+
+# How long a turn waits, after the first message came, for more to join it (docs/decisions.md):
+# under load pushes arrive one per pass of the event loop, and each turn costs a clock read, a
+# journal write and a round of replies however many pushes it holds.
+TURN_LINGER = 0.001
 
 
 def load_planet_names(path: Path) -> list[str]:
@@ -50,11 +56,12 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
     except BaseException:
         await store.close()
         raise
-    actor = Actor(store.state, app[CLOCK], on_commit=store.append)
+    actor = Actor(store.state, app[CLOCK], on_commit=store.append, linger=TURN_LINGER)
     app[ACTOR], app[STORE] = actor, store
     metrics = app[METRICS]
     metrics.journal_writable.set_function(lambda: store.write_problem is None)
     actor.turn_observers.append(lambda seconds, _n: metrics.actor_turn_seconds.observe(seconds))
+    actor.turn_observers.append(app[PUSH].flush)  # what the turn's socket replies counted
     metrics.actor_queue_depth.set_function(lambda: actor.queue_depth)
     metrics.players_total.set_function(lambda: actor.board.players_total)
 

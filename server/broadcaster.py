@@ -71,6 +71,8 @@ class Conn:
     closer: asyncio.Task[None] | None = None
     heard: bool = True  # a frame came since the heartbeat's last sweep (server/heartbeat.py)
     quiet: int = 0  # the heartbeat's sweeps in a row without a frame
+    pushing: bool = False  # a push of this socket waits for its turn (``ws_messages.on_clicks``)
+    pushed: asyncio.Future[None] | None = None  # the next message waits here for that reply
 
     def write(self, data: bytes) -> bool:
         """Write a ready frame without waiting; False when the socket is going away or slow."""
@@ -88,6 +90,20 @@ class Conn:
 
     def send(self, message: dict[str, Any]) -> bool:
         return self.write(proto.encode_frame(self.codec, message))
+
+    async def push_answered(self) -> None:
+        """Return once the push in flight is answered: a socket's messages are answered in the
+        order they came, and one client never has more than one push in the actor's mailbox."""
+        if self.pushing:
+            self.pushed = asyncio.get_running_loop().create_future()
+            await self.pushed
+
+    def push_settled(self) -> None:
+        """The push in flight has its reply: let the socket's next message through."""
+        self.pushing = False
+        waiter, self.pushed = self.pushed, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def hold(self) -> None:
         """Stop reading a client over its limit: what it asks for would only queue more."""

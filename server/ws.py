@@ -45,6 +45,7 @@ from server.gc_policy import GC_POLICY
 from server.heartbeat import HEARTBEAT, Heartbeat
 from server.keys import ACTOR, AUTH, METRICS, SETTINGS
 from server.overload import OVERLOAD, Overload
+from server.push import PUSH
 from server.ws_messages import on_frame, send_snapshot
 
 log = logging.getLogger("ctb.ws")
@@ -204,7 +205,7 @@ async def run_socket(
         ws,
         transport,
         player_id,
-        proto.codec_for(ws.ws_protocol),
+        proto.codec_for(ws.ws_protocol, app[PUSH].models),
         limit=settings.ws_buffer_limit,
         on_slow=broadcaster.drop_slow,
     )
@@ -276,7 +277,11 @@ async def serve(app: web.Application, conn: Conn) -> str:
         msg = await ws.receive()
         conn.heard = True
         if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
-            await on_frame(app, conn, msg.data)
+            if conn.pushing:  # the push before this message is answered first
+                await conn.push_answered()
+            pending = on_frame(app, conn, msg.data)
+            if pending is not None:
+                await pending
             if conn.closing:
                 return conn.reason or "closed"
         elif msg.type is WSMsgType.PONG:

@@ -13,18 +13,24 @@ every socket.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
 import msgpack
+import msgspec
 import orjson
 
 from engine.errors import InvalidRequest
 from engine.view import PlayerObject
 from server.errors import PayloadTooLarge
 from server.models import (
+    Ping,
+    PushModels,
+    Resync,
     RoundMessage,
     Snapshot,
     SnapshotData,
@@ -46,15 +52,19 @@ OP_TEXT, OP_BINARY = 0x1, 0x2
 class Codec:
     """How one subprotocol turns messages into frame payloads and back.
 
-    Client messages are decoded by orjson or msgpack and then validated into their model; server
-    messages (models, the engine's dataclasses, or dicts) are encoded by msgspec's encoders,
-    which write those objects directly, with no dict built in between.
+    ``read`` decodes a client message straight into its model (``ClicksMessage``, ``Ping``,
+    ``Resync``) in one step, checking it as it goes; the push's limits come from the running
+    rules, so the app makes its own codecs (``codecs_for``). A message ``read`` refuses goes the
+    long way, ``decode`` (orjson or msgpack) and then the model, which words the refusal the
+    SPEC's way. Server messages (models, the engine's dataclasses, or dicts) are encoded by
+    msgspec's encoders, which write those objects directly, with no dict built in between.
     """
 
     name: str
     opcode: int
     encode: Callable[[Any], bytes]
     decode: Callable[[bytes | str], Any]
+    read: Callable[[bytes], Any] | None = None
 
 
 def _msgpack_decode(data: bytes | str) -> Any:
@@ -69,9 +79,23 @@ MSGPACK = Codec(MSGPACK_PROTOCOL, OP_BINARY, encode_msgpack, _msgpack_decode)
 CODECS: dict[str, Codec] = {JSON.name: JSON, MSGPACK.name: MSGPACK}
 
 
-def codec_for(protocol: str | None) -> Codec:
-    """The codec of the negotiated subprotocol; none requested means JSON (SPEC §6)."""
-    return CODECS.get(protocol or "", JSON)
+def codec_for(protocol: str | None, models: PushModels | None = None) -> Codec:
+    """The codec of the negotiated subprotocol; none requested means JSON (SPEC §6).
+
+    With the app's push models it reads client messages in one typed step (``Codec.read``).
+    """
+    codecs = CODECS if models is None else codecs_for(models)
+    return codecs.get(protocol or "", codecs[JSON_PROTOCOL])
+
+
+@functools.cache
+def codecs_for(models: PushModels) -> dict[str, Codec]:
+    """Both codecs with a typed reader of the client messages under these push limits."""
+    union: Any = models.ws | Ping | Resync
+    return {
+        JSON.name: dataclasses.replace(JSON, read=msgspec.json.Decoder(union).decode),
+        MSGPACK.name: dataclasses.replace(MSGPACK, read=msgspec.msgpack.Decoder(union).decode),
+    }
 
 
 def frame(payload: bytes, opcode: int) -> bytes:

@@ -41,3 +41,29 @@ async def test_a_cancelled_reader_leaves_no_waiter_behind() -> None:
     await asyncio.gather(reader, return_exceptions=True)
     mailbox.put("a")
     assert await mailbox.take(loop, 10) == ["a"]
+
+
+async def test_a_lingering_reader_takes_what_came_meanwhile_until_something_urgent() -> None:
+    """With a linger, items put in later passes join the first; an urgent item ends the wait."""
+    mailbox: Mailbox[int] = Mailbox()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.create_task(mailbox.take(loop, 10, linger=60.0))
+    for n in (1, 2):
+        mailbox.put(n, urgent=False)
+        for _ in range(3):
+            await asyncio.sleep(0)
+    assert not reader.done()
+    mailbox.put(3)
+    assert await asyncio.wait_for(reader, 10) == [1, 2, 3]  # far inside the 60 s linger
+
+
+async def test_a_lingering_reader_stops_waiting_once_its_limit_is_in() -> None:
+    """A linger never holds more than ``limit`` items: the limit-th ends it."""
+    mailbox: Mailbox[int] = Mailbox()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.create_task(mailbox.take(loop, 3, linger=60.0))
+    for n in range(4):
+        mailbox.put(n, urgent=False)
+        await asyncio.sleep(0)
+    assert await asyncio.wait_for(reader, 10) == [0, 1, 2]
+    assert len(mailbox) == 1

@@ -9,17 +9,43 @@ import msgspec
 import pytest
 
 from engine import command_types, commands
-from engine.command_types import AdminBan, AdminPatchPlayer, CreatePlayer, Push, Tick, parse
+from engine.command_types import (
+    AdminBan,
+    AdminPatchPlayer,
+    CheckedPush,
+    CreatePlayer,
+    Push,
+    Tick,
+    parse,
+)
 from engine.errors import InvalidRequest
 
 
 def test_every_command_has_one_handler_and_every_handler_a_command() -> None:
-    """The handler tables are keyed by exactly the declared mutations and queries, and no op is
-    both or declared twice."""
-    assert set(commands.MUTATIONS) == set(command_types.MUTATIONS)
+    """The handler tables are keyed by exactly the declared mutations and queries (and the
+    server's checked push, journaled as a push), and no op is both or declared twice."""
+    assert set(commands.MUTATIONS) == {*command_types.MUTATIONS, CheckedPush}
     assert set(commands.QUERIES) == set(command_types.QUERIES)
     ops = [model.__struct_config__.tag for model in command_types.MUTATIONS + command_types.QUERIES]
-    assert len(ops) == len(set(ops)) == len(commands.MUTATIONS) + len(commands.QUERIES)
+    assert len(ops) == len(set(ops)) == len(commands.MUTATIONS) - 1 + len(commands.QUERIES)
+
+
+def test_a_checked_push_is_journaled_and_read_back_as_a_push() -> None:
+    """The server's checked push encodes as the plain push record, and decodes as a Push, so a
+    replay from disk checks its shape again."""
+    checked = CheckedPush(player_id="a", batch_id="b", clicks=[3], now=2.0)
+    record = msgspec.msgpack.encode(checked)
+    assert msgspec.msgpack.decode(record) == {
+        "op": "push",
+        "player_id": "a",
+        "batch_id": "b",
+        "clicks": [3],
+        "now": 2.0,
+    }
+    read_back = msgspec.msgpack.decode(record, type=command_types.MUTATION)
+    assert type(read_back) is Push and read_back == Push(
+        player_id="a", batch_id="b", clicks=[3], now=2.0
+    )
 
 
 def test_a_dict_is_read_into_its_command() -> None:

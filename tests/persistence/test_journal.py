@@ -18,8 +18,9 @@ from engine.command_types import Command, CreatePlayer, Push, Tick, parse
 from persistence import journal as journal_mod
 from persistence.data_dir import DataDir
 from persistence.errors import JournalError
-from persistence.journal import Journal, SegmentReader, segment_name
+from persistence.journal import Journal, SegmentReader
 from tests.conftest import run_in_child
+from tests.persistence.conftest import segment_path
 from tests.persistence.games import RULES, games, play
 
 RECORDS: list[Command] = [
@@ -32,10 +33,6 @@ def read(path: Path) -> tuple[SegmentReader, Any, list[Command]]:
         reader = SegmentReader(data_dir, path.name)
         frames = list(reader.frames())
     return reader, frames[0] if frames else None, frames[1:]
-
-
-def segment_path(directory: Path, segment: int) -> Path:
-    return directory / segment_name(segment)
 
 
 def test_records_come_back_in_order_after_the_header_with_the_rules(
@@ -64,6 +61,44 @@ def test_a_turn_is_one_write(
     )
     journal.append(RECORDS)
     assert len(writes) == 1
+
+
+def frame_payloads(path: Path) -> list[bytes]:
+    """The payload of every frame of a segment, the header's first, read by hand."""
+    data, pos, payloads = path.read_bytes(), len(journal_mod.MAGIC), []
+    while pos < len(data):
+        length, _ = journal_mod.FRAME.unpack_from(data, pos)
+        payloads.append(data[pos + journal_mod.FRAME.size : pos + journal_mod.FRAME.size + length])
+        pos += journal_mod.FRAME.size + length
+    return payloads
+
+
+def test_a_turn_is_one_frame_of_its_records(tmp_path: Path, data_dir: DataDir) -> None:
+    """A turn's records go to the segment as one frame (one length, one checksum) holding them
+    all in order, and read back one by one."""
+    journal = Journal(data_dir, 1, "no", RULES)
+    journal.append(RECORDS)
+    journal.append(RECORDS[:1])
+    journal.close()
+    path = segment_path(tmp_path, 1)
+    turns = [msgpack.unpackb(payload) for payload in frame_payloads(path)[1:]]
+    assert [len(turn) for turn in turns] == [len(RECORDS), 1]
+    assert [record["batch_id"] for record in turns[0]] == ["b0", "b1", "b2", "b3", "b4"]
+    reader, _, records = read(path)
+    assert records == [*RECORDS, RECORDS[0]] and reader.problem is None
+
+
+def test_a_torn_turn_is_lost_whole(tmp_path: Path, data_dir: DataDir) -> None:
+    """A turn whose frame was cut short gives none of its records back: the actor acknowledged
+    none of them, since it answers only after the write returned."""
+    journal = Journal(data_dir, 1, "no", RULES)
+    journal.append(RECORDS[:2])
+    journal.append(RECORDS[2:])
+    journal.close()
+    path = segment_path(tmp_path, 1)
+    path.write_bytes(path.read_bytes()[:-3])
+    reader, _, records = read(path)
+    assert reader.problem == "torn" and records == RECORDS[:2]
 
 
 @pytest.fixture
@@ -337,7 +372,7 @@ def test_a_segment_of_plain_dicts_reads_as_typed_commands(tmp_path: Path) -> Non
         ({"op": "explode", "now": 1.0}, "op"),
         ({"op": "me", "player_id": "a", "now": 1.0}, "op"),  # a query is never journaled
         ({"player_id": "a", "now": 1.0}, "op"),
-        ([1, 2, 3], "array"),
+        ([1, 2, 3], "$[0]"),  # an array is a turn: its first record is no command
     ],
 )
 def test_a_record_that_fits_no_command_is_corrupt(tmp_path: Path, misfit: Any, named: str) -> None:

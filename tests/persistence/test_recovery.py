@@ -37,6 +37,12 @@ def pushes(first: int, count: int) -> list[tuple[float, dict[str, Any]]]:
 JOINS = [(0.0, {"op": "create_player", "player_id": f"p{i}", "name": None}) for i in range(3)]
 
 
+def append_turns(journal: Journal, records: list[Any]) -> None:
+    """Each record a turn of its own (one frame each), as pushes a while apart are written."""
+    for record in records:
+        journal.append([record])
+
+
 class Scenario:
     """A data directory written the way the store writes it: three segments, two snapshots."""
 
@@ -44,15 +50,15 @@ class Scenario:
         self.path = path
         journal = Journal(data_dir, 1, "no", RULES)
         state, records, now = play(JOINS + pushes(0, 6))
-        journal.append(records)
+        append_turns(journal, records)
         snapshot.save(data_dir, state, journal.rotate())  # covers segment 1
         state, records, now = play(pushes(100, 6), state, now)
-        journal.append(records)
+        append_turns(journal, records)
         snapshot.save(data_dir, state, journal.rotate())  # covers segments 1 and 2
         if delete_covered:  # both snapshots contain segment 1: the saver deletes it
             segment_path(path, 1).unlink()
         state, records, now = play(pushes(200, 6), state, now)
-        journal.append(records)
+        append_turns(journal, records)
         journal.close()
         self.state, self.last_records, self.now = state, records, now
 
@@ -374,7 +380,7 @@ def test_a_record_that_fits_no_command_is_refused_as_corrupt_with_a_log_line(
     later = Journal(data_dir, 4, "no", RULES)
     good = {"op": "create_player", "player_id": "late", "now": scenario.now + 1}
     misfit = {"op": "push", "player_id": "late", "batch_id": "b1", "clicks": "5", "now": 1.0}
-    later.append([good, misfit, {**good, "player_id": "later"}])  # type: ignore[list-item]
+    append_turns(later, [good, misfit, {**good, "player_id": "later"}])
     later.close()
     with caplog.at_level(logging.ERROR, "ctb.persistence"):
         result = recover(data_dir, RULES, PLANETS, False)

@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from actor.clock import FakeClock
-from engine.command_types import Push, QueueRound, Tick, op
+from engine.command_types import CheckedPush, Push, QueueRound, Tick, op
 from engine.errors import Unavailable
 from persistence import journal as journal_mod
 from persistence import saver as saver_mod
@@ -22,7 +23,7 @@ from persistence import snapshot
 from persistence.data_dir import DataDir
 from persistence.store import open_store, release_lock
 from tests.conftest import T0
-from tests.persistence.conftest import Game, reopen, settings_for
+from tests.persistence.conftest import Game, reopen, segment_path, settings_for
 from tests.persistence.games import PLANETS, full_print
 
 
@@ -34,6 +35,37 @@ async def test_a_push_is_in_the_journal_when_its_reply_arrives(game: Game) -> No
     records = list(reader.frames())[1:]
     assert [op(r) for r in records] == ["tick", "create_player", "push"]
     assert records[-1] == Push(player_id="a", batch_id="b1", clicks=[5], now=T0 + 0.6)
+
+
+async def test_a_turn_of_200_pushes_is_one_journal_frame_written_before_any_reply(
+    game: Game,
+) -> None:
+    """200 pushes arriving in one pass of the loop reach the journal file as one frame, one
+    write, and each reply finds that write done."""
+    players = [f"p{i}" for i in range(200)]
+    await asyncio.gather(*(game.join(p) for p in players))
+    game.clock.jump(0.6)
+    journal = game.store.journal
+    appends = journal.appends
+    writes_seen: list[int] = []
+    done = asyncio.get_running_loop().create_future()
+
+    def reply(value: Any, error: BaseException | None) -> None:
+        writes_seen.append(journal.appends - appends if error is None else -1)
+        if len(writes_seen) == len(players):
+            done.set_result(None)
+
+    for player_id in players:
+        game.actor.send(CheckedPush(player_id=player_id, batch_id="b1", clicks=[3]), reply)
+    await asyncio.wait_for(done, 10)
+    assert writes_seen == [1] * 200 and journal.appends == appends + 1
+    path = segment_path(game.settings.data_dir, 1)
+    with DataDir.open(path.parent) as data_dir:
+        records = list(journal_mod.SegmentReader(data_dir, path.name).frames())[-200:]
+    assert [(type(r), r.player_id) for r in records] == [(Push, p) for p in players]  # type: ignore[attr-defined]
+    size = path.stat().st_size
+    last_turn = journal_mod.frame(msgspec.msgpack.encode(records))
+    assert path.read_bytes()[size - len(last_turn) :] == last_turn
 
 
 async def test_a_snapshot_is_written_only_when_the_state_changed(game: Game) -> None:
