@@ -16,12 +16,13 @@ from typing import Any
 
 import msgspec
 
-from engine import admin_events, admin_query, audit, bulk, interventions, rounds
+from engine import admin_events, admin_query, admin_state, audit, bulk, interventions, rounds
 from engine import command_types as c
 from engine import query_params as params
 from engine.admin_actions import Checked, apply_checked, check
 from engine.errors import Conflict, GameError, InvalidRequest
 from engine.state import GameState, active_round
+from engine.view import RoundSummaryInfo
 
 Handler = Callable[[GameState, Any], Any]
 MAX_BATCH = 100
@@ -126,11 +127,11 @@ def _queue_round(state: GameState, cmd: c.AdminQueueRound) -> dict[str, Any]:
     return info
 
 
-def _end_round(state: GameState, cmd: c.AdminEndRound) -> dict[str, Any]:
+def _end_round(state: GameState, cmd: c.AdminEndRound) -> RoundSummaryInfo:
     admin, reason = _signed(cmd)
     summary = rounds.end_current(state, cmd.now)
     info = rounds.summary_info(summary)
-    after = {"winner": summary.winner, "totals": summary.totals}
+    after: dict[str, Any] = {"winner": summary.winner, "totals": summary.totals}
     audit.record(state, cmd.now, admin, "end_round", f"round:{summary.id}", reason, None, after)
     admin_events.emit(state, "end_round", cmd.now, admin=admin, round_id=summary.id, **after)
     return info
@@ -142,18 +143,18 @@ def _end_round(state: GameState, cmd: c.AdminEndRound) -> dict[str, Any]:
 def _bulk_create(state: GameState, cmd: c.AdminBulkCreate) -> dict[str, Any]:
     """A job over the players a filter matches now, or over a list of ids."""
     admin, reason = _signed(cmd)
-    given = {"revoke_round_clicks": cmd.revoke_round_clicks}
+    given: dict[str, Any] = {"revoke_round_clicks": cmd.revoke_round_clicks}
     if cmd.planet is not msgspec.UNSET:
         given["planet"] = cmd.planet
     job_params = bulk.check_params(state, cmd.action, given)
-    if (cmd.filter is msgspec.UNSET) == (cmd.player_ids is msgspec.UNSET):
-        raise InvalidRequest("give either filter or player_ids", {"field": "filter"})
     action, now = cmd.action, cmd.now
-    if cmd.player_ids is not msgspec.UNSET:
+    if cmd.player_ids is not msgspec.UNSET and cmd.filter is msgspec.UNSET:
         ids = bulk.check_ids(cmd.player_ids)
-        selection = {"player_ids": len(ids)}
+        selection: dict[str, Any] = {"player_ids": len(ids)}
         job = bulk.over_ids(state, action, job_params, ids, selection, admin, reason, now)
         return _bulk_event(state, bulk.job_dict(job), now)
+    if cmd.filter is msgspec.UNSET or cmd.player_ids is not msgspec.UNSET:
+        raise InvalidRequest("give either filter or player_ids", {"field": "filter"})
     query = admin_query.parse_query(dict(cmd.filter))
     if cmd.walk:
         job = bulk.over_filter(state, action, job_params, query, admin, reason, now)
@@ -261,9 +262,9 @@ def _interventions(state: GameState, cmd: c.AdminListInterventions) -> dict[str,
     params.refuse_unknown(raw, ("status", "player_id", "page", "limit"))
     status = raw.get("status")
     if status is not None and status not in (
-        interventions.OPEN,
-        interventions.ASSIGNED,
-        interventions.RESOLVED,
+        admin_state.OPEN,
+        admin_state.ASSIGNED,
+        admin_state.RESOLVED,
     ):
         raise InvalidRequest("status must be open, assigned or resolved", {"field": "status"})
     return interventions.listing(

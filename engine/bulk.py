@@ -31,41 +31,20 @@ cancelled job keeps its summary only: who, what, when, the filter or the number 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from engine import admin_query, audit, roster
+from engine.admin_state import CANCELLED, DONE, INTERRUPTED, RUNNING, BulkJob
 from engine.errors import Conflict, InvalidRequest, NotFound
 from engine.players import ACTIVE, BANNED
 from engine.state import GameState
 
-RUNNING, DONE, CANCELLED, INTERRUPTED = "running", "done", "cancelled", "interrupted"
 STEP = 250
 MAX_STEP = 5000
 SCAN = 8192  # slots a step over a filter tests at most: a window of numpy columns, ~0.1 ms
 MAX_SCAN = 1 << 20
 MAX_TARGETS = 2_000_000
 ACTIONS = ("ban", "unban", "reset_score", "move_planet")
-
-
-@dataclass(slots=True)
-class BulkJob:
-    id: int
-    action: str
-    admin: str
-    reason: str
-    created_at: float
-    total: int  # at creation: the ids given, or the players the filter matched
-    end: int  # where the cursor stops: the number of ids, or of players at creation
-    params: dict[str, Any] = field(default_factory=dict)  # planet, revoke_round_clicks
-    selection: dict[str, Any] = field(default_factory=dict)  # {"filter": {...}} or the ids' count
-    ids: list[str] | None = None  # the targets of a job over ids, until it is finished
-    cursor: int = 0  # the next index into ``ids``, or the next slot to test
-    done: int = 0
-    skipped: int = 0
-    status: str = RUNNING
-    updated_at: float = 0.0
-    finished_at: float | None = None
 
 
 def check_params(state: GameState, action: object, params: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ model, or names an op no model has, is refused as corrupt.
 from __future__ import annotations
 
 import re
-from typing import Any, Union
+from typing import Any, Union, cast, dataclass_transform
 
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
@@ -26,6 +26,8 @@ from engine.bulk import SCAN, STEP
 from engine.errors import InvalidRequest
 
 
+# msgspec's subclasses inherit ``frozen`` and ``kw_only``; the decorator tells type checkers so.
+@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(msgspec.field,))
 class Command(Struct, tag_field="op", kw_only=True, frozen=True, forbid_unknown_fields=True):
     """What every command carries: the time the actor applied it (0 until it is stamped)."""
 
@@ -299,7 +301,7 @@ _NAMED_FIELD = re.compile(r"Object (contains unknown|missing required) field `(.
 
 def op(cmd: Command) -> str:
     """The command's ``op``, as the journal writes it."""
-    return type(cmd).__struct_config__.tag  # type: ignore[return-value]
+    return cast(str, type(cmd).__struct_config__.tag)  # every command is declared with a str tag
 
 
 def parse(raw: Any, model: Any = ANY_COMMAND) -> Any:

@@ -18,7 +18,7 @@ from engine import admin, clicks, roster, rounds
 from engine import command_types as c
 from engine.errors import InvalidRequest
 from engine.state import GameState
-from engine.view import entries_view, player_dict
+from engine.view import PlayerObject, RoundSummaryInfo, entries_view, player_dict
 
 Handler = Callable[[GameState, Any], Any]
 
@@ -27,12 +27,12 @@ def _tick(state: GameState, cmd: c.Tick) -> None:
     rounds.advance(state, cmd.now)
 
 
-def _create_player(state: GameState, cmd: c.CreatePlayer) -> dict[str, Any]:
+def _create_player(state: GameState, cmd: c.CreatePlayer) -> PlayerObject:
     player = roster.create_player(state, cmd.player_id, cmd.name, cmd.now)
     return player_dict(state, player)
 
 
-def _rename(state: GameState, cmd: c.Rename) -> dict[str, Any]:
+def _rename(state: GameState, cmd: c.Rename) -> PlayerObject:
     return player_dict(state, roster.rename(state, cmd.player_id, cmd.name))
 
 
@@ -45,11 +45,11 @@ def _checked_push(state: GameState, cmd: c.CheckedPush) -> clicks.PushResult:
     return clicks.push(state, cmd.player_id, cmd.batch_id, cmd.clicks, cmd.now)
 
 
-def _move_player(state: GameState, cmd: c.MovePlayer) -> dict[str, Any]:
+def _move_player(state: GameState, cmd: c.MovePlayer) -> PlayerObject:
     return player_dict(state, roster.move_player(state, cmd.player_id, cmd.planet))
 
 
-def _set_status(state: GameState, cmd: c.SetStatus) -> dict[str, Any]:
+def _set_status(state: GameState, cmd: c.SetStatus) -> PlayerObject:
     return player_dict(state, roster.set_status(state, cmd.player_id, cmd.status))
 
 
@@ -58,11 +58,11 @@ def _ban(state: GameState, cmd: c.Ban) -> dict[str, Any]:
     return {"player": player_dict(state, state.players[cmd.player_id]), "revoked": revoked}
 
 
-def _unban(state: GameState, cmd: c.Unban) -> dict[str, Any]:
+def _unban(state: GameState, cmd: c.Unban) -> PlayerObject:
     return player_dict(state, roster.unban(state, cmd.player_id))
 
 
-def _reset_score(state: GameState, cmd: c.ResetScore) -> dict[str, Any]:
+def _reset_score(state: GameState, cmd: c.ResetScore) -> PlayerObject:
     return player_dict(state, roster.reset_score(state, cmd.player_id))
 
 
@@ -70,7 +70,7 @@ def _queue_round(state: GameState, cmd: c.QueueRound) -> dict[str, Any]:
     return rounds.queued_info(rounds.queue_round(state, cmd.target, cmd.seconds, cmd.planets))
 
 
-def _end_round(state: GameState, cmd: c.EndRound) -> dict[str, Any]:
+def _end_round(state: GameState, cmd: c.EndRound) -> RoundSummaryInfo:
     return rounds.summary_info(rounds.end_current(state, cmd.now))
 
 
@@ -91,7 +91,7 @@ MUTATIONS: dict[type[c.Command], Handler] = {
 }
 
 
-def _me(state: GameState, cmd: c.GetMe) -> dict[str, Any]:
+def _me(state: GameState, cmd: c.GetMe) -> PlayerObject:
     return player_dict(state, roster.get_player(state, cmd.player_id))
 
 
@@ -104,7 +104,7 @@ def _leaderboard(state: GameState, cmd: c.GetLeaderboard) -> dict[str, Any]:
     return {"scope": cmd.scope, "entries": entries_view(state, entries), "total": len(board)}
 
 
-def _rounds(state: GameState, cmd: c.GetRounds) -> list[dict[str, Any]]:
+def _rounds(state: GameState, cmd: c.GetRounds) -> list[RoundSummaryInfo]:
     return [rounds.summary_info(s) for s in reversed(state.history[-cmd.limit :])]
 
 

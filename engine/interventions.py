@@ -27,15 +27,13 @@ Resolution templates make the common cases one action: ``warn``, ``ban`` (bans t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine import admin_events, audit, roster
+from engine.admin_state import ASSIGNED, RESOLVED, Intervention, PushStats
 from engine.errors import Conflict, InvalidRequest, NotFound
-
-if TYPE_CHECKING:
-    from engine.players import Player
-    from engine.state import GameState
+from engine.players import Player
+from engine.state import GameState
 
 WINDOW = 120.0
 IDLE = 30.0  # a pause this long ends the window: the next push starts a new one
@@ -47,7 +45,6 @@ CV_COUNT = 0.05
 QUIET = 3600.0
 EVICT_PER_PUSH = 4  # stale entries dropped per push: bounded work on the push path
 
-OPEN, ASSIGNED, RESOLVED = "open", "assigned", "resolved"
 THROTTLING, MACHINE_RHYTHM, MANUAL = "throttling", "machine_rhythm", "manual"
 TEMPLATES = {
     "warn": "Warned the player",
@@ -56,38 +53,6 @@ TEMPLATES = {
     "other": "",
 }
 MAX_NOTE = 1000
-
-
-@dataclass(slots=True)
-class PushStats:
-    """Running sums of one window of a player's pushes."""
-
-    started: float
-    last: float
-    pushes: int = 1
-    sum_dt: float = 0.0
-    sum_dt2: float = 0.0
-    sum_count: float = 0.0
-    sum_count2: float = 0.0
-    throttled_pushes: int = 0
-    throttled_clicks: int = 0
-
-
-@dataclass(slots=True)
-class Intervention:
-    id: int
-    player_id: str
-    kind: str
-    created_at: float
-    evidence: dict[str, Any]
-    status: str = OPEN
-    flagged_by: str | None = None  # the admin of a manual flag; None when automatic
-    assignee: str | None = None
-    notes: list[dict[str, Any]] = field(default_factory=list)
-    resolution: str | None = None
-    resolved_at: float | None = None
-    resolved_by: str | None = None
-    updated_at: float = 0.0
 
 
 def observe_push(state: GameState, player: Player, clicks: int, throttled: int, now: float) -> None:

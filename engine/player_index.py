@@ -107,7 +107,9 @@ class PlayerIndex:
         self.planet_code = {name: code for code, name in enumerate(self.planets)}
         self.by_slot: list[Player] = [] if by_slot is None else by_slot
         self.n = len(self.by_slot)
-        self._cols = {name: np.zeros(capacity, dtype) for name, dtype in COLUMNS.items()}
+        self._cols: dict[str, np.ndarray] = {
+            name: np.zeros(capacity, dtype) for name, dtype in COLUMNS.items()
+        }
         self.names = NameBlocks(self.by_slot)
         self._dirty: set[int] = set()  # slots whose push-path columns wait for ``flush``
         self._keyed_upto = self.n  # slots below have their id and name keys (see ``build``)

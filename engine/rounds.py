@@ -13,7 +13,15 @@ from typing import Any
 
 from engine.errors import Conflict, InvalidRequest
 from engine.rules import MAX_ROUND_SECONDS, MAX_ROUND_TARGET
-from engine.state import ACTIVE, FINISHED, GameState, Round, RoundSummary, active_round
+from engine.state import (
+    ACTIVE,
+    FINISHED,
+    Contributor,
+    GameState,
+    Round,
+    RoundSummary,
+    active_round,
+)
 from engine.view import RoundSummaryInfo, round_view
 
 
@@ -112,6 +120,7 @@ def end_current(state: GameState, now: float) -> RoundSummary:
 
 def finish(state: GameState, round_: Round, reason: str, at: float) -> RoundSummary:
     totals = dict(round_.totals)
+    winner: str | None
     if reason == "target":
         winner = max(totals, key=lambda p: totals[p])
     else:
@@ -126,7 +135,7 @@ def finish(state: GameState, round_: Round, reason: str, at: float) -> RoundSumm
     for by_player in round_.contributions.values():
         for player_id, batches in by_player.items():
             player_totals[player_id] = player_totals.get(player_id, 0) + sum(batches)
-    top = [
+    top: list[Contributor] = [
         {
             "rank": rank,
             "id": player_id,

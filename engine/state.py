@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypedDict
 
+from engine.admin_state import BulkJob, Intervention, PushStats
 from engine.leaderboard import Leaderboard, PlayerSlots
 from engine.planets import Planet, make_planets
 from engine.player_index import PlayerIndex
 from engine.players import Player
 from engine.rules import Rules
-
-if TYPE_CHECKING:
-    from engine.bulk import BulkJob
-    from engine.interventions import Intervention, PushStats
 
 QUEUED, ACTIVE, FINISHED = "queued", "active", "finished"
 
@@ -36,6 +33,16 @@ class Round:
     contributions: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
 
+class Contributor(TypedDict):
+    """One of a finished round's top contributors; name and planet are null for a lost player."""
+
+    rank: int
+    id: str
+    name: str | None
+    planet: str | None
+    score: int
+
+
 @dataclass(slots=True)
 class RoundSummary:
     """What a finished round keeps once its contributions are dropped (SPEC §3)."""
@@ -48,7 +55,7 @@ class RoundSummary:
     winner: str | None  # None is a draw
     reason: str
     totals: dict[str, int]
-    top: list[dict[str, Any]]
+    top: list[Contributor]
     player_totals: dict[str, int]
 
 

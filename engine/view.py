@@ -16,7 +16,7 @@ from typing import Any, TypedDict
 
 from engine.leaderboard import Entry
 from engine.players import Player, round_score
-from engine.state import QUEUED, GameState
+from engine.state import QUEUED, Contributor, GameState
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,16 +124,6 @@ class PlayerObject(TypedDict):
     created_at: str | None
     last_click_at: str | None
     key: int  # the player's board key: the live board names the player's rows by it (SPEC §6)
-
-
-class Contributor(TypedDict):
-    """One of a finished round's top contributors; name and planet are null for a lost player."""
-
-    rank: int
-    id: str
-    name: str | None
-    planet: str | None
-    score: int
 
 
 class RoundSummaryInfo(TypedDict):

@@ -40,9 +40,8 @@ from typing import Any
 
 import msgpack
 
-from engine import bulk
-from engine.bulk import BulkJob
-from engine.interventions import Intervention, PushStats
+from engine import admin_state, bulk
+from engine.admin_state import BulkJob, Intervention, PushStats
 from engine.leaderboard import Leaderboard, PlayerSlots
 from engine.planets import Planet
 from engine.players import Player
@@ -197,7 +196,7 @@ def _bulk_job(saved: dict[str, Any]) -> BulkJob:
     """A saved job; one of format 4 holds ``targets``, the ids it reaches, in order."""
     if "targets" in saved:
         targets = saved.pop("targets")
-        unfinished = saved.get("status") in (bulk.RUNNING, bulk.INTERRUPTED)
+        unfinished = saved.get("status") in (admin_state.RUNNING, admin_state.INTERRUPTED)
         saved |= {
             "total": len(targets),
             "end": len(targets),

@@ -13,10 +13,11 @@ which tells the operator when the path no longer leads to the directory held.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal, overload
 
 FILE_MODE = 0o600
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
@@ -77,6 +78,12 @@ class DataDir:
 
     def open_fd(self, name: str, flags: int, mode: int = FILE_MODE) -> int:
         return os.open(name, flags | os.O_CLOEXEC, mode, dir_fd=self.fd)
+
+    @overload
+    def open_file(self, name: str, mode: Literal["rb"], buffering: Literal[0]) -> io.FileIO: ...
+
+    @overload
+    def open_file(self, name: str, mode: str, buffering: int = -1) -> IO[Any]: ...
 
     def open_file(self, name: str, mode: str, buffering: int = -1) -> IO[Any]:
         """``open(name, mode)`` inside the directory; files it creates get mode 0600."""

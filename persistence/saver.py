@@ -280,7 +280,12 @@ async def wait_child(pid: int, timeout: float = CHILD_TIMEOUT) -> int:
         _, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
         return os.waitstatus_to_exitcode(status)
     exited: asyncio.Future[None] = loop.create_future()
-    loop.add_reader(pidfd, lambda: exited.done() or exited.set_result(None))
+
+    def on_exit() -> None:
+        if not exited.done():
+            exited.set_result(None)
+
+    loop.add_reader(pidfd, on_exit)
     try:
         try:
             await asyncio.wait_for(asyncio.shield(exited), timeout)
