@@ -87,9 +87,9 @@ def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None
 
 def typed(cmd: Message | dict[str, Any]) -> Message:
     """The message itself, or the typed command a plain dict describes (InvalidRequest if none)."""
-    if type(cmd) is dict:
-        return command_types.parse(cmd, _FROM_DICT)  # type: ignore[no-any-return]
-    return cmd  # type: ignore[return-value]
+    if isinstance(cmd, dict):
+        return command_types.parse(cmd, _FROM_DICT)
+    return cmd
 
 
 class Actor:
@@ -255,8 +255,8 @@ class Actor:
             records.append(Tick(now=now))
         for cmd, _ in batch:
             kind = type(cmd)
-            if kind in mutations and kind is not Tick:
-                records.append(stamped(cmd, now))  # type: ignore[arg-type]
+            if isinstance(cmd, Command) and kind in mutations and kind is not Tick:
+                records.append(stamped(cmd, now))
         committed = self._commit(records)
         outcomes: list[tuple[Reply | None, Any, BaseException | None]] = []
         boundary: list[tuple[_BetweenTurns, Reply | None]] = []
@@ -264,10 +264,14 @@ class Actor:
         if committed and records and type(records[0]) is Tick:
             commands.apply(state, next(journaled))
         for cmd, reply in batch:
-            kind = type(cmd)
-            if kind is _BetweenTurns:
-                boundary.append((cmd, reply))  # type: ignore[arg-type]
+            if isinstance(cmd, _BetweenTurns):
+                boundary.append((cmd, reply))
                 continue
+            if isinstance(cmd, Online):  # a socket counted in or out: nothing journaled
+                self._online = max(0, self._online + cmd.delta)
+                outcomes.append((reply, self._online, None))
+                continue
+            kind = type(cmd)
             if kind is Tick:  # a wake-up: the turn's own tick record did what was due
                 outcomes.append((reply, None, None))
                 continue
@@ -289,9 +293,9 @@ class Actor:
             except Exception as error:
                 log.exception("command %r failed", cmd)
                 outcomes.append((reply, None, error))
-        for reply, value, error in outcomes:
+        for reply, value, failure in outcomes:
             if reply is not None:
-                _answer(reply, value, error)
+                _answer(reply, value, failure)
         if state.version != version_before or self._online != online_before or state.outbox:
             self._publish()
         for cmd, reply in boundary:
@@ -327,14 +331,10 @@ class Actor:
             self._write_failures = 0
         return True
 
-    def _answer_query(self, cmd: Message) -> Any:
-        """Answer a query, or count a socket in or out (``Online``): nothing journaled."""
-        kind = type(cmd)
-        if kind in commands.QUERIES:
-            return commands.query(self._state, cmd)  # type: ignore[arg-type]
-        if kind is Online:
-            self._online = max(0, self._online + cmd.delta)  # type: ignore[union-attr]
-            return self._online
+    def _answer_query(self, cmd: Command) -> Any:
+        """Answer a query: nothing journaled."""
+        if type(cmd) in commands.QUERIES:
+            return commands.query(self._state, cmd)
         raise InvalidRequest(f"unknown command {cmd!r}")
 
     def _run_boundary(self, cmd: _BetweenTurns, reply: Reply | None) -> None:

@@ -64,9 +64,10 @@ class Mailbox(Generic[T]):
         while not items:
             await self._wait(loop, 1)
         if linger > 0 and not self._urgent and len(items) < limit:
-            timer = loop.call_later(linger, _wake, self._arm(loop, limit))
+            waiter = self._arm(loop, limit)
+            timer = loop.call_later(linger, _wake, waiter)
             try:
-                await self._wait_armed()
+                await self._wait_armed(waiter)
             finally:
                 timer.cancel()
         count = min(limit, len(items))
@@ -76,17 +77,16 @@ class Mailbox(Generic[T]):
         return taken
 
     async def _wait(self, loop: asyncio.AbstractEventLoop, wake_at: int) -> None:
-        self._arm(loop, wake_at)
-        await self._wait_armed()
+        await self._wait_armed(self._arm(loop, wake_at))
 
     def _arm(self, loop: asyncio.AbstractEventLoop, wake_at: int) -> asyncio.Future[None]:
         self._waiter = waiter = loop.create_future()
         self._wake_at = wake_at
         return waiter
 
-    async def _wait_armed(self) -> None:
+    async def _wait_armed(self, waiter: asyncio.Future[None]) -> None:
         try:
-            await self._waiter  # type: ignore[misc]
+            await waiter
         finally:
             self._waiter = None
             self._wake_at = 1
