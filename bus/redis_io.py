@@ -75,7 +75,7 @@ def stop_if_cancelled() -> None:
 
 def unreachable(why: str = "the game's message bus (Redis) is not reachable") -> Unavailable:
     error = Unavailable(why, {"retry_after": RETRY_AFTER})
-    error.retry_after = RETRY_AFTER  # type: ignore[attr-defined]  # the Retry-After header
+    error.retry_after = RETRY_AFTER  # the Retry-After header
     return error
 
 

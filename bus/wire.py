@@ -132,7 +132,7 @@ def refusal(error: BaseException) -> Refused:
     """A refusal as the gateway rebuilds it; a bug becomes ``internal_error`` without its text."""
     if not isinstance(error, GameError):
         return Refused(INTERNAL, "the engine failed on this command")
-    return Refused(error.code, error.message, error.details, getattr(error, "retry_after", None))
+    return Refused(error.code, error.message, error.details, error.retry_after)
 
 
 def _outcome(ok: bool, value: Any) -> Any:
@@ -196,7 +196,7 @@ def rebuilt(refused: Refused) -> Exception:
     if cls is GameError:
         error.code = refused.code
     if refused.retry_after is not None:
-        error.retry_after = refused.retry_after  # type: ignore[attr-defined]
+        error.retry_after = refused.retry_after
     return error
 
 

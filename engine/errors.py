@@ -4,7 +4,7 @@ Every error carries a stable ``code`` (the SPEC's error codes) and optional ``de
 The server maps each code to an HTTP status and a WebSocket ``error`` message in one place
 (``server/errors.py``); nothing else in the project decides how an error looks on the wire.
 
-    GameError                  base: code, message, details
+    GameError                  base: code, message, details, retry_after (None: no wait)
     ├── InvalidRequest         input that breaks a rule of SPEC §3-§5 ("invalid_request")
     ├── NotFound               no such player, round or job ("not_found")
     ├── Conflict               the request is valid but the state forbids it ("conflict")
@@ -24,6 +24,8 @@ class GameError(Exception):
     """A refusal the caller can act on; the state is unchanged when one is raised."""
 
     code = "error"
+    # Seconds before trying again (the Retry-After header): a RateLimited's, a busy server's.
+    retry_after: float | None = None
 
     def __init__(self, message: str, details: Any = None) -> None:
         super().__init__(message)

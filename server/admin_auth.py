@@ -144,7 +144,7 @@ def _device(request: web.Request) -> str | None:
     return "device:" + hashlib.sha256(cookie.encode()).hexdigest()[:16]
 
 
-async def give_device_cookie(request: web.BaseRequest, response: web.StreamResponse) -> None:
+async def give_device_cookie(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: a client that used the right token without a device cookie gets one."""
     admin = request.get(NEW_DEVICE)
     if admin is None:

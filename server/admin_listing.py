@@ -40,6 +40,7 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -118,7 +119,7 @@ class AdminListing:
         while len(players) < len(slots):
             start = len(players)
             players += await self.actor.between_turns(
-                lambda state, start=start: rows_for_a_turn(state, slots, start)
+                partial(rows_for_a_turn, slots=slots, start=start)
             )
         elapsed = (time.perf_counter() - started) * 1000
         taken = 0

@@ -31,6 +31,8 @@ Reason = Annotated[
 Score = Annotated[int, Meta(ge=0, le=admin_actions.SCORE_MAX)]
 PlayerId = Annotated[str, Meta(min_length=1, max_length=64)]
 PlanetName = Annotated[str, Meta(min_length=1, max_length=24)]
+# Literals made from the engine's tuples, so the values are written once; msgspec reads them at
+# run time, a type checker cannot (it sees Any here and on the three fields below).
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 AdminName = Annotated[str, Meta(min_length=1, max_length=64)]
 
@@ -68,6 +70,7 @@ class PlayerAction(Request):
 class BatchOperation(PatchPlayer, kw_only=True):
     """One operation of a batch: a player action, or a patch with ``PatchPlayer``'s fields."""
 
+    # The engine's tuple as a Literal (see Status above).
     action: Literal[tuple(admin_actions.ACTIONS)]  # type: ignore[valid-type]
     player_id: PlayerId
     revoke_round_clicks: bool | UnsetType = UNSET
@@ -97,6 +100,7 @@ class PlayerFilter(Request):
 class BulkRequest(Request):
     """``POST /api/admin/bulk``: an action over a filter or a list of ids (one of the two)."""
 
+    # The engine's tuple as a Literal (see Status above).
     action: Literal[bulk.ACTIONS]  # type: ignore[valid-type]
     reason: Reason
     filter: PlayerFilter | UnsetType = UNSET
@@ -118,6 +122,7 @@ class InterventionUpdate(Request):
     reason: Reason
     assignee: AdminName | UnsetType = UNSET
     note: Annotated[str, Meta(min_length=1, max_length=interventions.MAX_NOTE)] | UnsetType = UNSET
+    # The engine's template names as a Literal (see Status above).
     resolve: Literal[tuple(interventions.TEMPLATES)] | UnsetType = UNSET  # type: ignore[valid-type]
     revoke_round_clicks: bool | UnsetType = UNSET
 

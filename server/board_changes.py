@@ -17,7 +17,7 @@ reference the page's ``state.js`` follows and the tests hold the server to.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from msgspec import UNSET
 
@@ -33,7 +33,7 @@ from server.models import (
 SCOPES = ("round", "all")
 # The parts of a board sent whole when they changed (the planets are sent every time).
 PLAIN = ("round", "online", "players_total")
-SAME_AS_ROUND = "round"  # ``all``'s changes, when they are exactly the round's
+SAME_AS_ROUND: Final = "round"  # ``all``'s changes, when they are exactly the round's
 
 
 class MissedBoard(Exception):

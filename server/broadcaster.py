@@ -33,6 +33,7 @@ from server import ws_protocol as proto
 from server.board_changes import board_message
 from server.gc_policy import GcPolicy
 from server.metrics import Metrics
+from server.models import Message
 from server.overload import Overload
 
 log = logging.getLogger("ctb.ws")
@@ -88,7 +89,7 @@ class Conn:
         transport.write(data)
         return True
 
-    def send(self, message: dict[str, Any]) -> bool:
+    def send(self, message: Message) -> bool:
         return self.write(proto.encode_frame(self.codec, message))
 
     async def push_answered(self) -> None:

@@ -97,7 +97,7 @@ def error_body(code: str, message: str, details: Any = None) -> ErrorReply:
 def http_error(error: GameError) -> web.Response:
     """The HTTP reply for a refused request."""
     headers = {}
-    retry_after = getattr(error, "retry_after", None)  # RateLimited; an overload's Unavailable
+    retry_after = error.retry_after
     if retry_after is not None:
         headers["Retry-After"] = str(max(1, int(retry_after + 0.999)))
     if isinstance(error, Unauthorized):

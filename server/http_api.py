@@ -86,7 +86,7 @@ HTTP = web.AppKey("http", HttpState)
 
 SCOPE = ChoiceParam("scope", ("round", "all"), "round")
 BOARD_LIMIT = IntParam("limit", 10, 1, public_cache.MAX_ROWS)
-AROUND = ChoiceParam("around", ("me",))
+AROUND = ChoiceParam("around", ("me",), None)
 ROUNDS_LIMIT = IntParam("limit", 20, 1, public_cache.MAX_ROWS)
 IF_NONE_MATCH = TextParam("If-None-Match", where="header")
 WAIT = IntParam("wait", 0, 0, 30)

@@ -71,6 +71,8 @@ class GameRequestHandler(RequestHandler):
 
     def set_parser(self, parser: Any, data_received_cb: Callable[[], None] | None = None) -> None:
         self.frames = MaskedFrames(parser, self._unmasked)
+        # aiohttp types this as its WebSocketReader; MaskedFrames stands in for one, passing
+        # on the two calls the protocol makes (feed_data, feed_eof).
         super().set_parser(self.frames, data_received_cb)  # type: ignore[arg-type]
 
     def _unmasked(self) -> None:

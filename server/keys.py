@@ -17,4 +17,4 @@ AUTH = web.AppKey("auth", Auth)
 METRICS = web.AppKey("metrics", Metrics)
 STORE = web.AppKey("store", Store)
 # The game clock: the wall clock in production, a FakeClock in tests.
-CLOCK = web.AppKey("clock", Clock)  # type: ignore[type-abstract]
+CLOCK = web.AppKey("clock", Clock)

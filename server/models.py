@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import operator
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_type_hints
+from typing import Annotated, Any, Literal, cast, get_type_hints
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -92,12 +92,19 @@ class RenameRequest(Request):
         self.name = clean_name(self.name)
 
 
+class PushFields(Request):
+    """What a push carries over either transport; ``push_models`` gives ``clicks`` its limits."""
+
+    batch_id: BatchId
+    clicks: list[int]
+
+
 @dataclass(frozen=True, slots=True)
 class PushModels:
     """The push request of both transports, built for the running rules."""
 
-    http: type[Request]  # PushRequest: {batch_id, clicks}
-    ws: type[Request]  # the ``clicks`` message: {type, batch_id, clicks}
+    http: type[PushFields]  # PushRequest: {batch_id, clicks}
+    ws: type[PushFields]  # the ``clicks`` message: {type, batch_id, clicks}
 
 
 @functools.cache
@@ -105,7 +112,7 @@ def push_models(max_count: int, max_counts: int) -> PushModels:
     """The push models for these limits: made once per app, never per request."""
     count = Annotated[int, Meta(ge=1, le=max_count)]
     clicks = Annotated[
-        list[count],  # type: ignore[valid-type]
+        list[count],
         Meta(
             min_length=1,
             max_length=max_counts,
@@ -113,10 +120,14 @@ def push_models(max_count: int, max_counts: int) -> PushModels:
         ),
     ]
     fields = [("batch_id", BatchId), ("clicks", clicks)]
-    http = msgspec.defstruct("PushRequest", fields, bases=(Request,))
+    # defstruct's type says Struct; each is a PushFields (its base) with the limits in ``fields``.
+    http = cast(type[PushFields], msgspec.defstruct("PushRequest", fields, bases=(PushFields,)))
     http.__doc__ = "``POST /api/push_clicks``: a batch of clicks (SPEC §4)."
-    ws = msgspec.defstruct(
-        "ClicksMessage", fields, bases=(Request,), tag_field="type", tag="clicks"
+    ws = cast(
+        type[PushFields],
+        msgspec.defstruct(
+            "ClicksMessage", fields, bases=(PushFields,), tag_field="type", tag="clicks"
+        ),
     )
     ws.__doc__ = "A push over the socket: the same rules as HTTP (SPEC §6)."
     return PushModels(http, ws)
@@ -317,7 +328,7 @@ def _ack_model() -> type[Message]:
     hints = get_type_hints(PushResult)
     fields = [(name, hints[name]) for name in PushResult.__dataclass_fields__]
     fields = [(name, kind) for name, kind in fields if name != "next_push_after"]
-    model = msgspec.defstruct("Ack", fields, bases=(Message,), tag="ack")
+    model = cast(type[Message], msgspec.defstruct("Ack", fields, bases=(Message,), tag="ack"))
     model.__doc__ = "What a push did and where the player now stands."
     return model
 

@@ -47,8 +47,11 @@ STATUS_HEADERS = {429: ("Retry-After",)}
 class Param(Protocol):
     """A query parameter as ``server/request_body.py`` declares it: read and documented alike."""
 
-    name: str
-    where: str  # query or header
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def where(self) -> str: ...  # query or header
 
     def schema(self) -> Json: ...
 
@@ -118,7 +121,7 @@ def _operation(op: Operation, refs: dict[type, Json]) -> Json:
 def document(operations: Iterable[Operation], description: str) -> Json:
     """The whole document: ``operations`` generated from their models, ``OTHER`` as it is."""
     operations = list(operations)
-    models = {ErrorReply}
+    models: set[type] = {ErrorReply}
     for op in operations:
         models.update(m for m in (op.reply, op.request) if m is not None)
     ordered = sorted(models, key=lambda m: m.__name__)

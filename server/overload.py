@@ -174,7 +174,7 @@ class Overload:
             return None
         self.metrics.overload_refused_total.labels(what=what).inc()
         error = Unavailable("the server is busy; try again shortly", {"retry_after": RETRY_AFTER})
-        error.retry_after = RETRY_AFTER  # type: ignore[attr-defined]  # read by http_error
+        error.retry_after = RETRY_AFTER  # read by http_error
         return http_error(error)
 
 

@@ -12,8 +12,8 @@ from server.models import ClientSettings, Snapshot
 
 def snapshot(board: Board, settings: ClientSettings) -> Snapshot:
     """``/api/snapshot``'s body; the WebSocket snapshot adds ``me``."""
-    data = (getattr(board, name) for name in BOARD_FIELDS)
-    return Snapshot(*data, version=board.version, settings=settings)
+    data = {name: getattr(board, name) for name in BOARD_FIELDS}
+    return Snapshot(**data, version=board.version, settings=settings)
 
 
 def etag(board: Board) -> str:

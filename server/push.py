@@ -22,7 +22,7 @@ from engine.errors import GameError, NotFound, Unavailable
 from server.errors import Unauthorized
 from server.keys import METRICS, SETTINGS
 from server.metrics import Metrics
-from server.models import PushModels, push_models_for
+from server.models import PushFields, PushModels, push_models_for
 from server.validation import validate
 
 # pushes_total{result}: a push counts as ok, duplicate or throttled, a refusal under its error
@@ -72,7 +72,7 @@ class PushPath:
         series.inc()
 
     async def push(
-        self, actor: Actor, player_id: str, data: dict[str, Any], model: type
+        self, actor: Actor, player_id: str, data: dict[str, Any], model: type[PushFields]
     ) -> PushResult:
         """Validate ``data`` (the decoded request) with ``model``, apply it, count the outcome.
 
@@ -91,7 +91,7 @@ class PushPath:
         self.flush()
         return result
 
-    def send(self, actor: Actor, player_id: str, request: Any, reply: Reply) -> None:
+    def send(self, actor: Actor, player_id: str, request: PushFields, reply: Reply) -> None:
         """Hand a push its model has checked to the actor; ``reply(result, error)`` runs after
         the turn's commit (inside the turn), and calls ``applied`` or ``refusal`` itself."""
         if not actor.running:

@@ -35,7 +35,9 @@ def validate(data: dict[str, Any], model: type[T]) -> T:
         raise refusal(error, data, model) from None
 
 
-def refusal(error: msgspec.ValidationError, data: dict[str, Any], model: type) -> InvalidRequest:
+def refusal(
+    error: msgspec.ValidationError, data: dict[str, Any], model: type[msgspec.Struct]
+) -> InvalidRequest:
     """An ``invalid_request`` naming the fields: every unknown one, or the one that is wrong."""
     text = str(error)
     if "unknown field" in text:

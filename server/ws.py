@@ -27,6 +27,7 @@ from aiohttp import WebSocketError, WSCloseCode, WSMsgType, web
 from engine.command_types import GetMe
 from engine.errors import Banned, GameError, NotFound, RateLimited, Unavailable
 from engine.players import BANNED
+from engine.view import PlayerObject
 from server import auth
 from server import ws_protocol as proto
 from server.address_load import ADDRESS_LOAD
@@ -131,18 +132,18 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
     # Handed over in a box the socket empties once the snapshot is out, so no frame holds the
     # player object (about 1 KB) for the socket's whole life.
-    boxed_me = [me]
+    boxed_me: list[PlayerObject] = [me]
     del me
     # The caps of server/conn_limits.py, held from here to the handler's end.
     limits = app[CONN_LIMITS]
     address_key = proxied_address_key(request)
     if address_key is not None and not limits.per_address.take(address_key):
-        error = RateLimited("too many connections from this address", RETRY_AFTER)
-        return refuse(request, error, "per_address")
+        limited = RateLimited("too many connections from this address", RETRY_AFTER)
+        return refuse(request, limited, "per_address")
     try:
         if not limits.per_player.take(player_id):
-            error = RateLimited("too many open sockets for this player", RETRY_AFTER)
-            return refuse(request, error, "per_player", player_id=player_id)
+            limited = RateLimited("too many open sockets for this player", RETRY_AFTER)
+            return refuse(request, limited, "per_player", player_id=player_id)
         try:
             return await run_socket(request, player_id, boxed_me)
         finally:
@@ -180,7 +181,7 @@ def proxied_address_key(request: web.Request) -> str | None:
 
 
 async def run_socket(
-    request: web.Request, player_id: str, boxed_me: list[dict[str, Any]]
+    request: web.Request, player_id: str, boxed_me: list[PlayerObject]
 ) -> web.StreamResponse:
     app = request.app
     settings, broadcaster = app[SETTINGS], app[BROADCASTER]

@@ -46,7 +46,7 @@ class MaskedFrames:
             return False, b""
         good = self.scan(data)
         if good == len(data):
-            return self.parser.feed_data(data)  # type: ignore[no-any-return]
+            return self.parser.feed_data(data)
         self.unmasked = True
         if good:
             self.parser.feed_data(data[:good])  # the masked frames before it

@@ -18,7 +18,7 @@ import functools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Final
 
 import msgpack
 import msgspec
@@ -42,7 +42,7 @@ from server.models import (
 JSON_PROTOCOL = "ctb.v1.json"
 MSGPACK_PROTOCOL = "ctb.v1.msgpack"
 PROTOCOLS = (JSON_PROTOCOL, MSGPACK_PROTOCOL)
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION: Final = 1  # the snapshot message's ``version``: a Literal[1] for the model
 MAX_MESSAGE = 4 * 1024  # SPEC §6: larger client messages get an ``error``
 
 OP_TEXT, OP_BINARY = 0x1, 0x2
@@ -118,8 +118,8 @@ def encode_frame(codec: Codec, message: Any) -> bytes:
 def decode_message(codec: Codec, data: bytes | str) -> dict[str, Any]:
     """Parse one client message: an object with a string ``type``, or a GameError to reply with.
 
-    The type is not checked against the handlers here: the dispatch table in ``server/ws.py``
-    has the one fallback for unknown types.
+    The type is not checked against the handlers here: ``on_misfit`` in ``server/ws_messages.py``,
+    beside its dispatch table (``HANDLERS``), has the one fallback for unknown types.
     """
     if len(data) > MAX_MESSAGE:
         raise PayloadTooLarge(
@@ -146,7 +146,7 @@ SNAPSHOT_FIELDS = tuple(f.name for f in fields(Snapshot))
 
 
 def snapshot_message(snapshot: Snapshot, me: PlayerObject) -> SnapshotMessage:
-    data = SnapshotData(*(getattr(snapshot, name) for name in SNAPSHOT_FIELDS), me=me)
+    data = SnapshotData(**{name: getattr(snapshot, name) for name in SNAPSHOT_FIELDS}, me=me)
     return SnapshotMessage(version=PROTOCOL_VERSION, data=data)
 
 
