@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format bench dist clean
+.PHONY: run test lint typecheck format bench dist clean
 
 $(VENV)/.run-installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +37,14 @@ lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+typecheck: $(VENV)/.test-installed
+	$(VENV)/bin/mypy
+
 format: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint $(E2E_NODE)
+test: lint typecheck $(E2E_NODE)
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.test-installed
@@ -66,4 +69,4 @@ dist: $(VENV)/.dist-installed
 		--output-file $(DIST)/click-the-button.pyz $(DIST)/click_the_button-*.whl
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis tests/e2e/node_modules dist build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis tests/e2e/node_modules dist build *.egg-info
