@@ -82,7 +82,7 @@ def decode_calls(payload: bytes) -> tuple[str, list[tuple[int, Command | Invalid
     ``msgspec.DecodeError`` when the payload is not a batch at all (nobody can be answered).
     """
     try:
-        return _calls.decode(payload)  # type: ignore[no-any-return]
+        return _calls.decode(payload)
     except msgspec.ValidationError:
         pass
     gateway, raw_calls = _raw_calls.decode(payload)
@@ -208,7 +208,7 @@ def encode_publication(publication: Publication) -> bytes:
 
 
 def decode_publication(payload: bytes) -> Publication:
-    return _publication.decode(payload)  # type: ignore[no-any-return]
+    return _publication.decode(payload)
 
 
 def encode_events(events: list[dict[str, Any]]) -> bytes:
@@ -217,4 +217,4 @@ def encode_events(events: list[dict[str, Any]]) -> bytes:
 
 
 def decode_events(payload: bytes) -> list[dict[str, Any]]:
-    return _any.decode(payload)  # type: ignore[no-any-return]
+    return _any.decode(payload)

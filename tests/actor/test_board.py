@@ -29,9 +29,9 @@ async def test_a_published_board_never_changes(running: Running) -> None:
     taken = copy.deepcopy(held)
     assert hash(held) == hash(taken)  # hashable all the way down: tuples and frozen records
     with pytest.raises(dataclasses.FrozenInstanceError):
-        held.online = 99  # type: ignore[misc]
+        held.online = 99  # type: ignore[misc]  # frozen: the point of the test
     with pytest.raises(dataclasses.FrozenInstanceError):
-        held.planets[0].total = 99  # type: ignore[misc]
+        held.planets[0].total = 99  # type: ignore[misc]  # frozen: the point
     clock.jump(1)
     await actor.call(push_cmd("a", "b2", [40]))
     await actor.call(push_cmd("b", "b1", [50]))

@@ -114,4 +114,5 @@ async def test_pushes_within_the_linger_join_one_turn_and_a_call_ends_the_linger
     me = await asyncio.wait_for(actor.call(GetMe(player_id="p0")), 10)  # far inside 60 s
     await actor.stop()
     assert me["score"] == 5 and len(replies.seen) == 3
+    # The journal holds Commands; these records are pushes, each with its player_id.
     assert len(journal) == 1 and [r.player_id for r in journal[0]] == PLAYERS[:3]  # type: ignore[attr-defined]

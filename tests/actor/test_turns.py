@@ -114,6 +114,7 @@ async def test_the_journal_gets_each_turns_records_once_before_any_reply(
     await actor.stop()
     assert len(journal) == 2 and resolved_at_commit == [0, 0]
     assert len(futures) == 6 and all(f.done() for f in futures)
+    # The journal holds Commands; every record here is a player's (create_player, push).
     seen = [[(type(r).__name__, r.player_id) for r in turn] for turn in journal]  # type: ignore[attr-defined]
     assert seen == [
         [("CreatePlayer", "a"), ("CreatePlayer", "b"), ("CreatePlayer", "c")],

@@ -146,7 +146,7 @@ def every_error() -> list[GameError]:
         else:
             made.append(cls(f"a {cls.__name__}", {"field": "x", "n": [1, 2]}))
     busy = Unavailable("the server is busy", {"retry_after": 2})
-    busy.retry_after = 2  # type: ignore[attr-defined]  # as the overload sets it
+    busy.retry_after = 2  # as the overload sets it
     return [*made, busy, InvalidRequest("no details")]
 
 

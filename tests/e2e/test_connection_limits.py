@@ -100,6 +100,7 @@ def test_sockets_that_never_read_are_dropped_and_memory_stays_bounded(
 ) -> None:
     """Sockets of one player that ask for resyncs and never read are closed; RSS stays low."""
     server_process.start()
+    # proc is None only before start().
     rss = psutil.Process(server_process.proc.pid).memory_info  # type: ignore[union-attr]
     before = rss().rss
     token = ws_token(server_process)
@@ -193,6 +194,7 @@ def test_start_up_raises_the_descriptor_limit(server_process: ServerProcess) -> 
     low = min(256, hard)
     server_process.preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))
     server_process.start()
+    # proc is None only before start().
     limits = psutil.Process(server_process.proc.pid).rlimit(psutil.RLIMIT_NOFILE)  # type: ignore[union-attr]
     assert limits == (hard, hard)
     logged = log_event(server_process, "descriptor_limit")

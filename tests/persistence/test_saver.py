@@ -7,7 +7,9 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from engine.state import new_state
 from persistence import snapshot
@@ -23,10 +25,10 @@ DEADLINE = 30.0  # seconds; only a broken run waits this long
 NEXT_SERVER = b"the snapshot of the next server"
 
 
-def until(done: object, what: str) -> None:
+def until(done: Callable[[], object], what: str) -> None:
     """Poll ``done()`` until it is true; fail naming ``what`` after the deadline."""
     deadline = time.monotonic() + DEADLINE
-    while not done():  # type: ignore[operator]
+    while not done():
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen in {DEADLINE} s")
         time.sleep(0.01)
@@ -40,11 +42,11 @@ def server_with_a_save_in_flight(data_dir: Path, started: Path, go: Path) -> Non
     """
     real_save = snapshot.save
 
-    def held(*args: object) -> int:
+    def held(*args: Any) -> int:
         started.with_suffix(".tmp").write_text(str(os.getpid()))
         started.with_suffix(".tmp").rename(started)
         until(go.exists, "the test's go")
-        return real_save(*args)  # type: ignore[arg-type]
+        return real_save(*args)
 
     snapshot.save = held  # type: ignore[assignment]  # this process is the test's own fork
     state = new_state(RULES, PLANETS)

@@ -62,7 +62,7 @@ async def test_a_turn_of_200_pushes_is_one_journal_frame_written_before_any_repl
     path = segment_path(game.settings.data_dir, 1)
     with DataDir.open(path.parent) as data_dir:
         records = list(journal_mod.SegmentReader(data_dir, path.name).frames())[-200:]
-    assert [(type(r), r.player_id) for r in records] == [(Push, p) for p in players]  # type: ignore[attr-defined]
+    assert [(type(r), r.player_id) for r in records] == [(Push, p) for p in players]
     size = path.stat().st_size
     last_turn = journal_mod.frame(msgspec.msgpack.encode(records))
     assert path.read_bytes()[size - len(last_turn) :] == last_turn

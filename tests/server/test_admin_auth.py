@@ -214,7 +214,7 @@ async def test_generated_admin_token_is_kept_0600_and_named_in_the_log(
         client = await make_client(admin_token=None)
     lines = [r for r in caplog.records if getattr(r, "event", None) == "admin_token"]
     assert len(lines) == 1
-    path = lines[0].path  # type: ignore[attr-defined]
+    path = lines[0].path  # type: ignore[attr-defined]  # the log call's extra
     assert path in lines[0].getMessage()
     assert os.stat(path).st_mode & 0o777 == 0o600
     with open(path) as handle:
@@ -231,6 +231,7 @@ async def test_each_admin_change_is_one_structured_log_line(
         await admin_json(client, "POST", "/api/admin/game/pause", {"reason": "drill"})
         await admin_json(client, "POST", "/api/admin/game/pause", {"reason": "again"}, 409)
     lines = [r for r in caplog.records if getattr(r, "event", None) == "admin_action"]
+    # op, outcome, reason and admin come from the log call's ``extra``: unknown to LogRecord.
     assert [(r.op, r.outcome, r.reason) for r in lines] == [  # type: ignore[attr-defined]
         ("admin_pause", "ok", "drill"),
         ("admin_pause", "conflict", "again"),

@@ -30,7 +30,7 @@ from engine.players import MAX_NAME_LENGTH, clean_name
 from server.app import init_app
 from server.models import NAME_FORMAT
 from tests.conftest import T0
-from tests.server.conftest import ADMIN, make_settings
+from tests.server.conftest import ADMIN, ClientFactory, make_settings
 
 
 def is_name(text: str) -> bool:
@@ -80,9 +80,9 @@ async def test_document_is_valid_openapi_3_1(client: TestClient) -> None:
     validate(document)
 
 
-async def test_document_states_the_running_limits(make_client: object) -> None:
+async def test_document_states_the_running_limits(make_client: ClientFactory) -> None:
     """The push limits in the document follow the server's settings."""
-    client = await make_client(max_cps=50, click_push_rate=2.0)  # type: ignore[operator]
+    client = await make_client(max_cps=50, click_push_rate=2.0)
     schemas = (await fetch_document(client))["components"]["schemas"]
     assert schemas["PushRequest"]["properties"]["clicks"]["items"]["maximum"] == 1000
 

@@ -362,6 +362,7 @@ async def test_connect_and_disconnect_are_logged_as_json_events(
     sock, player_id, _ = await connect(client)
     await sock.close()
     await until(lambda: any(getattr(r, "event", "") == "ws_disconnect" for r in caplog.records))
-    events = {r.event: r for r in caplog.records if hasattr(r, "event")}  # type: ignore[attr-defined]
+    events = {r.event: r for r in caplog.records if hasattr(r, "event")}
+    # The record's fields come from the log call's ``extra``: unknown to LogRecord's type.
     assert events["ws_connect"].player_id == player_id  # type: ignore[attr-defined]
     assert events["ws_disconnect"].reason == "client_close"  # type: ignore[attr-defined]
