@@ -71,7 +71,8 @@ class _BetweenTurns:
 
 Message = Command | Online | _BetweenTurns
 _WAKE_UP = Tick()  # the ticker's message: the turn itself journals a tick when one is due
-# Until every caller builds typed commands (admin routes in flight), a dict is read at the edge.
+# Until every caller builds typed commands (the admin routes and the bulk runner do not yet), a
+# dict is read at the edge.
 _FROM_DICT: Any = Union[(*command_types.MUTATIONS, *command_types.QUERIES, Online)]
 
 

@@ -1,8 +1,9 @@
 """The WebSocket protocol without the I/O (SPEC §6): codecs, frames and message validation.
 
 Everything here takes bytes or messages in and hands bytes or messages out, the way
-python-websockets keeps its protocol core free of sockets; ``server/ws.py`` and
-``server/broadcaster.py`` wrap it. The messages themselves are declared in ``server/models.py``.
+python-websockets keeps its protocol core free of sockets; ``server/ws.py`` (the socket's
+life), ``server/ws_messages.py`` (what a client says) and ``server/broadcaster.py`` wrap it.
+The messages themselves are declared in ``server/models.py``.
 
 Two subprotocols carry the same messages: ``ctb.v1.json`` in text frames (the default) and
 ``ctb.v1.msgpack`` in binary frames. Server frames are never masked (RFC 6455 §5.1) and we do
