@@ -104,7 +104,7 @@ class Settings:
     ws_resync_burst: int = 5
     ws_resync_interval: float = 1.0
     # Admin API (README, Admin API): requests a second per admin token, the bucket's size, and
-    # seconds the bulk runner waits between two steps of a job (0: one event-loop iteration).
+    # seconds the actor waits between two steps of a bulk job (0: one event-loop iteration).
     admin_rate: float = 20.0
     admin_burst: int = 60
     # Players a second an admin's listings may scan (server/admin_auth.py, the read budget).

@@ -19,8 +19,10 @@ switch of its own. The actor knows nothing of sockets.
 Readers use ``actor.board`` and never enter the mailbox. The round timer is a ``tick`` the actor's
 own ticker sends; at the start of a turn whose ``now`` is past a deadline the actor journals a
 tick record of its own before the turn's mutations, so a replay finishes and starts rounds at the
-same points. Work that needs the state between two turns (a snapshot's fork) is a message too:
-``between_turns`` runs it after the turn's commands are applied and its board is published.
+same points. Bulk jobs are stepped the same way: after a turn, ``BulkStepper`` sends the actor
+the next step of a running job (``actor/bulk_stepper.py``). Work that needs the state between
+two turns (a snapshot's fork) is a message too: ``between_turns`` runs it after the turn's
+commands are applied and its board is published.
 
 The actor lives beside ``engine/`` rather than in it because it is the part that knows asyncio;
 ``engine/`` stays free of I/O and event loops.
@@ -38,10 +40,11 @@ from typing import Any, TypeVar, Union
 
 import msgspec
 
+from actor.bulk_stepper import BulkStepper
 from actor.clock import Clock
 from actor.mailbox import Mailbox
 from engine import command_types, commands, rounds
-from engine.command_types import Command, Tick, stamped
+from engine.command_types import AdminBulkCreate, AdminBulkResume, Command, Tick, stamped
 from engine.errors import GameError, InvalidRequest, Unavailable
 from engine.state import GameState
 from engine.view import Board, build_board
@@ -71,8 +74,9 @@ class _BetweenTurns:
 
 Message = Command | Online | _BetweenTurns
 _WAKE_UP = Tick()  # the ticker's message: the turn itself journals a tick when one is due
-# Until every caller builds typed commands (the admin routes and the bulk runner do not yet), a
-# dict is read at the edge.
+_STARTS_BULK = (AdminBulkCreate, AdminBulkResume)  # after these, a job may run: step it
+# Until every caller builds typed commands (the admin routes do not yet), a dict is read at the
+# edge.
 _FROM_DICT: Any = Union[(*command_types.MUTATIONS, *command_types.QUERIES, Online)]
 
 
@@ -105,6 +109,7 @@ class Actor:
         max_batch: int = 1024,
         linger: float = 0.0,
         tick_interval: float | None = 0.1,
+        bulk_pace: float | None = 0.0,
     ) -> None:
         self._state = state
         self._clock = clock
@@ -133,6 +138,7 @@ class Actor:
         self.last_turn_cpu_seconds = 0.0
         self.turn_observers: list[Callable[[float, int], None]] = []
         self._board: Board | None = None
+        self._bulk = BulkStepper(state, self._put_own, bulk_pace)
 
     @property
     def board(self) -> Board:
@@ -212,6 +218,7 @@ class Actor:
 
     async def stop(self) -> None:
         """Finish the messages already queued, then end the task; later calls are refused."""
+        self._bulk.stop()
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
@@ -221,6 +228,11 @@ class Actor:
             await self._task
 
     # -- the owner's loop ---------------------------------------------------------------
+
+    def _put_own(self, cmd: Message, reply: Reply) -> None:
+        """A message the actor sends itself (a bulk step), behind what is already waiting."""
+        if not self._stopping:
+            self._mailbox.put((cmd, reply), urgent=False)
 
     async def _tick_forever(self, interval: float) -> None:
         while True:
@@ -287,6 +299,8 @@ class Actor:
                     # segment's header), so a replay runs the same code to the same half-way
                     # point, and what stays in memory is what a restart rebuilds.
                     outcomes.append((reply, handler(state, next(journaled)), None))
+                    if kind in _STARTS_BULK:
+                        self._bulk.due = True
                 else:
                     outcomes.append((reply, self._answer_query(cmd), None))
             except GameError as error:
@@ -301,6 +315,7 @@ class Actor:
             self._publish()
         for cmd, reply in boundary:
             self._run_boundary(cmd, reply)
+        self._bulk.after_turn()
         self.turns += 1
         self.last_turn_seconds = time.perf_counter() - started
         if cpu_clock is not None:

@@ -14,10 +14,11 @@ a million ids in every snapshot, for ever):
   number the filter matched at creation, what the admin was told; ``processed`` counts those the
   job reached, and may end below or above it.
 
-The server sends ``admin_bulk_step`` commands between other messages; each reaches at most
-``limit`` players (``STEP`` by default: a step of bans or score resets at a million players stays
-under 10 ms, bench/admin_bench.py) and, over a filter, tests at most ``scan`` slots, so neither a
-job matching everyone nor one matching almost no one holds the actor for long. Each step is a
+The actor steps a running job itself, as it ticks the round: after a turn it sends itself the
+``admin_bulk_step`` that ``next_step`` names, one job at a time in turn, so players' messages
+run between two steps. A step reaches at most ``limit`` players (``STEP_LIMITS``: how many of
+an action a turn holds, see below) and, over a filter, tests at most ``scan`` slots, so neither
+a job matching everyone nor one matching almost no one holds the actor for long. Each step is a
 journaled command like any other, with its ``limit`` and ``scan`` in the record, so a replay after
 a crash redoes exactly the steps that were acknowledged.
 
@@ -30,7 +31,7 @@ cancelled job keeps its summary only: who, what, when, the filter or the number 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 from engine import admin_query, audit, roster
@@ -45,6 +46,12 @@ SCAN = 8192  # slots a step over a filter tests at most: a window of numpy colum
 MAX_SCAN = 1 << 20
 MAX_TARGETS = 2_000_000
 ACTIONS = ("ban", "unban", "reset_score", "move_planet")
+# Players a step reaches, by action: the actor's turn must stay well under 20 ms.
+# ``bench/admin_bench.py`` measured, at a million players on a loaded machine, a step of 250
+# bans at p95 6.4 ms (max 16 ms) and 250 score resets at p95 28 ms (max 76 ms): a reset moves
+# the player on both leaderboards. So bans and moves go 100 a step, resets 40, and unbans 250
+# (an unban touches no leaderboard).
+STEP_LIMITS = {"ban": 100, "move_planet": 100, "reset_score": 40, "unban": 250}
 
 
 def check_params(state: GameState, action: object, params: dict[str, Any]) -> dict[str, Any]:
@@ -236,8 +243,18 @@ def interrupt_running(state: GameState) -> list[int]:
 
 
 def running_jobs(state: GameState) -> list[int]:
-    """The jobs the server should keep stepping."""
+    """The jobs the actor keeps stepping, oldest first."""
     return [job.id for job in state.bulk_jobs.values() if job.status == RUNNING]
+
+
+def next_step(state: GameState, after: int, skip: Container[int] = ()) -> tuple[int, int] | None:
+    """The job to step next and its step's limit: the first running job after job ``after``,
+    else the first running one (each job in turn), leaving out ``skip``; None when none runs."""
+    running = [job_id for job_id in running_jobs(state) if job_id not in skip]
+    if not running:
+        return None
+    job_id = next((j for j in running if j > after), running[0])
+    return job_id, STEP_LIMITS[state.bulk_jobs[job_id].action]
 
 
 def _finish(

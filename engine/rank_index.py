@@ -7,6 +7,12 @@ counts costs one step per block a key crosses; leaderboard moves are small (a pu
 dozen clicks), so a move crosses zero or one block and the common case touches no count at all.
 Inserting or removing a key far from the end shifts the counts after it: O(n / LOAD) simple
 steps, which happens once per player per round, not per push.
+
+Why not ``sortedcontainers.SortedList`` itself: its positions come from an index tree it
+rebuilds after a change, and a leaderboard reads a position after every change.
+``bench/library_bench.py`` at 1,000,000 keys (200,000 moves of a few dozen points, one run on a
+loaded two-core machine): a move with its new position 15.1 µs here against 28.1 µs for
+``remove`` + ``add`` + ``bisect_left`` (1.9x), a rank read 6.1 against 7.1 µs.
 """
 
 from __future__ import annotations

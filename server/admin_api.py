@@ -37,7 +37,6 @@ from server.admin_models import (
     command_fields,
 )
 from server.admin_ws import ADMIN_HUB
-from server.bulk_runner import BULK_RUNNER, bulk_runner_ctx
 from server.keys import ACTOR, AUTH, CLOCK
 from server.models import encode_json
 from server.request_body import read_model
@@ -162,7 +161,6 @@ async def create_bulk(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     body = command_fields(await read_model(request, BulkRequest))
     job = await mutate(request, admin, {"op": "admin_bulk_create", "admin": admin, **body})
-    request.app[BULK_RUNNER].follow(job)
     return reply(job, status=201)
 
 
@@ -190,7 +188,6 @@ async def resume_bulk(request: web.Request) -> web.Response:
     reason = (await read_model(request, ReasonRequest)).reason
     cmd = {"op": "admin_bulk_resume", "admin": admin, "job_id": job_id, "reason": reason}
     job = await mutate(request, admin, cmd)
-    request.app[BULK_RUNNER].follow(job)
     return reply(job)
 
 
@@ -268,10 +265,9 @@ async def ws_token(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    """The admin's guard, socket, hub and bulk runner; the JSON routes come with http_api's."""
+    """The admin's guard, socket and hub; the JSON routes come with http_api's."""
     admin_auth.setup(app)
     app.router.add_get("/api/admin/ws", admin_ws.handle, allow_head=False)
     app.cleanup_ctx.append(admin_ws.admin_hub_ctx)
-    app.cleanup_ctx.append(bulk_runner_ctx)
     app.cleanup_ctx.append(admin_listing_ctx)
     app.on_shutdown.append(admin_ws.close_admin_sockets)

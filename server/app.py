@@ -56,7 +56,13 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
     except BaseException:
         await store.close()
         raise
-    actor = Actor(store.state, app[CLOCK], on_commit=store.append, linger=TURN_LINGER)
+    actor = Actor(
+        store.state,
+        app[CLOCK],
+        on_commit=store.append,
+        linger=TURN_LINGER,
+        bulk_pace=settings.admin_bulk_pace,
+    )
     app[ACTOR], app[STORE] = actor, store
     metrics = app[METRICS]
     metrics.journal_writable.set_function(lambda: store.write_problem is None)

@@ -129,8 +129,7 @@ def spend_read(request: web.Request) -> None:
 def cached(request: web.Request, answer: Answer, limit: int) -> web.Response:
     """A public read from the cache: its bytes, or 304 for a client that has them."""
     headers = {"ETag": answer.tag, "Cache-Control": "no-cache"}
-    if_none_match = IF_NONE_MATCH.read(request)
-    if if_none_match is not None and conditional.matches(if_none_match, answer.tag):
+    if conditional.not_modified(request, answer.tag):
         return web.Response(status=304, headers=headers)
     return web.Response(body=answer.body(limit), content_type="application/json", headers=headers)
 
@@ -236,8 +235,7 @@ async def get_snapshot(request: web.Request) -> web.Response:
         body = encode_json(snapshot(board, state.settings))
         state.snapshot = (board, tag, body)
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
-    if_none_match = IF_NONE_MATCH.read(request)
-    if if_none_match is not None and conditional.matches(if_none_match, tag):
+    if conditional.not_modified(request, tag):
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type="application/json", headers=headers)
 

@@ -92,8 +92,7 @@ def load(path: Path) -> StaticFile:
 def reply(request: web.Request, file: StaticFile, headers: dict[str, str]) -> web.Response:
     """The file, gzipped when the client takes it, or 304 when the client holds it already."""
     common = {**headers, "ETag": file.etag, "Vary": "Accept-Encoding"}
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match is not None and conditional.matches(if_none_match, file.etag):
+    if conditional.not_modified(request, file.etag):
         return web.Response(status=304, headers=common)
     accepts = request.headers.get("Accept-Encoding", "").lower()
     if file.gzipped is not None and "gzip" in accepts:

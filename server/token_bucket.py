@@ -4,8 +4,12 @@
 with bounded memory: a bucket left alone long enough to be full again is the same as a new one,
 so it is forgotten, and a hard cap drops the least recently used key when a flood of distinct
 keys arrives faster than their buckets fill. Time is passed in (the game clock), so tests move a
-fake clock instead of sleeping. The click and push buckets of SPEC §4 are the engine's
-(``engine/throttle.py``): they live in each player's journaled state.
+fake clock instead of sleeping. Why an ordered dict rather than ``cachetools.TLRUCache`` (whose
+per-item expiry would be the time a bucket is full again): ``bench/library_bench.py`` measured a
+take at 3.1 µs here against 9.3 µs through the cache (3x), on a path every costly read takes.
+
+The click and push buckets of SPEC §4 are the engine's (``engine/throttle.py``): they live in
+each player's journaled state.
 """
 
 from __future__ import annotations

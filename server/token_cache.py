@@ -5,6 +5,8 @@ claim checks): a fifth of the time of a whole ``POST /api/push_clicks`` (see ben
 A page sends the same token with every push, so the result is kept by the exact token string,
 signature included: only a string this server has verified itself can hit. The expiry is still
 checked on every hit, and the cache holds a bounded number of tokens, dropping the oldest first.
+A plain dict in insertion order does that; ``cachetools.TLRUCache`` with each token's expiry
+would too, at 4.1 µs a lookup against 1.3 µs here (``bench/library_bench.py``), on every push.
 """
 
 from __future__ import annotations

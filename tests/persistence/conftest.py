@@ -39,7 +39,13 @@ class Game:
         self.settings = settings
         self.clock = clock
         self.store: Store = open_store(settings, PLANETS)
-        self.actor = Actor(self.store.state, clock, on_commit=self.store.append, tick_interval=None)
+        self.actor = Actor(
+            self.store.state,
+            clock,
+            on_commit=self.store.append,
+            tick_interval=None,  # ticks and bulk steps are sent by hand
+            bulk_pace=None,
+        )
 
     async def start(self) -> Game:
         self.actor.start()
