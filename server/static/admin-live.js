@@ -88,7 +88,13 @@ export class LiveFigures {
       return;
     }
     if (!message || typeof message !== "object") return;
-    if (message.type === "history") this.merge((message.data && message.data.points) || []);
+    if (message.type === "history") {
+      const interval = message.data && message.data.interval;
+      if (typeof interval === "number") {
+        $("chart-note").textContent = `The last 10 minutes, a point every ${fmt(interval)} s, kept by the server.`;
+      }
+      this.merge((message.data && message.data.points) || []);
+    }
     else if (message.type === "metrics") this.merge([message.data || {}]);
     else if (message.type === "event") this.hooks.event(message.data || {});
   }

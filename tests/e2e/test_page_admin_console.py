@@ -122,5 +122,6 @@ def test_the_charts_start_filled_on_a_server_that_has_been_running(
         chart = page.locator(f"#chart-{name}")
         expect(chart).to_have_attribute("data-since", re.compile(rf"^{re.escape(str(oldest))}$"))
         expect(chart.locator("polyline")).not_to_have_count(0)
+    expect(page.locator("#chart-note")).to_contain_text("a point every 0.5 s")
     points = int(page.locator("#chart-clicks").get_attribute("data-points") or 0)
     assert points >= 6
