@@ -264,6 +264,11 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
         "players a second an admin's player listings may scan (429 beyond)",
     ),
     ("ADMIN_BULK_PACE", _number(float, 0, 60), "seconds between two steps of a bulk job"),
+    (
+        "ADMIN_METRICS_INTERVAL",
+        _number(float, 0.5, 60),
+        "seconds between two samples of the admin figures (socket pushes, 10-minute history)",
+    ),
     ("GC_POLICY", _choice(("tuned", "default")), "garbage collector: tuned or default"),
 ]
 

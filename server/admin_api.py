@@ -50,6 +50,8 @@ ACTIONS = {
     "kick": "admin_kick",
 }
 
+HISTORY_FLAGS = {"0": False, "1": True, "false": False, "true": True}
+
 
 def reply(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=encode_json(data), status=status, content_type="application/json")
@@ -253,9 +255,16 @@ async def get_game(request: web.Request) -> web.Response:
 
 
 async def get_metrics(request: web.Request) -> web.Response:
+    """The figures now; with ``?history=1`` also the last 10 minutes of them, oldest first."""
     admin_auth.admit(request)
     hub = request.app[ADMIN_HUB]
-    return reply(hub.metrics_message(close_window=False)["data"])
+    figures = hub.metrics_message(close_window=False)["data"]
+    wanted = request.query.get("history", "0")
+    if wanted not in HISTORY_FLAGS:
+        raise InvalidRequest("history is 1 or 0", {"field": "history"})
+    if HISTORY_FLAGS[wanted]:
+        figures["history"] = hub.history_message()["data"]["points"]
+    return reply(figures)
 
 
 async def ws_token(request: web.Request) -> web.Response:

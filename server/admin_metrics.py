@@ -6,7 +6,8 @@ actor (queue depth, its own turn time), the published board (players, online, ro
 the store (the last snapshot, the journal). Rates are the counters' growth over the window
 since the last sample, which the admin socket's 5 s push closes; a ``GET`` reads the window so
 far without closing it. The figures are flat numbers, strings and booleans, so a page can show
-them as a table as they come.
+them as a table as they come. Each carries ``at``, the game clock's time of the sample, so the
+charts place a point where it belongs (``server/metrics_history.py`` keeps the last 10 minutes).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from actor.actor import Actor
+from actor.clock import Clock
 from persistence.store import Store
 from server.metrics import Metrics
 
@@ -49,6 +51,7 @@ class Sampler:
     actor: Actor
     metrics: Metrics
     store: Store | None
+    clock: Clock  # the game clock: each sample's ``at``, which the history ages by
     window: Window = field(default_factory=lambda: Window(time.monotonic()))
     turn_max: float = 0.0  # the longest actor turn of the window, in seconds
 
@@ -82,6 +85,7 @@ class Sampler:
         actor = self.actor
         connections = self.metrics.registry.get_sample_value("ws_connections_active") or 0.0
         figures: dict[str, Any] = {
+            "at": round(self.clock.now(), 3),
             "players": board.players_total,
             "online": board.online,
             "connections": int(connections),

@@ -7,11 +7,13 @@ the admin token) for a token valid 90 s, and opens ``/api/admin/ws?token=...`` w
 players do with ``/ws``. A ``token`` in the URL is only ever read as such a ws token, so the
 admin token itself is never accepted in a URL, where proxies and logs would keep it.
 
-Server → admin, JSON text frames: ``{"type": "metrics", "data": {...}}`` at once and every
-5 s (``server/admin_metrics.py``), ``{"type": "event", "data": {"kind", "at", ...}}`` as each
-admin event happens (ban, unban, kick, patch, reset_score, flag, intervention, pause, resume,
-bulk progress, rounds; ``engine/admin_events.py``), ``{"type": "pong"}``. Admin → server:
-``{"type": "ping"}``; anything else gets ``{"type": "error", ...}``.
+Server → admin, JSON text frames: ``{"type": "history", "data": {"interval", "points"}}`` at
+once (the last 10 minutes of figures, oldest first: ``server/metrics_history.py``), then
+``{"type": "metrics", "data": {...}}`` at once and every 5 s (``server/admin_metrics.py``),
+``{"type": "event", "data": {"kind", "at", ...}}`` as each admin event happens (ban, unban,
+kick, patch, reset_score, flag, intervention, pause, resume, bulk progress, rounds;
+``engine/admin_events.py``), ``{"type": "pong"}``. Admin → server: ``{"type": "ping"}``;
+anything else gets ``{"type": "error", ...}``.
 
 The hub is an actor listener: after a turn it closes the sockets of the players the turn
 banned (4003) or kicked (4000) at once, and queues the events for every admin socket; the
@@ -37,7 +39,8 @@ from server import ws_protocol as proto
 from server.admin_metrics import PUSH_INTERVAL, Sampler
 from server.broadcaster import CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN_LATER
 from server.errors import Unauthorized, http_error
-from server.keys import ACTOR, AUTH, METRICS, SETTINGS, STORE
+from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
+from server.metrics_history import MetricsHistory
 
 log = logging.getLogger("ctb.admin")
 
@@ -57,8 +60,12 @@ class AdminHub:
     sampler: Sampler
     buffer_limit: int
     interval: float = PUSH_INTERVAL
+    history: MetricsHistory = field(init=False)
     sockets: dict[AdminSocket, None] = field(default_factory=dict)
     pending: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.history = MetricsHistory(self.interval)
 
     def on_turn(self, events: list[dict[str, Any]]) -> None:
         """Actor listener: close banned and kicked players' sockets, queue the admins' events."""
@@ -102,13 +109,21 @@ class AdminHub:
         figures = self.sampler.figures(close_window=close_window, admin_sockets=len(self.sockets))
         return {"type": "metrics", "data": figures}
 
+    def sample(self) -> None:
+        """Close the figures' window: keep them in the history, send them to every admin socket."""
+        message = self.metrics_message(close_window=True)
+        self.history.add(message["data"])
+        if self.sockets:
+            self.send(proto.encode_frame(proto.JSON, message))
+
+    def history_message(self) -> dict[str, Any]:
+        return self.history.message(self.sampler.clock.now())
+
     async def push_metrics(self) -> None:
-        """Every 5 s: the figures to every admin socket (SPEC §8)."""
+        """Every 5 s: a sample, sent to every admin socket (SPEC §8)."""
         while True:
             await asyncio.sleep(self.interval)
-            message = self.metrics_message(close_window=True)
-            if self.sockets:
-                self.send(proto.encode_frame(proto.JSON, message))
+            self.sample()
 
     async def close_all(self) -> None:
         socks = list(self.sockets)
@@ -125,7 +140,7 @@ ADMIN_HUB = web.AppKey("admin_hub", AdminHub)
 
 
 async def admin_hub_ctx(app: web.Application) -> AsyncIterator[None]:
-    sampler = Sampler(app[ACTOR], app[METRICS], app.get(STORE))
+    sampler = Sampler(app[ACTOR], app[METRICS], app.get(STORE), app[CLOCK])
     settings = app[SETTINGS]
     hub = AdminHub(app, sampler, settings.ws_buffer_limit, settings.admin_metrics_interval)
     app[ADMIN_HUB] = hub
@@ -183,7 +198,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if transport is None:
         return socket
     sock = AdminSocket(socket, transport)
-    sock.transport.write(proto.encode_frame(proto.JSON, hub.metrics_message(close_window=False)))
+    first = (hub.history_message(), hub.metrics_message(close_window=False))
+    sock.transport.write(b"".join(proto.encode_frame(proto.JSON, m) for m in first))
     hub.sockets[sock] = None
     admin = admin_auth.admin_id(app)
     log.info("admin socket open", extra={"event": "admin_ws_connect", "admin": admin})

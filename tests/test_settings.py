@@ -52,6 +52,15 @@ def test_the_body_deadline_read_limit_and_shedding_are_settings() -> None:
             settings_mod.load([], {name: bad})
 
 
+def test_the_admin_figures_interval_is_a_setting_of_half_a_second_or_more() -> None:
+    """ADMIN_METRICS_INTERVAL is 5 s by default, read from the environment, and below 0.5 s
+    it is named."""
+    assert settings_mod.load([], {}).admin_metrics_interval == 5.0
+    assert settings_mod.load([], {"ADMIN_METRICS_INTERVAL": "0.5"}).admin_metrics_interval == 0.5
+    with pytest.raises(SettingsError, match="ADMIN_METRICS_INTERVAL must be"):
+        settings_mod.load([], {"ADMIN_METRICS_INTERVAL": "0.1"})
+
+
 def test_secret_key_must_be_32_bytes_or_more() -> None:
     """SECRET_KEY under 32 bytes stops start-up naming it; 32 bytes, in any script, are taken."""
     with pytest.raises(settings_mod.SettingsError, match="SECRET_KEY must be at least 32 bytes"):

@@ -2,9 +2,13 @@
 //
 // Every destructive action asks for a reason (the audit log's) and a confirmation in one modal
 // <dialog>: showModal() keeps focus inside it, Escape cancels, and focus returns to the control
-// that opened it. Results are announced in a polite live region (role=status).
+// that opened it. A ban may also be given a length (SPEC §8 duration_seconds). Results are
+// announced in a polite live region (role=status).
 import { $ } from "./dom.js";
 import { errorText } from "./admin-api.js";
+import { BAN_LENGTHS } from "./admin-words.js";
+
+$("confirm-duration").replaceChildren(...BAN_LENGTHS.map(([seconds, text]) => new Option(text, seconds)));
 
 let hideTimer = null;
 
@@ -24,8 +28,8 @@ export function announce(text, kind = "ok") {
 }
 
 // Ask for a reason and a confirmation. options: {title, text, confirmLabel, revoke (show the
-// "revoke this round's clicks" box, checked or not), danger}. Resolves to {reason, revoke}, or
-// null when cancelled.
+// "revoke this round's clicks" box, checked or not), duration (offer a ban length), danger}.
+// Resolves to {reason, revoke, duration (seconds, or null for no end)}, or null when cancelled.
 export function confirmAction(options) {
   const dialog = $("confirm-dialog");
   const opener = document.activeElement;
@@ -37,6 +41,8 @@ export function confirmAction(options) {
   const showRevoke = options.revoke !== undefined;
   $("confirm-revoke-row").hidden = !showRevoke;
   $("confirm-revoke").checked = Boolean(options.revoke);
+  $("confirm-duration-row").hidden = !options.duration;
+  $("confirm-duration").value = "";
   return new Promise((resolve) => {
     const finish = (value) => {
       dialog.removeEventListener("close", onClose);
@@ -46,7 +52,12 @@ export function confirmAction(options) {
     };
     const onClose = () => {
       if (dialog.returnValue === "ok") {
-        finish({ reason: $("confirm-reason").value.trim(), revoke: $("confirm-revoke").checked });
+        const seconds = options.duration ? Number($("confirm-duration").value) : 0;
+        finish({
+          reason: $("confirm-reason").value.trim(),
+          revoke: $("confirm-revoke").checked,
+          duration: seconds > 0 ? seconds : null,
+        });
       } else {
         finish(null);
       }
@@ -60,12 +71,13 @@ export function confirmAction(options) {
   });
 }
 
-// Confirm, send, announce. send(reason, revoke) returns the API's answer; success(data) the
-// sentence to announce. Resolves to the answer's data, or null when cancelled or refused.
+// Confirm, send, announce. send(reason, revoke, duration) returns the API's answer;
+// success(data, answer) the sentence to announce. Resolves to the answer's data, or null when
+// cancelled or refused.
 export async function perform(options, send, success) {
   const answer = await confirmAction(options);
   if (!answer) return null;
-  const res = await send(answer.reason, answer.revoke);
+  const res = await send(answer.reason, answer.revoke, answer.duration);
   if (!res.ok) {
     announce(`${options.title} failed: ${errorText(res)}`, "error");
     return null;

@@ -1,14 +1,15 @@
 // The interventions queue on the admin page (SPEC §8): flagged players with their evidence,
 // newest first (GET /api/admin/interventions); assign, add a note, or resolve with a template —
 // warn, ban (revoking this round's clicks if ticked), dismiss as a false positive — in one
-// action (PATCH /api/admin/interventions/{id}).
+// action (PATCH /api/admin/interventions/{id}). A case names its player ("About Bob", with a
+// short id where two players share the name) and says its evidence in plain words.
 import { $, el, fmt, title } from "./dom.js";
 import { errorText } from "./admin-api.js";
 import { announce, perform } from "./admin-dialog.js";
-import { evidenceLines } from "./admin-detail.js";
+import { names } from "./admin-names.js";
+import { CASE_KINDS, dateTime, evidencePairs } from "./admin-words.js";
 
 const LIMIT = 20;
-const KINDS = { throttling: "Sustained throttling", machine_rhythm: "Machine rhythm", manual: "Flagged by hand" };
 const TEMPLATES = [
   { resolve: "warn", label: "Warn", reason: "Warned the player", danger: false },
   { resolve: "ban", label: "Ban", reason: "Banned the player", revoke: true },
@@ -22,6 +23,8 @@ export class Interventions {
     this.hooks = hooks;
     this.page = 1;
     this.pages = 1;
+    this.shown = [];
+    names.onChange(() => this.render());
     $("i-status").addEventListener("change", () => {
       this.page = 1;
       this.load();
@@ -48,7 +51,13 @@ export class Interventions {
     $("cases-page").textContent = `Page ${fmt(data.page)} of ${fmt(this.pages)} · ${fmt(data.total_count)} cases`;
     $("cases-prev").disabled = data.page <= 1;
     $("cases-next").disabled = data.page >= this.pages;
-    const items = (data.interventions || []).map((c) => this.item(c));
+    this.shown = data.interventions || [];
+    names.learn(this.shown.map((c) => [c.player_id, c.player_name]));
+    this.render();
+  }
+
+  render() {
+    const items = this.shown.map((c) => this.item(c));
     if (!items.length) items.push(el("li", "muted", "No case here."));
     $("case-list").replaceChildren(...items);
   }
@@ -58,19 +67,20 @@ export class Interventions {
     item.dataset.case = c.id;
     item.dataset.status = c.status;
     const head = el("div", "job-head");
-    const heading = el("h3", "", `#${c.id} ${KINDS[c.kind] || c.kind}`);
+    const heading = el("h3", "", `#${c.id} ${CASE_KINDS[c.kind] || c.kind}`);
     head.append(heading, el("span", `tag ${c.status}`, title(c.status)));
     const who = el("p", "small");
-    const open = el("button", "link", `player ${c.player_id}`);
+    const open = el("button", "link", names.label(c.player_id, c.player_name));
     open.type = "button";
+    open.dataset.player = c.player_id;
     open.addEventListener("click", () => this.hooks.open(c.player_id));
-    who.append("About ", open, ` · flagged ${new Date(c.created_at * 1000).toLocaleString()}`);
+    who.append("About ", open, ` · flagged ${dateTime(c.created_at)}`);
     if (c.flagged_by) who.append(` by ${c.flagged_by}`);
     if (c.assignee) who.append(` · assigned to ${c.assignee}`);
     item.append(head, who);
     const evidence = el("ul", "plain evidence");
     evidence.setAttribute("aria-label", "Evidence");
-    for (const line of evidenceLines(c.evidence || {})) evidence.append(el("li", "", line));
+    for (const [label, text] of evidencePairs(c.evidence)) evidence.append(el("li", "", `${label}: ${text}`));
     item.append(evidence);
     if ((c.notes || []).length) {
       const notes = el("ul", "plain notes");
@@ -121,7 +131,7 @@ export class Interventions {
     const done = await perform(
       {
         title: `${template.label}: case ${c.id}`,
-        text: `Resolve case ${c.id} about player ${c.player_id}.`,
+        text: `Resolve case ${c.id} about ${names.label(c.player_id, c.player_name)} (id ${c.player_id}).`,
         confirmLabel: template.label,
         reason: template.reason,
         revoke: template.revoke,

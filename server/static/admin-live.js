@@ -1,7 +1,10 @@
-// Live figures on the admin page (SPEC §8, §9): GET /api/admin/metrics gives the first point,
-// then the admin socket (GET /api/admin/ws) pushes the figures every 5 s and player events as
-// they happen. Clicks/s, pushes/s and connections over the last 10 minutes are drawn as inline
-// SVG (no chart library; attributes only, so the page's CSP needs no inline style).
+// Live figures on the admin page (SPEC §8, §9): the server keeps the last 10 minutes of its
+// figures (a point every 5 s), so the charts start filled: the sign-in's
+// GET /api/admin/metrics?history=1 draws them at once, the admin socket (GET /api/admin/ws)
+// opens with the same history and then pushes the figures every 5 s, and player events as they
+// happen. Clicks/s, pushes/s and connections over the last 10 minutes are drawn as inline SVG
+// (no chart library; attributes only, so the page's CSP needs no inline style). Each point is
+// placed at its ``at``, the server's time of the sample.
 import { $, fmt, title } from "./dom.js";
 import { Backoff } from "./timing.js";
 
@@ -10,41 +13,30 @@ const SVG = "http://www.w3.org/2000/svg";
 const W = 300;
 const H = 80;
 
-// Where each charted figure may sit in a metrics object, first match wins; a running total is
-// turned into a rate between two points.
-const SERIES = {
-  clicks: { rates: ["clicks_per_second", "clicks_per_s", "cps"], totals: ["clicks_total"] },
-  pushes: { rates: ["pushes_per_second", "pushes_per_s"], totals: ["pushes_total"] },
-  connections: { rates: ["connections", "ws_connections", "sockets"], totals: [] },
-};
-
-function lookup(metrics, names) {
-  for (const name of names) {
-    if (typeof metrics[name] === "number") return metrics[name];
-    for (const group of ["rates", "figures", "totals"]) {
-      const inner = metrics[group];
-      if (inner && typeof inner[name] === "number") return inner[name];
-    }
-  }
-  return null;
-}
+// The charted figures, by chart.
+const SERIES = { clicks: "clicks_per_second", pushes: "pushes_per_second", connections: "connections" };
 
 export class LiveFigures {
   // hooks: event(message) a player event (ban, flag, …) came; state(name) the socket's state.
   constructor(api, hooks) {
     this.api = api;
     this.hooks = hooks;
-    this.points = []; // {t, clicks, pushes, connections, raw}
+    this.points = []; // the figures as the server sent them, oldest first, each with ``at``
     this.socket = null;
     this.backoff = new Backoff();
     this.retry = null;
     this.stopped = true;
   }
 
-  async start() {
+  // first: the sign-in's answer to GET /api/admin/metrics?history=1 (the figures now and,
+  // in ``history``, the last 10 minutes of them).
+  start(first) {
     this.stopped = false;
-    const res = await this.api.get("/api/admin/metrics");
-    if (res.ok && res.data) this.add(res.data);
+    this.points = [];
+    if (first) {
+      const { history, ...now } = first;
+      this.merge([...(Array.isArray(history) ? history : []), now]);
+    }
     this.connect();
   }
 
@@ -96,54 +88,48 @@ export class LiveFigures {
       return;
     }
     if (!message || typeof message !== "object") return;
-    const type = message.type || message.kind;
-    if (type === "metrics" || type === "figures") {
-      this.add(message.metrics || message.figures || message.data || message);
-    } else if (type === "event" || type === "admin") {
-      this.hooks.event(message.data || message);
-    } else if (type && type !== "pong" && type !== "hello") {
-      this.hooks.event(message);
-    }
-  }
-
-  add(metrics) {
-    const t = typeof metrics.at === "number" ? metrics.at : Date.now() / 1000;
-    const point = { t, raw: metrics };
-    const previous = this.points[this.points.length - 1];
-    for (const [name, where] of Object.entries(SERIES)) {
-      point[name] = lookup(metrics, where.rates);
-      if (point[name] === null && where.totals.length) {
-        const total = lookup(metrics, where.totals);
-        point[`${name}_total`] = total;
-        const before = previous && previous[`${name}_total`];
-        if (typeof total === "number" && typeof before === "number" && t > previous.t) {
-          point[name] = Math.max(0, (total - before) / (t - previous.t));
-        }
+    if (message.type === "history") {
+      const interval = message.data && message.data.interval;
+      if (typeof interval === "number") {
+        $("chart-note").textContent = `The last 10 minutes, a point every ${fmt(interval)} s, kept by the server.`;
       }
+      this.merge((message.data && message.data.points) || []);
     }
-    this.points.push(point);
-    while (this.points.length && this.points[0].t < t - WINDOW_S) this.points.shift();
-    this.render(point);
+    else if (message.type === "metrics") this.merge([message.data || {}]);
+    else if (message.type === "event") this.hooks.event(message.data || {});
   }
 
-  render(point) {
-    renderFigures(point.raw);
-    const end = point.t;
-    for (const name of Object.keys(SERIES)) {
-      const values = this.points.map((p) => [p.t, p[name]]);
-      const latest = point[name];
-      const known = values.map(([, v]) => v).filter((v) => typeof v === "number");
+  // Add figures (from the history or a push), keeping one point per time, oldest first, and
+  // the last WINDOW_S seconds only; then draw.
+  merge(figures) {
+    const byTime = new Map(this.points.map((p) => [p.at, p]));
+    for (const f of figures) if (f && typeof f.at === "number") byTime.set(f.at, f);
+    const points = [...byTime.values()].sort((a, b) => a.at - b.at);
+    if (!points.length) return;
+    const end = points[points.length - 1].at;
+    this.points = points.filter((p) => p.at >= end - WINDOW_S);
+    this.render();
+  }
+
+  render() {
+    const latest = this.points[this.points.length - 1];
+    renderFigures(latest);
+    for (const [name, figure] of Object.entries(SERIES)) {
+      const values = this.points.map((p) => [p.at, typeof p[figure] === "number" ? p[figure] : null]);
+      const known = values.map(([, v]) => v).filter((v) => v !== null);
       const max = known.length ? Math.max(...known) : null;
-      const now = typeof latest === "number" ? round(latest) : "–";
+      const value = latest[figure];
+      const now = typeof value === "number" ? round(value) : "–";
       $(`now-${name}`).textContent = max === null ? now : `${now} (max ${round(max)})`;
       const chart = $(`chart-${name}`);
-      drawChart(chart, values, end);
+      drawChart(chart, values, latest.at);
       const label = chart.getAttribute("aria-label").split(":")[0];
       chart.setAttribute("aria-label", `${label}: now ${now}, highest ${max === null ? "–" : round(max)}`);
       chart.dataset.points = String(known.length);
-      chart.dataset.latest = typeof latest === "number" ? String(latest) : "";
+      chart.dataset.latest = typeof value === "number" ? String(value) : "";
+      chart.dataset.since = String(this.points[0].at);
     }
-    $("updated").textContent = new Date(point.t * 1000).toLocaleTimeString();
+    $("updated").textContent = new Date(latest.at * 1000).toLocaleTimeString();
   }
 }
 

@@ -4,6 +4,7 @@
 import { $, el, fmt, title, watchFilters } from "./dom.js";
 import { errorText } from "./admin-api.js";
 import { PagedList } from "./admin-paging.js";
+import { names } from "./admin-names.js";
 
 const FILTERS = [
   "search",
@@ -34,6 +35,7 @@ export class PlayerTable extends PagedList {
     this.api = api;
     this.hooks = hooks;
     this.selected = new Set();
+    this.current = null; // the player whose detail is open
     const form = $("player-filters");
     watchFilters(form, () => this.reload());
     form.addEventListener("reset", () => setTimeout(() => this.reload()));
@@ -59,6 +61,17 @@ export class PlayerTable extends PagedList {
       else values[name] = value;
     }
     return values;
+  }
+
+  // The row of the player whose detail is open is marked (null: none).
+  showCurrent(id) {
+    this.current = id;
+    for (const row of $("player-rows").querySelectorAll("tr[data-player]")) {
+      const on = row.dataset.player === id;
+      row.classList.toggle("current", on);
+      if (on) row.setAttribute("aria-current", "true");
+      else row.removeAttribute("aria-current");
+    }
   }
 
   selectedIds() {
@@ -105,7 +118,9 @@ export class PlayerTable extends PagedList {
       (typeof data.query_time_ms === "number" ? ` (${data.query_time_ms} ms)` : "");
     $("players-page").textContent = `Page ${fmt(data.page)} of ${fmt(this.pages)}`;
     $("select-page").checked = false;
+    names.learn((data.players || []).map((p) => [p.id, p.name]));
     $("player-rows").replaceChildren(...(data.players || []).map((p) => this.row(p)));
+    this.showCurrent(this.current);
     if (!(data.players || []).length) {
       const empty = el("tr");
       const cell = el("td", "muted", "No player matches these filters.");

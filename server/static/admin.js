@@ -4,7 +4,8 @@
 // (figures and charts from the admin socket), admin-players.js and admin-detail.js (the player
 // table and one player), admin-jobs.js (bulk jobs), admin-interventions.js, admin-audit.js and
 // admin-rounds.js (planets, rounds, pause). admin-dialog.js holds the confirmation dialog and
-// the live region every action reports to.
+// the live region every action reports to; admin-names.js says who a player is (a name, with a
+// short id where two share it) and admin-words.js the rest in plain words.
 import { $, el } from "./dom.js";
 import { AdminApi } from "./admin-api.js";
 import { AuditLog } from "./admin-audit.js";
@@ -12,8 +13,10 @@ import { PlayerDetail } from "./admin-detail.js";
 import { Interventions } from "./admin-interventions.js";
 import { BulkJobs } from "./admin-jobs.js";
 import { LiveFigures } from "./admin-live.js";
+import { names } from "./admin-names.js";
 import { PlayerTable } from "./admin-players.js";
 import { RoundControl } from "./admin-rounds.js";
+import { eventWords } from "./admin-words.js";
 
 const REFRESH_MS = 5000; // planets and round, beside the socket's figures
 
@@ -34,7 +37,7 @@ function changed() {
   }, 150);
 }
 
-const detail = new PlayerDetail(api, { changed });
+const detail = new PlayerDetail(api, { changed, shown: (id) => table.showCurrent(id) });
 const table = new PlayerTable(api, {
   open: (id) => detail.open(id),
   selection: (count) => {
@@ -67,28 +70,56 @@ const live = new LiveFigures(api, {
   },
 });
 
-// What other admins (and the detectors) do, as it happens: the newest ten, newest first.
+// What other admins (and the detectors) do, as it happens: the newest ten, newest first, each
+// naming its player ("12:04:10 · Bob banned by alice: autoclicker").
+const events = [];
+
 function logEvent(kind, message) {
-  const who = message.player_id || (message.intervention && message.intervention.player_id) || "";
-  const by = message.admin ? ` by ${message.admin}` : "";
-  const text = `${new Date().toLocaleTimeString()} · ${kind.replaceAll("_", " ")}${who ? ` ${who}` : ""}${by}`;
-  const list = $("event-log");
-  list.prepend(el("li", "", text));
-  while (list.children.length > 10) list.lastChild.remove();
+  const about = message.intervention || message;
+  names.learn([[about.player_id, about.player_name]]);
+  events.unshift({ kind, message, about });
+  events.splice(10);
+  showEvents();
 }
+
+function showEvents() {
+  $("event-log").replaceChildren(
+    ...events.map(({ kind, message, about }) => {
+      const at = typeof message.at === "number" ? new Date(message.at * 1000) : new Date();
+      const who = about.player_id ? `${names.label(about.player_id, about.player_name)} ` : "";
+      const by = message.admin ? ` by ${message.admin}` : "";
+      const why = message.reason ? `: ${message.reason}` : "";
+      const item = el("li", "", `${at.toLocaleTimeString()} · ${who}${eventWords(kind)}${by}${why}`);
+      if (about.player_id) item.dataset.player = about.player_id;
+      return item;
+    }),
+  );
+}
+
+names.onChange(showEvents);
 
 function showSignedIn(signedIn) {
   document.documentElement.classList.toggle("has-token", signedIn);
   $("signin").hidden = signedIn;
   for (const node of document.querySelectorAll("[data-signed-in]")) node.hidden = !signedIn;
-  if (!signedIn) $("detail-card").hidden = true;
+  if (!signedIn) detail.close(false);
+}
+
+// Who is signed in, where the server says it (GET /api/admin/me: named admin tokens); a server
+// that does not say shows nothing.
+async function showAdmin() {
+  const res = await api.get("/api/admin/me");
+  const name = res.ok && res.data && typeof res.data.name === "string" ? res.data.name : "";
+  $("admin-name-text").textContent = name;
+  $("admin-name").hidden = !name;
 }
 
 async function signIn(value) {
   api.setToken(value);
   $("token-error").textContent = "";
-  // The metrics answer tells whether the token is good before the page opens up.
-  const res = await api.get("/api/admin/metrics");
+  // The metrics answer tells whether the token is good before the page opens up; its history
+  // draws the charts at once.
+  const res = await api.get("/api/admin/metrics", { history: 1 });
   if (!api.token) return; // refused: signOut has run
   if (!res.ok) {
     api.setToken(null);
@@ -97,7 +128,8 @@ async function signIn(value) {
     return;
   }
   showSignedIn(true);
-  live.start();
+  showAdmin();
+  live.start(res.data);
   rounds.load();
   table.load();
   jobs.load();
@@ -109,6 +141,7 @@ async function signIn(value) {
 
 function signOut(message) {
   api.setToken(null);
+  $("admin-name").hidden = true;
   live.stop();
   jobs.stop();
   clearInterval(timer);

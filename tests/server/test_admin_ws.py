@@ -7,10 +7,12 @@ from typing import Any
 from aiohttp import ClientWebSocketResponse
 from aiohttp.test_utils import TestClient
 
+from actor.clock import FakeClock
 from server import auth
+from server.admin_ws import ADMIN_HUB
 from server.keys import AUTH
 from tests.server.conftest import ADMIN, ClientFactory, admin_json, ws_player
-from tests.server.wsclient import recv_close, recv_type, send
+from tests.server.wsclient import recv, recv_close, recv_type, send
 
 
 async def admin_socket(client: TestClient) -> ClientWebSocketResponse:
@@ -167,3 +169,36 @@ async def test_flag_and_pause_reach_the_admin_socket(client: TestClient) -> None
     assert (await event_of(ws, "pause"))["reason"] == "stop"
     response = await client.get("/api/admin/game", headers=ADMIN)
     assert (await response.json())["paused"] is True
+
+
+async def test_the_socket_opens_with_the_last_ten_minutes_of_figures(
+    client: TestClient, app_clock: FakeClock
+) -> None:
+    """After N samples 5 s apart the socket's first message is the history holding those N
+    points, oldest first, and a point older than 10 minutes is dropped."""
+    hub = client.server.app[ADMIN_HUB]
+    times = []
+    for _ in range(4):
+        app_clock.jump(5)
+        hub.sample()
+        times.append(app_clock.now())
+    ws = await admin_socket(client)
+    first = await recv(ws)
+    assert first["type"] == "history" and first["data"]["interval"] == 5
+    assert [point["at"] for point in first["data"]["points"]] == times
+    assert "clicks_per_second" in first["data"]["points"][0]
+    assert (await recv(ws))["type"] == "metrics"
+    await ws.close()
+
+    app_clock.jump(times[1] + 600 + 1 - app_clock.now())  # the first two are now too old
+    hub.sample()
+    answer = await admin_json(client, "GET", "/api/admin/metrics?history=1")
+    assert [point["at"] for point in answer["history"]] == [*times[2:], app_clock.now()]
+    assert "history" not in await admin_json(client, "GET", "/api/admin/metrics")
+
+
+async def test_a_history_flag_that_is_not_one_or_zero_is_refused(client: TestClient) -> None:
+    """``?history=maybe`` gets 400 in the error shape, naming the field."""
+    response = await client.get("/api/admin/metrics?history=maybe", headers=ADMIN)
+    assert response.status == 400
+    assert (await response.json())["error"]["details"] == {"field": "history"}
