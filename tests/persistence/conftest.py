@@ -13,6 +13,7 @@ import pytest
 from actor.actor import Actor
 from actor.clock import FakeClock
 from engine.command_types import CreatePlayer, Push, Tick
+from persistence import journal
 from persistence.data_dir import DataDir
 from persistence.journal import segment_name
 from persistence.store import Store, open_store, release_lock
@@ -24,6 +25,16 @@ from tests.persistence.games import PLANETS
 def segment_path(directory: Path, segment: int) -> Path:
     """Where a segment of ``directory`` is, for a test that reads or damages it by path."""
     return directory / segment_name(segment)
+
+
+def frame_payloads(path: Path) -> list[bytes]:
+    """The payload of every frame of a segment, the header's first, read by hand."""
+    data, pos, payloads = path.read_bytes(), len(journal.MAGIC), []
+    while pos < len(data):
+        length, _ = journal.FRAME.unpack_from(data, pos)
+        payloads.append(data[pos + journal.FRAME.size : pos + journal.FRAME.size + length])
+        pos += journal.FRAME.size + length
+    return payloads
 
 
 def settings_for(data_dir: Path, **overrides: Any) -> Settings:

@@ -20,7 +20,7 @@ from persistence.data_dir import DataDir
 from persistence.errors import JournalError
 from persistence.journal import Journal, SegmentReader
 from tests.conftest import run_in_child
-from tests.persistence.conftest import segment_path
+from tests.persistence.conftest import frame_payloads, segment_path
 from tests.persistence.games import RULES, games, play
 
 RECORDS: list[Command] = [
@@ -61,16 +61,6 @@ def test_a_turn_is_one_write(
     )
     journal.append(RECORDS)
     assert len(writes) == 1
-
-
-def frame_payloads(path: Path) -> list[bytes]:
-    """The payload of every frame of a segment, the header's first, read by hand."""
-    data, pos, payloads = path.read_bytes(), len(journal_mod.MAGIC), []
-    while pos < len(data):
-        length, _ = journal_mod.FRAME.unpack_from(data, pos)
-        payloads.append(data[pos + journal_mod.FRAME.size : pos + journal_mod.FRAME.size + length])
-        pos += journal_mod.FRAME.size + length
-    return payloads
 
 
 def test_a_turn_is_one_frame_of_its_records(tmp_path: Path, data_dir: DataDir) -> None:
