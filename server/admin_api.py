@@ -23,6 +23,7 @@ from engine import admin_query
 from engine.command_types import GetMe
 from engine.errors import GameError, InvalidRequest, NotFound, Unavailable
 from server import admin_auth, admin_ws, auth
+from server import admin_replies as out
 from server.admin_listing import ADMIN_LISTING, admin_listing_ctx
 from server.admin_models import (
     AdminWsToken,
@@ -36,6 +37,7 @@ from server.admin_models import (
     RoundRequest,
     command_fields,
 )
+from server.admin_replies import typed
 from server.admin_ws import ADMIN_HUB
 from server.bulk_runner import BULK_RUNNER, bulk_runner_ctx
 from server.keys import ACTOR, AUTH, CLOCK
@@ -63,9 +65,10 @@ def actor_of(request: web.Request) -> Actor:
     return actor
 
 
-async def query(request: web.Request, cmd: dict[str, Any]) -> web.Response:
+async def query(request: web.Request, cmd: dict[str, Any], model: type) -> web.Response:
     """Run a read in the actor's turn; ``now`` is the game clock's, for the times it shows."""
-    return reply(await actor_of(request).call({**cmd, "now": request.app[CLOCK].now()}))
+    result = await actor_of(request).call({**cmd, "now": request.app[CLOCK].now()})
+    return reply(typed(result, model))
 
 
 async def mutate(request: web.Request, admin: str, cmd: dict[str, Any], status: int = 200) -> Any:
@@ -111,19 +114,20 @@ async def list_players(request: web.Request) -> web.Response:
     listing = admin_query.parse_query(dict(request.query))
     players = actor_of(request).board.players_total
     admin_auth.charge(request, admin, admin_query.cost(listing, players))
-    return reply(await request.app[ADMIN_LISTING].run(listing))
+    return reply(typed(await request.app[ADMIN_LISTING].run(listing), out.PlayerListing))
 
 
 async def get_player(request: web.Request) -> web.Response:
     admin_auth.admit(request)
-    return await query(request, {"op": "admin_player", "player_id": request.match_info["id"]})
+    cmd = {"op": "admin_player", "player_id": request.match_info["id"]}
+    return await query(request, cmd, out.PlayerDetail)
 
 
 async def patch_player(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     body = command_fields(await read_model(request, PatchPlayer))
     cmd = {"op": "admin_patch_player", "admin": admin, "player_id": request.match_info["id"]}
-    return reply(await mutate(request, admin, {**cmd, **body}))
+    return reply(typed(await mutate(request, admin, {**cmd, **body}), out.PlayerChange))
 
 
 async def player_action(request: web.Request) -> web.Response:
@@ -134,7 +138,7 @@ async def player_action(request: web.Request) -> web.Response:
         raise NotFound(f"no such action: {action[:32]!r}", {"actions": list(ACTIONS)})
     body = command_fields(await read_model(request, PlayerAction))
     cmd = {"op": op, "admin": admin, "player_id": request.match_info["id"], **body}
-    return reply(await mutate(request, admin, cmd))
+    return reply(typed(await mutate(request, admin, cmd), out.PlayerChange))
 
 
 async def player_actions(request: web.Request) -> web.Response:
@@ -146,13 +150,15 @@ async def player_actions(request: web.Request) -> web.Response:
         raise InvalidRequest(f"unknown parameters: {unknown}", {"fields": unknown})
     await actor_of(request).call(GetMe(player_id=player_id))  # 404: no such player
     params = {k: v for k, v in request.query.items() if k in ("page", "limit")}
-    return await query(request, {"op": "admin_audit", "query": {**params, "target": player_id}})
+    cmd = {"op": "admin_audit", "query": {**params, "target": player_id}}
+    return await query(request, cmd, out.AuditPage)
 
 
 async def batch(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     body = command_fields(await read_model(request, BatchRequest))
-    return reply(await mutate(request, admin, {"op": "admin_batch", "admin": admin, **body}))
+    result = await mutate(request, admin, {"op": "admin_batch", "admin": admin, **body})
+    return reply(typed(result, out.BatchReply))
 
 
 # -- bulk jobs ---------------------------------------------------------------------------------
@@ -163,17 +169,18 @@ async def create_bulk(request: web.Request) -> web.Response:
     body = command_fields(await read_model(request, BulkRequest))
     job = await mutate(request, admin, {"op": "admin_bulk_create", "admin": admin, **body})
     request.app[BULK_RUNNER].follow(job)
-    return reply(job, status=201)
+    return reply(typed(job, out.BulkJob), status=201)
 
 
 async def list_bulk(request: web.Request) -> web.Response:
     admin_auth.admit(request)
-    return await query(request, {"op": "admin_bulk_jobs"})
+    return await query(request, {"op": "admin_bulk_jobs"}, out.BulkJobs)
 
 
 async def get_bulk(request: web.Request) -> web.Response:
     admin_auth.admit(request)
-    return await query(request, {"op": "admin_bulk_job", "job_id": _number(request, "bulk job")})
+    cmd = {"op": "admin_bulk_job", "job_id": _number(request, "bulk job")}
+    return await query(request, cmd, out.BulkJob)
 
 
 async def cancel_bulk(request: web.Request) -> web.Response:
@@ -181,7 +188,7 @@ async def cancel_bulk(request: web.Request) -> web.Response:
     job_id = _number(request, "bulk job")
     reason = (await read_model(request, ReasonRequest)).reason
     cmd = {"op": "admin_bulk_cancel", "admin": admin, "job_id": job_id, "reason": reason}
-    return reply(await mutate(request, admin, cmd))
+    return reply(typed(await mutate(request, admin, cmd), out.BulkJob))
 
 
 async def resume_bulk(request: web.Request) -> web.Response:
@@ -191,7 +198,7 @@ async def resume_bulk(request: web.Request) -> web.Response:
     cmd = {"op": "admin_bulk_resume", "admin": admin, "job_id": job_id, "reason": reason}
     job = await mutate(request, admin, cmd)
     request.app[BULK_RUNNER].follow(job)
-    return reply(job)
+    return reply(typed(job, out.BulkJob))
 
 
 # -- interventions, audit ----------------------------------------------------------------------
@@ -199,14 +206,15 @@ async def resume_bulk(request: web.Request) -> web.Response:
 
 async def list_interventions(request: web.Request) -> web.Response:
     admin_auth.admit(request)
-    return await query(request, {"op": "admin_interventions", "query": dict(request.query)})
+    cmd = {"op": "admin_interventions", "query": dict(request.query)}
+    return await query(request, cmd, out.InterventionPage)
 
 
 async def flag_player(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     body = command_fields(await read_model(request, FlagRequest))
     case = await mutate(request, admin, {"op": "admin_flag", "admin": admin, **body})
-    return reply(case, status=200 if case["existing"] else 201)
+    return reply(typed(case, out.FlaggedCase), status=200 if case["existing"] else 201)
 
 
 async def update_intervention(request: web.Request) -> web.Response:
@@ -214,12 +222,12 @@ async def update_intervention(request: web.Request) -> web.Response:
     case_id = _number(request, "intervention")
     body = command_fields(await read_model(request, InterventionUpdate))
     cmd = {"op": "admin_intervention", "admin": admin, "intervention_id": case_id, **body}
-    return reply(await mutate(request, admin, cmd))
+    return reply(typed(await mutate(request, admin, cmd), out.Intervention))
 
 
 async def get_audit(request: web.Request) -> web.Response:
     admin_auth.admit(request)
-    return await query(request, {"op": "admin_audit", "query": dict(request.query)})
+    return await query(request, {"op": "admin_audit", "query": dict(request.query)}, out.AuditPage)
 
 
 # -- the game: rounds, pause, figures ------------------------------------------------------------
@@ -229,36 +237,37 @@ async def queue_round(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     body = command_fields(await read_model(request, RoundRequest))
     cmd = {"op": "admin_queue_round", "admin": admin, **body}
-    return reply(await mutate(request, admin, cmd), status=201)
+    return reply(typed(await mutate(request, admin, cmd), out.QueuedRound), status=201)
 
 
-async def reasoned(op: str, request: web.Request) -> web.Response:
+async def reasoned(op: str, request: web.Request, model: type) -> web.Response:
     admin = admin_auth.admit(request)
     reason = (await read_model(request, ReasonRequest)).reason
-    return reply(await mutate(request, admin, {"op": op, "admin": admin, "reason": reason}))
+    result = await mutate(request, admin, {"op": op, "admin": admin, "reason": reason})
+    return reply(typed(result, model))
 
 
 async def end_round(request: web.Request) -> web.Response:
-    return await reasoned("admin_end_round", request)
+    return await reasoned("admin_end_round", request, out.RoundEnded)
 
 
 async def pause(request: web.Request) -> web.Response:
-    return await reasoned("admin_pause", request)
+    return await reasoned("admin_pause", request, out.GameStatus)
 
 
 async def resume(request: web.Request) -> web.Response:
-    return await reasoned("admin_resume", request)
+    return await reasoned("admin_resume", request, out.GameStatus)
 
 
 async def get_game(request: web.Request) -> web.Response:
     admin_auth.admit(request)
-    return await query(request, {"op": "admin_game"})
+    return await query(request, {"op": "admin_game"}, out.GameStatus)
 
 
 async def get_metrics(request: web.Request) -> web.Response:
     admin_auth.admit(request)
     hub = request.app[ADMIN_HUB]
-    return reply(hub.metrics_message(close_window=False)["data"])
+    return reply(typed(hub.metrics_message(close_window=False)["data"], out.MetricsReply))
 
 
 async def ws_token(request: web.Request) -> web.Response:
