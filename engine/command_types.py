@@ -7,6 +7,11 @@ written before the models replays unchanged. Mutations change the state and are 
 queries only read it. The actor stamps each mutation's ``now`` (``stamped``) as it journals it:
 time is in the record, never read by the engine.
 
+Where a field's values are limited (a status, a score, how many operations a batch holds), the
+limit is in its type here, so it is checked once wherever a command is read: by the server's
+request models, which use these types, by the journal's decoder, and by ``parse``. The engine
+then checks only what depends on the state (does the player exist, is a round active).
+
 The server builds the models directly. ``parse`` turns a plain dict into its model (the
 transition for code that still speaks dicts, and the tests' shorthand); a dict that does not fit
 its model is an ``InvalidRequest`` naming the field, before anything is journaled. The journal
@@ -17,13 +22,23 @@ model, or names an op no model has, is refused as corrupt.
 from __future__ import annotations
 
 import re
-from typing import Any, Union
+from typing import Annotated, Any, Literal, Union
 
 import msgspec
-from msgspec import UNSET, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from engine.bulk import SCAN, STEP
 from engine.errors import InvalidRequest
+from engine.players import STATUSES
+
+SCORE_MAX = 10**12
+MAX_BATCH = 100
+MAX_BAN_SECONDS = 31_536_000  # a year
+Score = Annotated[int, Meta(ge=0, le=SCORE_MAX)]
+Status = Literal[STATUSES]  # type: ignore[valid-type]
+BanSeconds = Annotated[
+    float, Meta(ge=1, le=MAX_BAN_SECONDS, description="a timed ban lifts itself after this")
+]
 
 
 class Command(Struct, tag_field="op", kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -110,14 +125,15 @@ class AdminPatchPlayer(AdminCommand, tag="admin_patch_player"):
     player_id: str
     name: str | UnsetType = UNSET
     planet: str | UnsetType = UNSET
-    status: str | UnsetType = UNSET
-    score: int | UnsetType = UNSET
-    round_score: int | UnsetType = UNSET
+    status: Status | UnsetType = UNSET
+    score: Score | UnsetType = UNSET
+    round_score: Score | UnsetType = UNSET
 
 
 class AdminBan(AdminCommand, tag="admin_ban"):
     player_id: str
     revoke_round_clicks: bool = False
+    duration_seconds: BanSeconds | UnsetType = UNSET
 
 
 class AdminUnban(AdminCommand, tag="admin_unban"):
@@ -132,11 +148,30 @@ class AdminKick(AdminCommand, tag="admin_kick"):
     player_id: str
 
 
-class AdminBatch(AdminCommand, tag="admin_batch"):
-    """Player operations ``{"action": "ban", "player_id": ..., "reason": ...}``, all or none;
-    each is checked by ``engine.admin.check``, which names the operation that is wrong."""
+class PlayerOperation(Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """One operation of a batch, ``{"action": "ban", "player_id": ..., "reason": ...}``.
 
-    operations: list[dict[str, Any]]
+    ``action`` is any string and every action's fields are here: which action exists and which
+    fields it takes is ``engine.admin_actions.check``'s, so a batch's refusal names the
+    operation that is wrong instead of refusing the whole command unread.
+    """
+
+    action: str
+    player_id: str
+    reason: str | None = None
+    name: str | UnsetType = UNSET
+    planet: str | UnsetType = UNSET
+    status: Status | UnsetType = UNSET
+    score: Score | UnsetType = UNSET
+    round_score: Score | UnsetType = UNSET
+    revoke_round_clicks: bool | UnsetType = UNSET
+    duration_seconds: BanSeconds | UnsetType = UNSET
+
+
+class AdminBatch(AdminCommand, tag="admin_batch"):
+    """Player operations, all or none; each is checked by ``engine.admin_actions.check``."""
+
+    operations: Annotated[list[PlayerOperation], Meta(min_length=1, max_length=MAX_BATCH)]
 
 
 class AdminPause(AdminCommand, tag="admin_pause"):

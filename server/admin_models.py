@@ -2,20 +2,21 @@
 
 The models check shapes and limits at the edge, so a wrong type or an unknown field never
 reaches the actor; what depends on the state (does the planet exist, is a round active) is the
-engine's check, inside the turn. A model is turned into the engine's command with
-``command_fields``: unset fields are left out, so the engine sees only what the admin gave.
-Replies are the engine's own results, encoded as they are (``engine/admin.py``).
+engine's check, inside the turn. A limit the engine's commands also carry (a status, a score,
+a batch's length) is the engine's type, used here (``engine/command_types.py``). The handlers
+build the engine's typed command from the model (``server/admin_api.py``); the replies are in
+``server/admin_replies.py``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from engine import admin, admin_actions, audit, bulk, interventions
-from engine.players import STATUSES
+from engine import admin_actions, audit, bulk, interventions
+from engine.command_types import MAX_BATCH, BanSeconds, Score, Status
 from engine.rules import MAX_ROUND_SECONDS, MAX_ROUND_TARGET
 from server.models import Name, Request
 
@@ -28,17 +29,9 @@ Reason = Annotated[
         examples=["cheating"],
     ),
 ]
-Score = Annotated[int, Meta(ge=0, le=admin_actions.SCORE_MAX)]
 PlayerId = Annotated[str, Meta(min_length=1, max_length=64)]
 PlanetName = Annotated[str, Meta(min_length=1, max_length=24)]
-Status = Literal[STATUSES]  # type: ignore[valid-type]
 AdminName = Annotated[str, Meta(min_length=1, max_length=64)]
-
-
-def command_fields(model: msgspec.Struct) -> dict[str, Any]:
-    """The fields the admin gave, as plain values for a command dict."""
-    fields: dict[str, Any] = msgspec.to_builtins(model)
-    return fields
 
 
 class ReasonRequest(Request):
@@ -59,10 +52,11 @@ class PatchPlayer(Request):
 
 
 class PlayerAction(Request):
-    """``POST /api/admin/players/{id}/actions/{action}``; only ``ban`` reads the flag."""
+    """``POST /api/admin/players/{id}/actions/{action}``; only ``ban`` takes the other fields."""
 
     reason: Reason
     revoke_round_clicks: bool | UnsetType = UNSET
+    duration_seconds: BanSeconds | UnsetType = UNSET
 
 
 class BatchOperation(PatchPlayer, kw_only=True):
@@ -71,12 +65,13 @@ class BatchOperation(PatchPlayer, kw_only=True):
     action: Literal[tuple(admin_actions.ACTIONS)]  # type: ignore[valid-type]
     player_id: PlayerId
     revoke_round_clicks: bool | UnsetType = UNSET
+    duration_seconds: BanSeconds | UnsetType = UNSET
 
 
 class BatchRequest(Request):
     """``POST /api/admin/batch``: all or nothing, a result for each operation."""
 
-    operations: Annotated[list[BatchOperation], Meta(min_length=1, max_length=admin.MAX_BATCH)]
+    operations: Annotated[list[BatchOperation], Meta(min_length=1, max_length=MAX_BATCH)]
 
 
 class PlayerFilter(Request):

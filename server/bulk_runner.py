@@ -30,6 +30,7 @@ from aiohttp import web
 
 from actor.actor import Actor
 from engine.bulk import RUNNING
+from engine.command_types import AdminBulkStep
 from engine.errors import Conflict, NotFound, Unavailable
 from server.keys import ACTOR, SETTINGS
 
@@ -64,7 +65,7 @@ class BulkRunner:
                 await asyncio.sleep(self.pace)  # sleep(0): one turn of the loop for the players
 
     async def step(self, job_id: int, action: str) -> None:
-        cmd = {"op": "admin_bulk_step", "job_id": job_id, "limit": STEP_LIMITS[action]}
+        cmd = AdminBulkStep(job_id=job_id, limit=STEP_LIMITS[action])
         try:
             job = await self.actor.call(cmd)
         except (Conflict, NotFound):  # cancelled (or gone) since the last step
