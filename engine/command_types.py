@@ -27,8 +27,10 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from engine.bulk import ACTIONS as BULK_ACTIONS
 from engine.bulk import SCAN, STEP
 from engine.errors import InvalidRequest
+from engine.interventions import MAX_NOTE, TEMPLATES
 from engine.players import STATUSES
 
 SCORE_MAX = 10**12
@@ -36,6 +38,10 @@ MAX_BATCH = 100
 MAX_BAN_SECONDS = 31_536_000  # a year
 Score = Annotated[int, Meta(ge=0, le=SCORE_MAX)]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
+AdminName = Annotated[str, Meta(min_length=1, max_length=64)]
+Note = Annotated[str, Meta(min_length=1, max_length=MAX_NOTE)]
+Template = Literal[tuple(TEMPLATES)]  # type: ignore[valid-type]
+BulkAction = Literal[BULK_ACTIONS]  # type: ignore[valid-type]
 BanSeconds = Annotated[
     float, Meta(ge=1, le=MAX_BAN_SECONDS, description="a timed ban lifts itself after this")
 ]
@@ -200,7 +206,7 @@ class AdminBulkCreate(AdminCommand, tag="admin_bulk_create"):
     journal sets it when it reads one): the ids the filter matched at creation are the targets.
     """
 
-    action: str
+    action: BulkAction
     filter: dict[str, Any] | UnsetType = UNSET
     player_ids: list[str] | UnsetType = UNSET
     planet: str | UnsetType = UNSET  # move_planet
@@ -235,9 +241,9 @@ class AdminIntervention(AdminCommand, tag="admin_intervention"):
     """Assign, note, or resolve with a template (``warn``, ``ban``, ``dismiss``, ``other``)."""
 
     intervention_id: int
-    assignee: str | None = None
-    note: str | None = None
-    resolve: str | None = None
+    assignee: AdminName | None = None
+    note: Note | None = None
+    resolve: Template | None = None
     revoke_round_clicks: bool = False
 
 

@@ -15,8 +15,17 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from engine import admin_actions, audit, bulk, interventions
-from engine.command_types import MAX_BATCH, BanSeconds, Score, Status
+from engine import admin_actions, audit
+from engine.command_types import (
+    MAX_BATCH,
+    AdminName,
+    BanSeconds,
+    BulkAction,
+    Note,
+    Score,
+    Status,
+    Template,
+)
 from engine.rules import MAX_ROUND_SECONDS, MAX_ROUND_TARGET
 from server.models import Name, Request
 
@@ -31,7 +40,6 @@ Reason = Annotated[
 ]
 PlayerId = Annotated[str, Meta(min_length=1, max_length=64)]
 PlanetName = Annotated[str, Meta(min_length=1, max_length=24)]
-AdminName = Annotated[str, Meta(min_length=1, max_length=64)]
 
 
 class ReasonRequest(Request):
@@ -92,7 +100,7 @@ class PlayerFilter(Request):
 class BulkRequest(Request):
     """``POST /api/admin/bulk``: an action over a filter or a list of ids (one of the two)."""
 
-    action: Literal[bulk.ACTIONS]  # type: ignore[valid-type]
+    action: BulkAction
     reason: Reason
     filter: PlayerFilter | UnsetType = UNSET
     player_ids: Annotated[list[PlayerId], Meta(min_length=1)] | UnsetType = UNSET
@@ -112,8 +120,8 @@ class InterventionUpdate(Request):
 
     reason: Reason
     assignee: AdminName | UnsetType = UNSET
-    note: Annotated[str, Meta(min_length=1, max_length=interventions.MAX_NOTE)] | UnsetType = UNSET
-    resolve: Literal[tuple(interventions.TEMPLATES)] | UnsetType = UNSET  # type: ignore[valid-type]
+    note: Note | UnsetType = UNSET
+    resolve: Template | UnsetType = UNSET
     revoke_round_clicks: bool | UnsetType = UNSET
 
 
