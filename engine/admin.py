@@ -144,7 +144,7 @@ def _bulk_create(state: GameState, cmd: c.AdminBulkCreate) -> dict[str, Any]:
         selection = {"player_ids": len(ids)}
         job = bulk.over_ids(state, action, job_params, ids, selection, admin, reason, now)
         return _bulk_event(state, bulk.job_dict(job), now)
-    query = admin_query.parse_query(dict(cmd.filter))
+    query = admin_query.query_of(cmd.filter)
     if cmd.walk:
         job = bulk.over_filter(state, action, job_params, query, admin, reason, now)
     else:  # a record of an earlier version: the ids the filter matched then are the targets

@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from engine.admin_query import PlayerFilter
 from engine.bulk import ACTIONS as BULK_ACTIONS
 from engine.bulk import SCAN, STEP
 from engine.errors import InvalidRequest
@@ -207,7 +208,7 @@ class AdminBulkCreate(AdminCommand, tag="admin_bulk_create"):
     """
 
     action: BulkAction
-    filter: dict[str, Any] | UnsetType = UNSET
+    filter: PlayerFilter | UnsetType = UNSET
     player_ids: list[str] | UnsetType = UNSET
     planet: str | UnsetType = UNSET  # move_planet
     revoke_round_clicks: bool = False  # ban

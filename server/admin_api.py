@@ -195,10 +195,7 @@ async def batch(request: web.Request) -> web.Response:
 async def create_bulk(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     body = await read_model(request, BulkRequest)
-    fields = given(body)
-    if "filter" in fields:
-        fields["filter"] = msgspec.to_builtins(fields["filter"])
-    job = await mutate(request, c.AdminBulkCreate(admin=admin, **fields))
+    job = await mutate(request, command(c.AdminBulkCreate, body, admin=admin))
     request.app[BULK_RUNNER].follow(job)
     return reply(typed(job, out.BulkJob), status=201)
 

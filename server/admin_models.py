@@ -16,6 +16,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from engine import admin_actions, audit
+from engine.admin_query import PlayerFilter
 from engine.command_types import (
     MAX_BATCH,
     AdminName,
@@ -82,27 +83,12 @@ class BatchRequest(Request):
     operations: Annotated[list[BatchOperation], Meta(min_length=1, max_length=MAX_BATCH)]
 
 
-class PlayerFilter(Request):
-    """The listing's filters, for a bulk job: tested on each player as the job reaches them."""
-
-    search: Annotated[str, Meta(min_length=1, max_length=64)] | UnsetType = UNSET
-    planet: PlanetName | UnsetType = UNSET
-    status: Status | UnsetType = UNSET
-    score_min: Score | UnsetType = UNSET
-    score_max: Score | UnsetType = UNSET
-    round_score_min: Score | UnsetType = UNSET
-    round_score_max: Score | UnsetType = UNSET
-    active_since: Annotated[float, Meta(description="Unix seconds")] | UnsetType = UNSET
-    created_since: Annotated[float, Meta(description="Unix seconds")] | UnsetType = UNSET
-    flagged: bool | UnsetType = UNSET
-
-
 class BulkRequest(Request):
     """``POST /api/admin/bulk``: an action over a filter or a list of ids (one of the two)."""
 
     action: BulkAction
     reason: Reason
-    filter: PlayerFilter | UnsetType = UNSET
+    filter: PlayerFilter | UnsetType = UNSET  # the listing's filters, declared by the engine
     player_ids: Annotated[list[PlayerId], Meta(min_length=1)] | UnsetType = UNSET
     planet: PlanetName | UnsetType = UNSET
     revoke_round_clicks: bool | UnsetType = UNSET

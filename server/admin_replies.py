@@ -62,7 +62,7 @@ class PlayerListing(Reply, kw_only=True):
     total_count: int
     page: int
     page_size: int
-    filters_applied: dict[str, Any]
+    filters_applied: admin_query.PlayerFilter
     sort: Literal[admin_query.SORTS]  # type: ignore[valid-type]
     order: Literal[admin_query.ORDERS]  # type: ignore[valid-type]
     query_time_ms: float

@@ -2,13 +2,16 @@
 describes it (``server/openapi.py``), and ``server/http_api.py`` adds it to the players' table.
 
 The handlers are in ``server/admin_api.py``. Parameters the engine reads itself (the listing's
-query, the audit's filters) are stated here with ``Doc`` for the document only.
+query, the audit's filters) are stated here with ``Doc`` for the document only; the listing's
+come from the engine's own declaration of them (``engine.admin_query.PlayerQuery``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from engine import admin_query, audit
 from server import admin_models as model
@@ -60,23 +63,28 @@ NUMBER_ID = Doc("id", "path", {"type": "integer", "minimum": 1})
 PAGE = Doc("page", "query", {"type": "integer", "minimum": 1, "default": 1})
 LIMIT = Doc("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50})
 TIME = {"type": "string", "description": "Unix seconds, or ISO 8601 with a zone"}
-PLAYER_PARAMS = (
-    Doc("search", "query", {"type": "string", "description": "an id prefix or a name part"}),
-    Doc("planet", "query", STRING),
-    Doc("status", "query", {"enum": ["active", "banned"]}),
-    *(
-        Doc(f"{name}_{end}", "query", {"type": "integer", "minimum": 0})
-        for name in ("score", "round_score")
-        for end in ("min", "max")
-    ),
-    Doc("active_since", "query", TIME),
-    Doc("created_since", "query", TIME),
-    Doc("flagged", "query", {"type": "boolean"}),
-    Doc("sort", "query", {"enum": list(admin_query.SORTS), "default": "score"}),
-    Doc("order", "query", {"enum": list(admin_query.ORDERS), "default": "desc"}),
-    PAGE,
-    LIMIT,
-)
+
+
+def query_params(model: type[msgspec.Struct]) -> tuple[Doc, ...]:
+    """A model's fields as query parameters, each with its type's schema and default.
+
+    An optional field is one the URL may leave out (never null), and a time (a number in the
+    model) is a string in the URL: Unix seconds, or ISO 8601 with a zone.
+    """
+    properties = msgspec.json.schema(model)["$defs"][model.__name__]["properties"]
+    docs = []
+    for name, declared in properties.items():
+        kind = dict(declared)
+        default = kind.pop("default", None)
+        if "anyOf" in kind:
+            (kind,) = [one for one in kind.pop("anyOf") if one != {"type": "null"}]
+        if kind.get("type") == "number":
+            kind = {**TIME, "description": kind.get("description", TIME["description"])}
+        docs.append(Doc(name, "query", kind if default is None else {**kind, "default": default}))
+    return tuple(docs)
+
+
+PLAYER_PARAMS = query_params(admin_query.PlayerQuery)
 AUDIT_PARAMS = (
     *(Doc(name, "query", STRING) for name in ("action", "target", "admin")),
     Doc("since", "query", TIME),
