@@ -67,6 +67,7 @@ class Columns(Protocol):
 
 Count = Annotated[int, Meta(ge=0, le=BIG)]
 TIME = "Unix seconds; in a query string, ISO 8601 with a zone as well"
+SINCE: dict[str, Any] = {"ge": -BIG, "le": BIG}  # finite: a NaN bound would match nothing
 
 
 class PlayerFilter(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -90,8 +91,12 @@ class PlayerFilter(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit
     score_max: Count | None = None
     round_score_min: Count | None = None
     round_score_max: Count | None = None
-    active_since: Annotated[float, Meta(description=f"clicked at or after: {TIME}")] | None = None
-    created_since: Annotated[float, Meta(description=f"joined at or after: {TIME}")] | None = None
+    active_since: (
+        Annotated[float, Meta(**SINCE, description=f"clicked at or after: {TIME}")] | None
+    ) = None
+    created_since: (
+        Annotated[float, Meta(**SINCE, description=f"joined at or after: {TIME}")] | None
+    ) = None
     flagged: bool | None = None
 
 
@@ -109,18 +114,22 @@ FILTERS = PlayerFilter.__struct_fields__
 
 def parse_query(raw: Mapping[str, Any]) -> PlayerQuery:
     """A query from request parameters (a query string's strings or typed JSON values)."""
-    query = params.read(raw, PlayerQuery)
-    search = query.search
-    if search is not None:
-        if "\n" in search or not search.strip():
-            raise InvalidRequest("search must be text on one line", {"field": "search"})
-        query = msgspec.structs.replace(query, search=search.strip())
-    return query
+    return _searching(params.read(raw, PlayerQuery))
 
 
 def query_of(given: PlayerFilter) -> PlayerQuery:
-    """The query a filter alone asks: every player it matches, in the listing's order."""
-    return PlayerQuery(**msgspec.structs.asdict(given))
+    """The query a filter alone asks (a bulk job's): every player it matches."""
+    return _searching(PlayerQuery(**msgspec.structs.asdict(given)))
+
+
+def _searching(query: PlayerQuery) -> PlayerQuery:
+    """The search on one line and trimmed, which its type cannot say."""
+    search = query.search
+    if search is None:
+        return query
+    if "\n" in search or not search.strip():
+        raise InvalidRequest("search must be text on one line", {"field": "search"})
+    return msgspec.structs.replace(query, search=search.strip())
 
 
 def filters_applied(query: PlayerQuery) -> dict[str, Any]:

@@ -113,9 +113,15 @@ def _value(raw: Mapping[str, Any], name: str, kind: inspect.Type) -> Any:
     if isinstance(kind, inspect.Metadata):
         kind = kind.type
     if isinstance(kind, inspect.IntType):
-        return integer(raw, name, None, kind.ge or 0, kind.le or 10**15)
+        low, high = 0 if kind.ge is None else kind.ge, 10**15 if kind.le is None else kind.le
+        return integer(raw, name, None, low, high)
     if isinstance(kind, inspect.FloatType):
-        return time(raw, name)
+        value = time(raw, name)
+        low = -math.inf if kind.ge is None else kind.ge
+        high = math.inf if kind.le is None else kind.le
+        if value is not None and not low <= value <= high:
+            raise InvalidRequest(f"{name} must be from {low} to {high}", {"field": name})
+        return value
     if isinstance(kind, inspect.BoolType):
         return flag(raw, name)
     if isinstance(kind, inspect.StrType):

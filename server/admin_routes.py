@@ -57,7 +57,7 @@ class Doc:
         return self.kind
 
 
-STRING, INTEGER = {"type": "string"}, {"type": "integer"}
+STRING = {"type": "string"}
 PLAYER_ID = Doc("id", "path", {"type": "string", "minLength": 1})
 NUMBER_ID = Doc("id", "path", {"type": "integer", "minimum": 1})
 PAGE = Doc("page", "query", {"type": "integer", "minimum": 1, "default": 1})
