@@ -66,8 +66,7 @@ class Columns(Protocol):
 
 
 Count = Annotated[int, Meta(ge=0, le=BIG)]
-TIME = "Unix seconds; in a query string, ISO 8601 with a zone as well"
-SINCE: dict[str, Any] = {"ge": -BIG, "le": BIG}  # finite: a NaN bound would match nothing
+TIME, SINCE = audit.TIME, audit.FINITE  # finite: a NaN bound would match nothing
 
 
 class PlayerFilter(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):

@@ -85,13 +85,7 @@ def query_params(model: type[msgspec.Struct]) -> tuple[Doc, ...]:
 
 
 PLAYER_PARAMS = query_params(admin_query.PlayerQuery)
-AUDIT_PARAMS = (
-    *(Doc(name, "query", STRING) for name in ("action", "target", "admin")),
-    Doc("since", "query", TIME),
-    Doc("until", "query", TIME),
-    PAGE,
-    Doc("limit", "query", {**LIMIT.kind, "maximum": audit.MAX_PAGE_SIZE}),
-)
+AUDIT_PARAMS = query_params(audit.AuditQuery)
 CASE_PARAMS = (
     Doc("status", "query", {"enum": ["open", "assigned", "resolved"]}),
     Doc("player_id", "query", STRING),
