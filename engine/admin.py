@@ -247,22 +247,8 @@ def _audit(state: GameState, cmd: c.AdminGetAudit) -> dict[str, Any]:
 
 
 def _interventions(state: GameState, cmd: c.AdminListInterventions) -> dict[str, Any]:
-    raw = cmd.query
-    params.refuse_unknown(raw, ("status", "player_id", "page", "limit"))
-    status = raw.get("status")
-    if status is not None and status not in (
-        interventions.OPEN,
-        interventions.ASSIGNED,
-        interventions.RESOLVED,
-    ):
-        raise InvalidRequest("status must be open, assigned or resolved", {"field": "status"})
-    return interventions.listing(
-        state,
-        status,
-        params.text(raw, "player_id"),
-        params.integer(raw, "page", 1, 1, 10**9) or 1,
-        params.integer(raw, "limit", 50, 1, admin_query.MAX_LIMIT) or 50,
-    )
+    q = params.read(cmd.query, interventions.CaseQuery)
+    return interventions.listing(state, q.status, q.player_id, q.page, q.limit)
 
 
 def _bulk_job(state: GameState, cmd: c.AdminGetBulkJob) -> dict[str, Any]:

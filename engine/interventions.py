@@ -28,7 +28,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
 
 from engine import admin_events, audit, roster
 from engine.errors import Conflict, InvalidRequest, NotFound
@@ -56,6 +59,17 @@ TEMPLATES = {
     "other": "",
 }
 MAX_NOTE = 1000
+MAX_PAGE_SIZE = 500
+
+
+class CaseQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The queue's filters and page, declared once: read by ``query_params.read``, and the
+    server's query parameters in the OpenAPI document are derived from it."""
+
+    status: Literal[OPEN, ASSIGNED, RESOLVED] | None = None  # type: ignore[valid-type]
+    player_id: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    page: Annotated[int, Meta(ge=1, le=10**9)] = 1
+    limit: Annotated[int, Meta(ge=1, le=MAX_PAGE_SIZE)] = 50
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from engine import admin_query, audit
+from engine import admin_query, audit, interventions
 from server import admin_models as model
 from server import admin_replies as out
 from server import auth
@@ -86,12 +86,7 @@ def query_params(model: type[msgspec.Struct]) -> tuple[Doc, ...]:
 
 PLAYER_PARAMS = query_params(admin_query.PlayerQuery)
 AUDIT_PARAMS = query_params(audit.AuditQuery)
-CASE_PARAMS = (
-    Doc("status", "query", {"enum": ["open", "assigned", "resolved"]}),
-    Doc("player_id", "query", STRING),
-    PAGE,
-    LIMIT,
-)
+CASE_PARAMS = query_params(interventions.CaseQuery)
 READ_ERRORS = (400, 401, 429, 503)
 CHANGE_ERRORS = (400, 401, 404, 409, 413, 415, 429, 503)
 
