@@ -25,6 +25,7 @@ a time any rule depends on.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol
@@ -66,7 +67,7 @@ class Columns(Protocol):
 
 
 Count = Annotated[int, Meta(ge=0, le=BIG)]
-TIME, SINCE = audit.TIME, audit.FINITE  # finite: a NaN bound would match nothing
+TIME = audit.TIME
 
 
 class PlayerFilter(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -90,12 +91,8 @@ class PlayerFilter(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit
     score_max: Count | None = None
     round_score_min: Count | None = None
     round_score_max: Count | None = None
-    active_since: (
-        Annotated[float, Meta(**SINCE, description=f"clicked at or after: {TIME}")] | None
-    ) = None
-    created_since: (
-        Annotated[float, Meta(**SINCE, description=f"joined at or after: {TIME}")] | None
-    ) = None
+    active_since: Annotated[float, Meta(description=f"clicked at or after: {TIME}")] | None = None
+    created_since: Annotated[float, Meta(description=f"joined at or after: {TIME}")] | None = None
     flagged: bool | None = None
 
 
@@ -117,7 +114,12 @@ def parse_query(raw: Mapping[str, Any]) -> PlayerQuery:
 
 
 def query_of(given: PlayerFilter) -> PlayerQuery:
-    """The query a filter alone asks (a bulk job's): every player it matches."""
+    """The query a filter alone asks (a bulk job's): every player it matches. Its times are
+    checked finite here, as a query string's are when read: a NaN bound would match nothing."""
+    for name in ("active_since", "created_since"):
+        value = getattr(given, name)
+        if value is not None and not math.isfinite(value):
+            raise InvalidRequest(f"{name} must be a finite number", {"field": name})
     return _searching(PlayerQuery(**msgspec.structs.asdict(given)))
 
 
