@@ -75,8 +75,7 @@ class _BetweenTurns:
 Message = Command | Online | _BetweenTurns
 _WAKE_UP = Tick()  # the ticker's message: the turn itself journals a tick when one is due
 _STARTS_BULK = (AdminBulkCreate, AdminBulkResume)  # after these, a job may run: step it
-# Until every caller builds typed commands (the admin routes do not yet), a dict is read at the
-# edge.
+# The server builds typed commands; a plain dict (the tests' shorthand) is read at the edge.
 _FROM_DICT: Any = Union[(*command_types.MUTATIONS, *command_types.QUERIES, Online)]
 
 

@@ -30,12 +30,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine_bench import spread_scores
 
 from engine import bulk, commands
-from engine.admin_query import list_players, parse_query, rows, select
+from engine.admin_query import PlayerFilter, list_players, parse_query, rows, select
 from engine.command_types import AdminBulkCreate, CreatePlayer, Push, Tick
 from engine.errors import GameError
 from engine.index_copy import IndexCopy, prepare_step
@@ -156,7 +158,8 @@ def bulk_run(state: GameState, ids: list[str], action: str, limit: int) -> None:
 
 def bulk_walk(state: GameState, query: dict[str, Any], action: str, limit: int) -> None:
     """A job over a filter, stepped to its end; the time of each step."""
-    job = commands.apply(state, AdminBulkCreate(action=action, filter=query, now=T0, **ADMIN))
+    given = msgspec.convert(query, PlayerFilter)
+    job = commands.apply(state, AdminBulkCreate(action=action, filter=given, now=T0, **ADMIN))
     steps: list[float] = []
     while state.bulk_jobs[job["id"]].status == "running":
         started = time.perf_counter()

@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from actor.actor import Actor
 from actor.clock import SystemClock
 from engine import batch_memory, commands
+from engine.admin_query import PlayerFilter
 from engine.command_types import (
     AdminBulkCancel,
     AdminBulkCreate,
@@ -116,7 +117,7 @@ def bulk_jobs(state: GameState, jobs: int) -> None:
     state.index = PlayerIndex.build(state.players.values(), list(state.planets))
     signed = {"admin": "bench", "reason": "trying it out", "now": T0}
     for _ in range(jobs):
-        job = commands.apply(state, AdminBulkCreate(action="ban", filter={}, **signed))
+        job = commands.apply(state, AdminBulkCreate(action="ban", filter=PlayerFilter(), **signed))
         assert job["total"] == len(state.players)
         commands.apply(state, AdminBulkCancel(job_id=job["id"], **signed))
 

@@ -16,17 +16,15 @@ from typing import Any
 
 import msgspec
 
-from engine import admin_events, admin_query, admin_state, audit, bulk, interventions, rounds
+from engine import admin_events, admin_query, audit, bulk, interventions, rounds
 from engine import command_types as c
 from engine import query_params as params
-from engine.admin_actions import Checked, apply_checked, check
+from engine.admin_actions import Checked, apply_checked, check, operation
 from engine.errors import Conflict, GameError, InvalidRequest
 from engine.state import GameState, active_round
 from engine.view import RoundSummaryInfo
 
 Handler = Callable[[GameState, Any], Any]
-MAX_BATCH = 100
-_NOT_OPERATION_FIELDS = ("now", "admin")
 
 
 def _signed(cmd: c.AdminCommand) -> tuple[str, str]:
@@ -42,13 +40,7 @@ def _action(name: str) -> Handler:
 
     def handler(state: GameState, cmd: c.AdminCommand) -> dict[str, Any]:
         admin = audit.clean_admin(cmd.admin)
-        fields = {
-            k: v
-            for k, v in msgspec.structs.asdict(cmd).items()
-            if k not in _NOT_OPERATION_FIELDS and v is not msgspec.UNSET
-        }
-        checked = check(state, {**fields, "action": name})
-        return apply_checked(state, checked, admin, cmd.now)
+        return apply_checked(state, check(state, operation(name, cmd)), admin, cmd.now)
 
     return handler
 
@@ -56,9 +48,7 @@ def _action(name: str) -> Handler:
 def _batch(state: GameState, cmd: c.AdminBatch) -> dict[str, Any]:
     """Check every operation, then apply them all; a refused one refuses the batch."""
     admin = audit.clean_admin(cmd.admin)
-    operations = cmd.operations
-    if not 1 <= len(operations) <= MAX_BATCH:
-        raise InvalidRequest(f"operations must list 1-{MAX_BATCH} operations", {"field": "ops"})
+    operations = cmd.operations  # 1 to MAX_BATCH of them: their type says so
     checked: list[Checked] = []
     problems: list[dict[str, Any]] = []
     for i, op in enumerate(operations):
@@ -155,7 +145,7 @@ def _bulk_create(state: GameState, cmd: c.AdminBulkCreate) -> dict[str, Any]:
         return _bulk_event(state, bulk.job_dict(job), now)
     if cmd.filter is msgspec.UNSET or cmd.player_ids is not msgspec.UNSET:
         raise InvalidRequest("give either filter or player_ids", {"field": "filter"})
-    query = admin_query.parse_query(dict(cmd.filter))
+    query = admin_query.query_of(cmd.filter)
     if cmd.walk:
         job = bulk.over_filter(state, action, job_params, query, admin, reason, now)
     else:  # a record of an earlier version: the ids the filter matched then are the targets
@@ -258,22 +248,8 @@ def _audit(state: GameState, cmd: c.AdminGetAudit) -> dict[str, Any]:
 
 
 def _interventions(state: GameState, cmd: c.AdminListInterventions) -> dict[str, Any]:
-    raw = cmd.query
-    params.refuse_unknown(raw, ("status", "player_id", "page", "limit"))
-    status = raw.get("status")
-    if status is not None and status not in (
-        admin_state.OPEN,
-        admin_state.ASSIGNED,
-        admin_state.RESOLVED,
-    ):
-        raise InvalidRequest("status must be open, assigned or resolved", {"field": "status"})
-    return interventions.listing(
-        state,
-        status,
-        params.text(raw, "player_id"),
-        params.integer(raw, "page", 1, 1, 10**9) or 1,
-        params.integer(raw, "limit", 50, 1, admin_query.MAX_LIMIT) or 50,
-    )
+    q = params.read(cmd.query, interventions.CaseQuery)
+    return interventions.listing(state, q.status, q.player_id, q.page, q.limit)
 
 
 def _bulk_job(state: GameState, cmd: c.AdminGetBulkJob) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 Each is split into a check that only reads and an apply that cannot fail once the check passed.
 A single action (``admin_ban``, ...) is the two in a row; ``admin_batch`` checks every operation
 first and applies them all in the same turn only when every check passed, so a batch is all or
-nothing (``engine/admin.py``). An operation is a plain dict, ``{"action": "ban", "player_id":
-..., "reason": ...}``, so a batch reports which of its operations is wrong and why.
+nothing (``engine/admin.py``). An operation is a ``PlayerOperation``
+(``engine/command_types.py``), whose types have already bounded its values; the check here is
+what the types cannot say (the action and the fields it takes, the reason once trimmed, the
+player, the planet, the round), so a batch reports which of its operations is wrong and why.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from msgspec import UNSET
+
 from engine import admin_events, audit, roster
-from engine import query_params as params
+from engine.command_types import SCORE_MAX, PlayerOperation
 from engine.errors import Conflict, InvalidRequest
-from engine.players import BANNED, STATUSES, Player, clean_name
+from engine.players import BANNED, Player, clean_name
 from engine.state import GameState, active_round
 from engine.view import player_dict
 
-Operation = dict[str, Any]
-SCORE_MAX = 10**12
+__all__ = ["SCORE_MAX", "Checked", "apply_checked", "check"]
+Given = dict[str, Any]  # the operation's fields that were given, past the common ones
 
 
 @dataclass(slots=True, frozen=True)
@@ -34,24 +38,12 @@ class Checked:
     values: dict[str, Any]
 
 
-def _check_patch(state: GameState, player: Player, op: Operation) -> dict[str, Any]:
-    values: dict[str, Any] = {}
+def _check_patch(state: GameState, player: Player, op: Given) -> dict[str, Any]:
+    values = dict(op)  # status and scores: their types bounded them (``command_types``)
     if "name" in op:
         values["name"] = clean_name(op["name"])
-    if "planet" in op:
-        if op["planet"] not in state.planets:
-            raise InvalidRequest(f"unknown planet {op['planet']!r}", {"field": "planet"})
-        values["planet"] = op["planet"]
-    if "status" in op:
-        if op["status"] not in STATUSES:
-            raise InvalidRequest(f"status must be one of {list(STATUSES)}", {"field": "status"})
-        values["status"] = op["status"]
-    for name in ("score", "round_score"):
-        if name in op:
-            value = op[name]
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SCORE_MAX:
-                raise InvalidRequest(f"{name} must be an integer from 0 to 10^12", {"field": name})
-            values[name] = value
+    if "planet" in op and op["planet"] not in state.planets:
+        raise InvalidRequest(f"unknown planet {op['planet']!r}", {"field": "planet"})
     if "round_score" in values and active_round(state) is None:
         raise Conflict("no round is active: there is no round score to set")
     if not values:
@@ -59,14 +51,11 @@ def _check_patch(state: GameState, player: Player, op: Operation) -> dict[str, A
     return values
 
 
-def _check_ban(state: GameState, player: Player, op: Operation) -> dict[str, Any]:
-    revoke = op.get("revoke_round_clicks", False)
-    if not isinstance(revoke, bool):
-        raise InvalidRequest("revoke_round_clicks must be true or false", {"field": "revoke"})
-    return {"revoke_round_clicks": revoke}
+def _check_ban(state: GameState, player: Player, op: Given) -> dict[str, Any]:
+    return {"revoke_round_clicks": op.get("revoke_round_clicks", False)}
 
 
-def _no_values(state: GameState, player: Player, op: Operation) -> dict[str, Any]:
+def _no_values(state: GameState, player: Player, op: Given) -> dict[str, Any]:
     return {}
 
 
@@ -134,7 +123,7 @@ def _apply_kick(state: GameState, c: Checked) -> dict[str, Any]:
     return {"player": player_dict(state, c.player), "kicked": True, "before": None, "after": None}
 
 
-Check = Callable[[GameState, Player, Operation], dict[str, Any]]
+Check = Callable[[GameState, Player, Given], dict[str, Any]]
 Apply = Callable[[GameState, Checked], dict[str, Any]]
 ACTIONS: dict[str, tuple[Check, Apply, tuple[str, ...]]] = {
     "patch": (_check_patch, _apply_patch, ("name", "planet", "status", "score", "round_score")),
@@ -144,23 +133,28 @@ ACTIONS: dict[str, tuple[Check, Apply, tuple[str, ...]]] = {
     "kick": (_no_values, _apply_kick, ()),
 }
 COMMON = ("action", "player_id", "reason")
+_FIELDS = tuple(name for name in PlayerOperation.__struct_fields__ if name not in COMMON)
 
 
-def check(state: GameState, op: object) -> Checked:
+def check(state: GameState, op: PlayerOperation) -> Checked:
     """Validate one player operation against the state; changes nothing."""
-    if not isinstance(op, dict):
-        raise InvalidRequest("an operation must be an object")
-    action = op.get("action")
+    action = op.action
     if action not in ACTIONS:
         raise InvalidRequest(f"action must be one of {list(ACTIONS)}", {"field": "action"})
     check_values, _, fields = ACTIONS[action]
-    params.refuse_unknown(op, COMMON + fields)
-    reason = audit.clean_reason(op.get("reason"))
-    player_id = op.get("player_id")
-    if not isinstance(player_id, str):
-        raise InvalidRequest("player_id must be a string", {"field": "player_id"})
-    player = roster.get_player(state, player_id)
-    return Checked(action, player, reason, check_values(state, player, op))
+    given = {name: value for name in _FIELDS if (value := getattr(op, name)) is not UNSET}
+    unknown = sorted(set(given) - set(fields))
+    if unknown:
+        raise InvalidRequest(f"unknown parameters: {unknown}", {"fields": unknown})
+    reason = audit.clean_reason(op.reason)
+    player = roster.get_player(state, op.player_id)
+    return Checked(action, player, reason, check_values(state, player, given))
+
+
+def operation(action: str, cmd: Any) -> PlayerOperation:
+    """A single action's command (``AdminBan``, ...) as the operation of a batch it equals."""
+    fields = {name: getattr(cmd, name) for name in ACTIONS[action][2]}
+    return PlayerOperation(action=action, player_id=cmd.player_id, reason=cmd.reason, **fields)
 
 
 def apply_checked(state: GameState, c: Checked, admin: str, now: float) -> dict[str, Any]:

@@ -12,6 +12,12 @@ engine's own callers and tests), or the copy the server reads outside the turn
 (``engine/index_copy.py``, ``server/admin_listing.py``). ``rows`` then turns the page's slots
 into the players' objects, from the live state, in a turn.
 
+The filter is declared once, here: ``PlayerFilter``, a typed model whose fields' types carry
+their limits. ``parse_query`` reads a query string by it (``engine/query_params.py``), a bulk
+job's command carries one (``engine/command_types.py``), and the server derives the listing's
+parameters in the OpenAPI document and the bulk body from it; the admin page builds its filter
+form's values from the document's ``PlayerFilter`` (``server/static/admin-players.js``).
+
 ``cost`` estimates a listing's work, in players scanned, for the admin's read budget.
 ``query_time_ms`` is measured with ``time.perf_counter``: a duration for the admin to read, not
 a time any rule depends on.
@@ -19,12 +25,14 @@ a time any rule depends on.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
+import msgspec
 import numpy as np
+from msgspec import Meta
 
 from engine import audit, interventions, roster, throttle
 from engine import query_params as params
@@ -34,20 +42,9 @@ from engine.state import GameState, current_round_id
 from engine.view import player_dict
 
 MAX_LIMIT = 500
+MAX_PAGE = 10**7
 SORTS = ("score", "round_score", "last_click", "created", "name")
 ORDERS = ("desc", "asc")
-FILTERS = (
-    "search",
-    "planet",
-    "status",
-    "score_min",
-    "score_max",
-    "round_score_min",
-    "round_score_max",
-    "active_since",
-    "created_since",
-    "flagged",
-)
 BIG = 10**15
 # The cost of a listing in players scanned (``cost``): a row is the player's object with both
 # ranks, about as much work as scanning a thousand players' columns; a search or a sort by name
@@ -69,56 +66,75 @@ class Columns(Protocol):
     ) -> np.ndarray: ...
 
 
-@dataclass(slots=True, frozen=True)
-class PlayerQuery:
-    """What the admin asks for; every field but sort, order, page and limit is a filter."""
+Count = Annotated[int, Meta(ge=0, le=BIG)]
+TIME = audit.TIME
 
-    search: str | None = None  # an id prefix or a name substring, case-insensitive
-    planet: str | None = None
-    status: str | None = None
-    score_min: int | None = None
-    score_max: int | None = None
-    round_score_min: int | None = None
-    round_score_max: int | None = None
-    active_since: float | None = None  # last click at or after (Unix seconds)
-    created_since: float | None = None
+
+class PlayerFilter(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The listing's filters (SPEC §8), each optional; a player matches when every one given
+    holds. Also a bulk job's filter, tested on each player as the job reaches them."""
+
+    search: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=64,
+                description="an id prefix or a part of the name, case-insensitive, one line",
+            ),
+        ]
+        | None
+    ) = None
+    planet: Annotated[str, Meta(min_length=1, max_length=24)] | None = None
+    status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
+    score_min: Count | None = None
+    score_max: Count | None = None
+    round_score_min: Count | None = None
+    round_score_max: Count | None = None
+    active_since: Annotated[float, Meta(description=f"clicked at or after: {TIME}")] | None = None
+    created_since: Annotated[float, Meta(description=f"joined at or after: {TIME}")] | None = None
     flagged: bool | None = None
-    sort: str = "score"
-    order: str = "desc"
-    page: int = 1
-    limit: int = 50
+
+
+class PlayerQuery(PlayerFilter, frozen=True):
+    """What the admin asks for: the filters, and the sort, order and page of the listing."""
+
+    sort: Literal[SORTS] = "score"  # type: ignore[valid-type]
+    order: Literal[ORDERS] = "desc"  # type: ignore[valid-type]
+    page: Annotated[int, Meta(ge=1, le=MAX_PAGE)] = 1
+    limit: Annotated[int, Meta(ge=1, le=MAX_LIMIT)] = 50
+
+
+FILTERS = PlayerFilter.__struct_fields__
 
 
 def parse_query(raw: Mapping[str, Any]) -> PlayerQuery:
     """A query from request parameters (a query string's strings or typed JSON values)."""
-    params.refuse_unknown(raw, PlayerQuery.__slots__)
-    search = params.text(raw, "search", 64)
-    if search is not None and ("\n" in search or not search.strip()):
+    return _searching(params.read(raw, PlayerQuery))
+
+
+def query_of(given: PlayerFilter) -> PlayerQuery:
+    """The query a filter alone asks (a bulk job's): every player it matches. Its times are
+    checked finite here, as a query string's are when read: a NaN bound would match nothing."""
+    for name in ("active_since", "created_since"):
+        value = getattr(given, name)
+        if value is not None and not math.isfinite(value):
+            raise InvalidRequest(f"{name} must be a finite number", {"field": name})
+    return _searching(PlayerQuery(**msgspec.structs.asdict(given)))
+
+
+def _searching(query: PlayerQuery) -> PlayerQuery:
+    """The search on one line and trimmed, which its type cannot say."""
+    search = query.search
+    if search is None:
+        return query
+    if "\n" in search or not search.strip():
         raise InvalidRequest("search must be text on one line", {"field": "search"})
-    status = raw.get("status")
-    if status is not None and status not in STATUSES:
-        raise InvalidRequest(f"status must be one of {list(STATUSES)}", {"field": "status"})
-    return PlayerQuery(
-        search=search.strip() if search else None,
-        planet=params.text(raw, "planet", 24),
-        status=status,
-        score_min=params.integer(raw, "score_min", None, 0, BIG),
-        score_max=params.integer(raw, "score_max", None, 0, BIG),
-        round_score_min=params.integer(raw, "round_score_min", None, 0, BIG),
-        round_score_max=params.integer(raw, "round_score_max", None, 0, BIG),
-        active_since=params.time(raw, "active_since"),
-        created_since=params.time(raw, "created_since"),
-        flagged=params.flag(raw, "flagged"),
-        sort=params.choice(raw, "sort", "score", SORTS),
-        order=params.choice(raw, "order", "desc", ORDERS),
-        page=params.integer(raw, "page", 1, 1, 10**7) or 1,
-        limit=params.integer(raw, "limit", 50, 1, MAX_LIMIT) or 50,
-    )
+    return msgspec.structs.replace(query, search=search.strip())
 
 
 def filters_applied(query: PlayerQuery) -> dict[str, Any]:
-    values = asdict(query)
-    return {name: values[name] for name in FILTERS if values[name] is not None}
+    return {name: value for name in FILTERS if (value := getattr(query, name)) is not None}
 
 
 def cost(query: PlayerQuery, players: int) -> int:

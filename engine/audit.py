@@ -16,8 +16,10 @@ otherwise add 100,000 entries; the job itself keeps the list of players it was g
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
 
 from engine import query_params as params
 from engine.errors import InvalidRequest
@@ -70,29 +72,26 @@ def record(
     return entry
 
 
-@dataclass(slots=True, frozen=True)
-class AuditQuery:
-    action: str | None = None
-    target: str | None = None
-    admin: str | None = None
-    since: float | None = None
-    until: float | None = None
-    page: int = 1
-    limit: int = 50
+Text = Annotated[str, Meta(min_length=1, max_length=200)]
+TIME = "Unix seconds; in a query string, ISO 8601 with a zone as well"
+
+
+class AuditQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The audit log's filters and page, declared once: read by ``parse_query``, and the
+    server's query parameters in the OpenAPI document are derived from it."""
+
+    action: Text | None = None
+    target: Text | None = None
+    admin: Text | None = None
+    since: Annotated[float, Meta(description=f"at or after: {TIME}")] | None = None
+    until: Annotated[float, Meta(description=f"before: {TIME}")] | None = None
+    page: Annotated[int, Meta(ge=1, le=10**9)] = 1
+    limit: Annotated[int, Meta(ge=1, le=MAX_PAGE_SIZE)] = 50
 
 
 def parse_query(raw: Mapping[str, Any]) -> AuditQuery:
     """The audit filter from request parameters (strings from a query string are accepted)."""
-    params.refuse_unknown(raw, AuditQuery.__slots__)
-    return AuditQuery(
-        action=params.text(raw, "action"),
-        target=params.text(raw, "target"),
-        admin=params.text(raw, "admin"),
-        since=params.time(raw, "since"),
-        until=params.time(raw, "until"),
-        page=params.integer(raw, "page", 1, 1, 10**9) or 1,
-        limit=params.integer(raw, "limit", 50, 1, MAX_PAGE_SIZE) or 50,
-    )
+    return params.read(raw, AuditQuery)
 
 
 def query(state: GameState, q: AuditQuery) -> dict[str, Any]:

@@ -7,6 +7,11 @@ written before the models replays unchanged. Mutations change the state and are 
 queries only read it. The actor stamps each mutation's ``now`` (``stamped``) as it journals it:
 time is in the record, never read by the engine.
 
+Where a field's values are limited (a status, a score, how many operations a batch holds), the
+limit is in its type here, so it is checked once wherever a command is read: by the server's
+request models, which use these types, by the journal's decoder, and by ``parse``. The engine
+then checks only what depends on the state (does the player exist, is a round active).
+
 The server builds the models directly. ``parse`` turns a plain dict into its model (the
 transition for code that still speaks dicts, and the tests' shorthand); a dict that does not fit
 its model is an ``InvalidRequest`` naming the field, before anything is journaled. The journal
@@ -17,13 +22,32 @@ model, or names an op no model has, is refused as corrupt.
 from __future__ import annotations
 
 import re
-from typing import Any, Union, cast, dataclass_transform
+from typing import Annotated, Any, Literal, TypeAlias, Union, cast, dataclass_transform
 
 import msgspec
-from msgspec import UNSET, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType
 
+from engine.admin_query import PlayerFilter
+from engine.bulk import ACTIONS as BULK_ACTIONS
 from engine.bulk import SCAN, STEP
 from engine.errors import InvalidRequest
+from engine.interventions import MAX_NOTE, TEMPLATES
+from engine.players import STATUSES
+
+SCORE_MAX = 10**12
+MAX_BATCH = 100
+MAX_BAN_SECONDS = 31_536_000  # a year
+Score = Annotated[int, Meta(ge=0, le=SCORE_MAX)]
+# Literals made from the engine's tuples, so the values are written once; msgspec reads them at
+# run time, a type checker cannot (it sees Any here and wherever they are used).
+Status = Literal[STATUSES]  # type: ignore[valid-type]
+AdminName = Annotated[str, Meta(min_length=1, max_length=64)]
+Note = Annotated[str, Meta(min_length=1, max_length=MAX_NOTE)]
+Template: TypeAlias = Literal[tuple(TEMPLATES)]  # type: ignore[valid-type]
+BulkAction = Literal[BULK_ACTIONS]  # type: ignore[valid-type]
+BanSeconds = Annotated[
+    float, Meta(ge=1, le=MAX_BAN_SECONDS, description="a timed ban lifts itself after this")
+]
 
 
 # msgspec's subclasses inherit ``frozen`` and ``kw_only``; the decorator tells type checkers so.
@@ -112,14 +136,15 @@ class AdminPatchPlayer(AdminCommand, tag="admin_patch_player"):
     player_id: str
     name: str | UnsetType = UNSET
     planet: str | UnsetType = UNSET
-    status: str | UnsetType = UNSET
-    score: int | UnsetType = UNSET
-    round_score: int | UnsetType = UNSET
+    status: Status | UnsetType = UNSET
+    score: Score | UnsetType = UNSET
+    round_score: Score | UnsetType = UNSET
 
 
 class AdminBan(AdminCommand, tag="admin_ban"):
     player_id: str
     revoke_round_clicks: bool = False
+    duration_seconds: BanSeconds | UnsetType = UNSET
 
 
 class AdminUnban(AdminCommand, tag="admin_unban"):
@@ -134,11 +159,30 @@ class AdminKick(AdminCommand, tag="admin_kick"):
     player_id: str
 
 
-class AdminBatch(AdminCommand, tag="admin_batch"):
-    """Player operations ``{"action": "ban", "player_id": ..., "reason": ...}``, all or none;
-    each is checked by ``engine.admin.check``, which names the operation that is wrong."""
+class PlayerOperation(Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """One operation of a batch, ``{"action": "ban", "player_id": ..., "reason": ...}``.
 
-    operations: list[dict[str, Any]]
+    ``action`` is any string and every action's fields are here: which action exists and which
+    fields it takes is ``engine.admin_actions.check``'s, so a batch's refusal names the
+    operation that is wrong instead of refusing the whole command unread.
+    """
+
+    action: str
+    player_id: str
+    reason: str | None = None
+    name: str | UnsetType = UNSET
+    planet: str | UnsetType = UNSET
+    status: Status | UnsetType = UNSET
+    score: Score | UnsetType = UNSET
+    round_score: Score | UnsetType = UNSET
+    revoke_round_clicks: bool | UnsetType = UNSET
+    duration_seconds: BanSeconds | UnsetType = UNSET
+
+
+class AdminBatch(AdminCommand, tag="admin_batch"):
+    """Player operations, all or none; each is checked by ``engine.admin_actions.check``."""
+
+    operations: Annotated[list[PlayerOperation], Meta(min_length=1, max_length=MAX_BATCH)]
 
 
 class AdminPause(AdminCommand, tag="admin_pause"):
@@ -167,8 +211,8 @@ class AdminBulkCreate(AdminCommand, tag="admin_bulk_create"):
     journal sets it when it reads one): the ids the filter matched at creation are the targets.
     """
 
-    action: str
-    filter: dict[str, Any] | UnsetType = UNSET
+    action: BulkAction
+    filter: PlayerFilter | UnsetType = UNSET
     player_ids: list[str] | UnsetType = UNSET
     planet: str | UnsetType = UNSET  # move_planet
     revoke_round_clicks: bool = False  # ban
@@ -202,9 +246,9 @@ class AdminIntervention(AdminCommand, tag="admin_intervention"):
     """Assign, note, or resolve with a template (``warn``, ``ban``, ``dismiss``, ``other``)."""
 
     intervention_id: int
-    assignee: str | None = None
-    note: str | None = None
-    resolve: str | None = None
+    assignee: AdminName | None = None
+    note: Note | None = None
+    resolve: Template | None = None
     revoke_round_clicks: bool = False
 
 

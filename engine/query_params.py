@@ -2,7 +2,9 @@
 
 The HTTP layer passes ``request.query`` (all strings) or a JSON body (typed values) straight
 through; each reader accepts both and refuses anything else with ``InvalidRequest`` naming the
-field, so the listing, the audit log and the bulk filter validate in one way.
+field, so the listing, the audit log and the bulk filter validate in one way. ``read`` reads a
+whole typed model (``engine.admin_query.PlayerQuery``) field by field, each with the reader its
+type calls for and the bounds its type gives, so the model stays the one declaration.
 
 Numbers in strings are read strictly, as ASCII digits: Python's ``int`` and ``float`` also take
 other scripts' digits, ``NaN`` and ``inf``, and a NaN compares false with everything, so a filter
@@ -15,9 +17,14 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
+from msgspec import inspect
 
 from engine.errors import InvalidRequest
+
+S = TypeVar("S", bound=msgspec.Struct)
 
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
 INTEGER = re.compile(r"-?[0-9]{1,20}")
@@ -87,3 +94,40 @@ def choice(raw: Mapping[str, Any], name: str, default: str, allowed: tuple[str, 
     if value not in allowed:
         raise InvalidRequest(f"{name} must be one of {list(allowed)}", {"field": name})
     return value
+
+
+def read(raw: Mapping[str, Any], model: type[S]) -> S:
+    """``raw`` as ``model``: each field given is read by its declared type and bounds (a string,
+    an integer, a time, a flag or one of a few values); an unknown one is refused."""
+    fields = inspect.type_info(model).fields  # type: ignore[attr-defined]
+    refuse_unknown(raw, tuple(field.name for field in fields))
+    values = {field.name: _value(raw, field.name, field.type) for field in fields}
+    return model(**{name: value for name, value in values.items() if value is not None})
+
+
+def _value(raw: Mapping[str, Any], name: str, kind: inspect.Type) -> Any:
+    if name not in raw:
+        return None
+    if isinstance(kind, inspect.UnionType):  # X | None: the parameter is optional
+        (kind,) = [one for one in kind.types if not isinstance(one, inspect.NoneType)]
+    if isinstance(kind, inspect.Metadata):
+        kind = kind.type
+    if isinstance(kind, inspect.IntType):
+        low, high = 0 if kind.ge is None else kind.ge, 10**15 if kind.le is None else kind.le
+        return integer(raw, name, None, low, high)
+    if isinstance(kind, inspect.FloatType):
+        value = time(raw, name)
+        least = -math.inf if kind.ge is None else kind.ge
+        most = math.inf if kind.le is None else kind.le
+        if value is not None and not least <= value <= most:
+            raise InvalidRequest(f"{name} must be from {least} to {most}", {"field": name})
+        return value
+    if isinstance(kind, inspect.BoolType):
+        return flag(raw, name)
+    if isinstance(kind, inspect.StrType):
+        return text(raw, name, kind.max_length or 200)
+    if isinstance(kind, inspect.LiteralType):
+        names = tuple(value for value in kind.values if isinstance(value, str))
+        if len(names) == len(kind.values):  # a choice among words; other literals are not read
+            return choice(raw, name, "", names)
+    raise TypeError(f"no query reader for {name}: {kind}")

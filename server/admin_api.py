@@ -1,9 +1,10 @@
 """The admin's HTTP API (SPEC §8): thin handlers over the engine's admin commands.
 
 Each handler admits the request (``server/admin_auth.py``: the admin token, the per-address
-lockout, the rate limit), validates the body into its model (``server/admin_models.py``) and
-sends one command to the actor; the reply is the engine's result as it is
-(``engine/admin.py``), and a refusal is the engine's ``GameError`` in the error shape. Every
+lockout, the rate limit), validates the body into its model (``server/admin_models.py``),
+builds the engine's typed command from it (``engine/command_types.py``) and hands that to the
+actor; the engine's result is read into its reply model (``server/admin_replies.py``), and a
+refusal is the engine's ``GameError``, put in the error shape by ``server/errors.py``. Every
 change is logged as one JSON line (``admin_action``, SPEC §10), refused or applied, with the
 admin's token id, never the token.
 
@@ -14,15 +15,18 @@ Routes and the OpenAPI document come from the same ``Operation`` table
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from aiohttp import web
+from msgspec import UNSET
 
 from actor.actor import Actor
 from engine import admin_query
-from engine.command_types import GetMe
+from engine import command_types as c
 from engine.errors import GameError, InvalidRequest, NotFound, Unavailable
 from server import admin_auth, admin_ws, auth
+from server import admin_replies as out
 from server.admin_listing import ADMIN_LISTING, admin_listing_ctx
 from server.admin_models import (
     AdminWsToken,
@@ -34,20 +38,21 @@ from server.admin_models import (
     PlayerAction,
     ReasonRequest,
     RoundRequest,
-    command_fields,
 )
+from server.admin_replies import typed
 from server.admin_ws import ADMIN_HUB
 from server.keys import ACTOR, AUTH, CLOCK
 from server.models import encode_json
 from server.request_body import read_model
 
 log = logging.getLogger("ctb.admin")
+C = TypeVar("C", bound=c.Command)
 
-ACTIONS = {
-    "ban": "admin_ban",
-    "unban": "admin_unban",
-    "reset_score": "admin_reset_score",
-    "kick": "admin_kick",
+ACTIONS: dict[str, type[c.AdminCommand]] = {
+    "ban": c.AdminBan,
+    "unban": c.AdminUnban,
+    "reset_score": c.AdminResetScore,
+    "kick": c.AdminKick,
 }
 
 HISTORY_FLAGS = {"0": False, "1": True, "false": False, "true": True}
@@ -64,19 +69,43 @@ def actor_of(request: web.Request) -> Actor:
     return actor
 
 
-async def query(request: web.Request, cmd: dict[str, Any]) -> web.Response:
+def given(body: msgspec.Struct) -> dict[str, Any]:
+    """The fields the admin gave; an unset one is left out, so the command's default holds."""
+    return {
+        name: value
+        for name in body.__struct_fields__
+        if (value := getattr(body, name)) is not UNSET
+    }
+
+
+def command(kind: type[C], body: msgspec.Struct, **fields: Any) -> C:
+    """The engine's command ``kind`` with what the admin gave in ``body`` and ``fields``.
+
+    A field the command does not take (``revoke_round_clicks`` on an unban) is refused here,
+    naming it, as an unknown field of a body is.
+    """
+    values = {**given(body), **fields}
+    unknown = sorted(set(values) - set(kind.__struct_fields__))
+    if unknown:
+        raise InvalidRequest(f"unknown fields: {', '.join(unknown)}", {"fields": unknown})
+    return kind(**values)
+
+
+async def query(request: web.Request, cmd: c.Command, model: type) -> web.Response:
     """Run a read in the actor's turn; ``now`` is the game clock's, for the times it shows."""
-    return reply(await actor_of(request).call({**cmd, "now": request.app[CLOCK].now()}))
+    now = request.app[CLOCK].now()
+    result = await actor_of(request).call(msgspec.structs.replace(cmd, now=now))
+    return reply(typed(result, model))
 
 
-async def mutate(request: web.Request, admin: str, cmd: dict[str, Any], status: int = 200) -> Any:
+async def mutate(request: web.Request, cmd: c.AdminCommand) -> Any:
     """Apply one admin command and log it, applied or refused (SPEC §10)."""
     line = {
         "event": "admin_action",
-        "admin": admin,
-        "op": cmd["op"],
+        "admin": cmd.admin,
+        "op": c.op(cmd),
         "target": _target(request, cmd),
-        "reason": cmd.get("reason"),
+        "reason": cmd.reason,
     }
     try:
         result = await actor_of(request).call(cmd)
@@ -87,12 +116,12 @@ async def mutate(request: web.Request, admin: str, cmd: dict[str, Any], status: 
     return result
 
 
-def _target(request: web.Request, cmd: dict[str, Any]) -> Any:
+def _target(request: web.Request, cmd: c.AdminCommand) -> Any:
     for key in ("player_id", "job_id", "intervention_id"):
-        if key in cmd:
-            return cmd[key]
-    if cmd["op"] == "admin_batch":
-        return [op.get("player_id") for op in cmd["operations"]]
+        if hasattr(cmd, key):
+            return getattr(cmd, key)
+    if isinstance(cmd, c.AdminBatch):
+        return [op.player_id for op in cmd.operations]
     return request.match_info.get("id")
 
 
@@ -112,30 +141,32 @@ async def list_players(request: web.Request) -> web.Response:
     listing = admin_query.parse_query(dict(request.query))
     players = actor_of(request).board.players_total
     admin_auth.charge(request, admin, admin_query.cost(listing, players))
-    return reply(await request.app[ADMIN_LISTING].run(listing))
+    return reply(typed(await request.app[ADMIN_LISTING].run(listing), out.PlayerListing))
 
 
 async def get_player(request: web.Request) -> web.Response:
     admin_auth.admit(request)
-    return await query(request, {"op": "admin_player", "player_id": request.match_info["id"]})
+    cmd = c.AdminGetPlayer(player_id=request.match_info["id"])
+    return await query(request, cmd, out.PlayerDetail)
 
 
 async def patch_player(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
-    body = command_fields(await read_model(request, PatchPlayer))
-    cmd = {"op": "admin_patch_player", "admin": admin, "player_id": request.match_info["id"]}
-    return reply(await mutate(request, admin, {**cmd, **body}))
+    body = await read_model(request, PatchPlayer)
+    player_id = request.match_info["id"]
+    cmd = command(c.AdminPatchPlayer, body, admin=admin, player_id=player_id)
+    return reply(typed(await mutate(request, cmd), out.PlayerChange))
 
 
 async def player_action(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     action = request.match_info["action"]
-    op = ACTIONS.get(action)
-    if op is None:
+    kind = ACTIONS.get(action)
+    if kind is None:
         raise NotFound(f"no such action: {action[:32]!r}", {"actions": list(ACTIONS)})
-    body = command_fields(await read_model(request, PlayerAction))
-    cmd = {"op": op, "admin": admin, "player_id": request.match_info["id"], **body}
-    return reply(await mutate(request, admin, cmd))
+    body = await read_model(request, PlayerAction)
+    cmd = command(kind, body, admin=admin, player_id=request.match_info["id"])
+    return reply(typed(await mutate(request, cmd), out.PlayerChange))
 
 
 async def player_actions(request: web.Request) -> web.Response:
@@ -145,15 +176,18 @@ async def player_actions(request: web.Request) -> web.Response:
     unknown = sorted(set(request.query) - {"page", "limit"})
     if unknown:
         raise InvalidRequest(f"unknown parameters: {unknown}", {"fields": unknown})
-    await actor_of(request).call(GetMe(player_id=player_id))  # 404: no such player
+    await actor_of(request).call(c.GetMe(player_id=player_id))  # 404: no such player
     params = {k: v for k, v in request.query.items() if k in ("page", "limit")}
-    return await query(request, {"op": "admin_audit", "query": {**params, "target": player_id}})
+    cmd = c.AdminGetAudit(query={**params, "target": player_id})
+    return await query(request, cmd, out.AuditPage)
 
 
 async def batch(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
-    body = command_fields(await read_model(request, BatchRequest))
-    return reply(await mutate(request, admin, {"op": "admin_batch", "admin": admin, **body}))
+    body = await read_model(request, BatchRequest)
+    operations = [c.PlayerOperation(**given(op)) for op in body.operations]
+    result = await mutate(request, c.AdminBatch(admin=admin, operations=operations))
+    return reply(typed(result, out.BatchReply))
 
 
 # -- bulk jobs ---------------------------------------------------------------------------------
@@ -161,36 +195,36 @@ async def batch(request: web.Request) -> web.Response:
 
 async def create_bulk(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
-    body = command_fields(await read_model(request, BulkRequest))
-    job = await mutate(request, admin, {"op": "admin_bulk_create", "admin": admin, **body})
-    return reply(job, status=201)
+    body = await read_model(request, BulkRequest)
+    job = await mutate(request, command(c.AdminBulkCreate, body, admin=admin))
+    return reply(typed(job, out.BulkJob), status=201)
 
 
 async def list_bulk(request: web.Request) -> web.Response:
     admin_auth.admit(request)
-    return await query(request, {"op": "admin_bulk_jobs"})
+    return await query(request, c.AdminListBulkJobs(), out.BulkJobs)
 
 
 async def get_bulk(request: web.Request) -> web.Response:
     admin_auth.admit(request)
-    return await query(request, {"op": "admin_bulk_job", "job_id": _number(request, "bulk job")})
+    cmd = c.AdminGetBulkJob(job_id=_number(request, "bulk job"))
+    return await query(request, cmd, out.BulkJob)
 
 
 async def cancel_bulk(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     job_id = _number(request, "bulk job")
-    reason = (await read_model(request, ReasonRequest)).reason
-    cmd = {"op": "admin_bulk_cancel", "admin": admin, "job_id": job_id, "reason": reason}
-    return reply(await mutate(request, admin, cmd))
+    body = await read_model(request, ReasonRequest)
+    cmd = command(c.AdminBulkCancel, body, admin=admin, job_id=job_id)
+    return reply(typed(await mutate(request, cmd), out.BulkJob))
 
 
 async def resume_bulk(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     job_id = _number(request, "bulk job")
-    reason = (await read_model(request, ReasonRequest)).reason
-    cmd = {"op": "admin_bulk_resume", "admin": admin, "job_id": job_id, "reason": reason}
-    job = await mutate(request, admin, cmd)
-    return reply(job)
+    body = await read_model(request, ReasonRequest)
+    job = await mutate(request, command(c.AdminBulkResume, body, admin=admin, job_id=job_id))
+    return reply(typed(job, out.BulkJob))
 
 
 # -- interventions, audit ----------------------------------------------------------------------
@@ -198,27 +232,28 @@ async def resume_bulk(request: web.Request) -> web.Response:
 
 async def list_interventions(request: web.Request) -> web.Response:
     admin_auth.admit(request)
-    return await query(request, {"op": "admin_interventions", "query": dict(request.query)})
+    cmd = c.AdminListInterventions(query=dict(request.query))
+    return await query(request, cmd, out.InterventionPage)
 
 
 async def flag_player(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
-    body = command_fields(await read_model(request, FlagRequest))
-    case = await mutate(request, admin, {"op": "admin_flag", "admin": admin, **body})
-    return reply(case, status=200 if case["existing"] else 201)
+    body = await read_model(request, FlagRequest)
+    case = await mutate(request, command(c.AdminFlag, body, admin=admin))
+    return reply(typed(case, out.FlaggedCase), status=200 if case["existing"] else 201)
 
 
 async def update_intervention(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     case_id = _number(request, "intervention")
-    body = command_fields(await read_model(request, InterventionUpdate))
-    cmd = {"op": "admin_intervention", "admin": admin, "intervention_id": case_id, **body}
-    return reply(await mutate(request, admin, cmd))
+    body = await read_model(request, InterventionUpdate)
+    cmd = command(c.AdminIntervention, body, admin=admin, intervention_id=case_id)
+    return reply(typed(await mutate(request, cmd), out.Intervention))
 
 
 async def get_audit(request: web.Request) -> web.Response:
     admin_auth.admit(request)
-    return await query(request, {"op": "admin_audit", "query": dict(request.query)})
+    return await query(request, c.AdminGetAudit(query=dict(request.query)), out.AuditPage)
 
 
 # -- the game: rounds, pause, figures ------------------------------------------------------------
@@ -226,32 +261,32 @@ async def get_audit(request: web.Request) -> web.Response:
 
 async def queue_round(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
-    body = command_fields(await read_model(request, RoundRequest))
-    cmd = {"op": "admin_queue_round", "admin": admin, **body}
-    return reply(await mutate(request, admin, cmd), status=201)
+    body = await read_model(request, RoundRequest)
+    cmd = command(c.AdminQueueRound, body, admin=admin)
+    return reply(typed(await mutate(request, cmd), out.QueuedRound), status=201)
 
 
-async def reasoned(op: str, request: web.Request) -> web.Response:
+async def reasoned(kind: type[c.AdminCommand], request: web.Request, model: type) -> web.Response:
     admin = admin_auth.admit(request)
-    reason = (await read_model(request, ReasonRequest)).reason
-    return reply(await mutate(request, admin, {"op": op, "admin": admin, "reason": reason}))
+    body = await read_model(request, ReasonRequest)
+    return reply(typed(await mutate(request, command(kind, body, admin=admin)), model))
 
 
 async def end_round(request: web.Request) -> web.Response:
-    return await reasoned("admin_end_round", request)
+    return await reasoned(c.AdminEndRound, request, out.RoundEnded)
 
 
 async def pause(request: web.Request) -> web.Response:
-    return await reasoned("admin_pause", request)
+    return await reasoned(c.AdminPause, request, out.GameStatus)
 
 
 async def resume(request: web.Request) -> web.Response:
-    return await reasoned("admin_resume", request)
+    return await reasoned(c.AdminResume, request, out.GameStatus)
 
 
 async def get_game(request: web.Request) -> web.Response:
     admin_auth.admit(request)
-    return await query(request, {"op": "admin_game"})
+    return await query(request, c.AdminGetGame(), out.GameStatus)
 
 
 async def get_metrics(request: web.Request) -> web.Response:
@@ -264,7 +299,7 @@ async def get_metrics(request: web.Request) -> web.Response:
         raise InvalidRequest("history is 1 or 0", {"field": "history"})
     if HISTORY_FLAGS[wanted]:
         figures["history"] = hub.history_message()["data"]["points"]
-    return reply(figures)
+    return reply(typed(figures, out.MetricsReply))
 
 
 async def ws_token(request: web.Request) -> web.Response:

@@ -2,20 +2,31 @@
 
 The models check shapes and limits at the edge, so a wrong type or an unknown field never
 reaches the actor; what depends on the state (does the planet exist, is a round active) is the
-engine's check, inside the turn. A model is turned into the engine's command with
-``command_fields``: unset fields are left out, so the engine sees only what the admin gave.
-Replies are the engine's own results, encoded as they are (``engine/admin.py``).
+engine's check, inside the turn. A limit the engine's commands also carry (a status, a score,
+a batch's length) is the engine's type, used here (``engine/command_types.py``). The handlers
+build the engine's typed command from the model (``server/admin_api.py``); the replies are in
+``server/admin_replies.py``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from engine import admin, admin_actions, audit, bulk, interventions
-from engine.players import STATUSES
+from engine import admin_actions, audit
+from engine.admin_query import PlayerFilter
+from engine.command_types import (
+    MAX_BATCH,
+    AdminName,
+    BanSeconds,
+    BulkAction,
+    Note,
+    Score,
+    Status,
+    Template,
+)
 from engine.rules import MAX_ROUND_SECONDS, MAX_ROUND_TARGET
 from server.models import Name, Request
 
@@ -28,19 +39,8 @@ Reason = Annotated[
         examples=["cheating"],
     ),
 ]
-Score = Annotated[int, Meta(ge=0, le=admin_actions.SCORE_MAX)]
 PlayerId = Annotated[str, Meta(min_length=1, max_length=64)]
 PlanetName = Annotated[str, Meta(min_length=1, max_length=24)]
-# Literals made from the engine's tuples, so the values are written once; msgspec reads them at
-# run time, a type checker cannot (it sees Any here and on the three fields below).
-Status = Literal[STATUSES]  # type: ignore[valid-type]
-AdminName = Annotated[str, Meta(min_length=1, max_length=64)]
-
-
-def command_fields(model: msgspec.Struct) -> dict[str, Any]:
-    """The fields the admin gave, as plain values for a command dict."""
-    fields: dict[str, Any] = msgspec.to_builtins(model)
-    return fields
 
 
 class ReasonRequest(Request):
@@ -61,10 +61,11 @@ class PatchPlayer(Request):
 
 
 class PlayerAction(Request):
-    """``POST /api/admin/players/{id}/actions/{action}``; only ``ban`` reads the flag."""
+    """``POST /api/admin/players/{id}/actions/{action}``; only ``ban`` takes the other fields."""
 
     reason: Reason
     revoke_round_clicks: bool | UnsetType = UNSET
+    duration_seconds: BanSeconds | UnsetType = UNSET
 
 
 class BatchOperation(PatchPlayer, kw_only=True):
@@ -74,36 +75,21 @@ class BatchOperation(PatchPlayer, kw_only=True):
     action: Literal[tuple(admin_actions.ACTIONS)]  # type: ignore[valid-type]
     player_id: PlayerId
     revoke_round_clicks: bool | UnsetType = UNSET
+    duration_seconds: BanSeconds | UnsetType = UNSET
 
 
 class BatchRequest(Request):
     """``POST /api/admin/batch``: all or nothing, a result for each operation."""
 
-    operations: Annotated[list[BatchOperation], Meta(min_length=1, max_length=admin.MAX_BATCH)]
-
-
-class PlayerFilter(Request):
-    """The listing's filters, for a bulk job: tested on each player as the job reaches them."""
-
-    search: Annotated[str, Meta(min_length=1, max_length=64)] | UnsetType = UNSET
-    planet: PlanetName | UnsetType = UNSET
-    status: Status | UnsetType = UNSET
-    score_min: Score | UnsetType = UNSET
-    score_max: Score | UnsetType = UNSET
-    round_score_min: Score | UnsetType = UNSET
-    round_score_max: Score | UnsetType = UNSET
-    active_since: Annotated[float, Meta(description="Unix seconds")] | UnsetType = UNSET
-    created_since: Annotated[float, Meta(description="Unix seconds")] | UnsetType = UNSET
-    flagged: bool | UnsetType = UNSET
+    operations: Annotated[list[BatchOperation], Meta(min_length=1, max_length=MAX_BATCH)]
 
 
 class BulkRequest(Request):
     """``POST /api/admin/bulk``: an action over a filter or a list of ids (one of the two)."""
 
-    # The engine's tuple as a Literal (see Status above).
-    action: Literal[bulk.ACTIONS]  # type: ignore[valid-type]
+    action: BulkAction
     reason: Reason
-    filter: PlayerFilter | UnsetType = UNSET
+    filter: PlayerFilter | UnsetType = UNSET  # the listing's filters, declared by the engine
     player_ids: Annotated[list[PlayerId], Meta(min_length=1)] | UnsetType = UNSET
     planet: PlanetName | UnsetType = UNSET
     revoke_round_clicks: bool | UnsetType = UNSET
@@ -121,9 +107,8 @@ class InterventionUpdate(Request):
 
     reason: Reason
     assignee: AdminName | UnsetType = UNSET
-    note: Annotated[str, Meta(min_length=1, max_length=interventions.MAX_NOTE)] | UnsetType = UNSET
-    # The engine's template names as a Literal (see Status above).
-    resolve: Literal[tuple(interventions.TEMPLATES)] | UnsetType = UNSET  # type: ignore[valid-type]
+    note: Note | UnsetType = UNSET
+    resolve: Template | UnsetType = UNSET
     revoke_round_clicks: bool | UnsetType = UNSET
 
 

@@ -2,7 +2,8 @@
 describes it (``server/openapi.py``), and ``server/http_api.py`` adds it to the players' table.
 
 The handlers are in ``server/admin_api.py``. Parameters the engine reads itself (the listing's
-query, the audit's filters) are stated here with ``Doc`` for the document only.
+query, the audit's filters) are stated here with ``Doc`` for the document only; the listing's
+come from the engine's own declaration of them (``engine.admin_query.PlayerQuery``).
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine import admin_query, audit
+import msgspec
+
+from engine import admin_query, audit, interventions
 from server import admin_models as model
+from server import admin_replies as out
 from server import auth
 from server.admin_api import (
     ACTIONS,
@@ -53,42 +57,36 @@ class Doc:
         return self.kind
 
 
-STRING, INTEGER = {"type": "string"}, {"type": "integer"}
+STRING = {"type": "string"}
 PLAYER_ID = Doc("id", "path", {"type": "string", "minLength": 1})
 NUMBER_ID = Doc("id", "path", {"type": "integer", "minimum": 1})
 PAGE = Doc("page", "query", {"type": "integer", "minimum": 1, "default": 1})
 LIMIT = Doc("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50})
 TIME = {"type": "string", "description": "Unix seconds, or ISO 8601 with a zone"}
-PLAYER_PARAMS = (
-    Doc("search", "query", {"type": "string", "description": "an id prefix or a name part"}),
-    Doc("planet", "query", STRING),
-    Doc("status", "query", {"enum": ["active", "banned"]}),
-    *(
-        Doc(f"{name}_{end}", "query", {"type": "integer", "minimum": 0})
-        for name in ("score", "round_score")
-        for end in ("min", "max")
-    ),
-    Doc("active_since", "query", TIME),
-    Doc("created_since", "query", TIME),
-    Doc("flagged", "query", {"type": "boolean"}),
-    Doc("sort", "query", {"enum": list(admin_query.SORTS), "default": "score"}),
-    Doc("order", "query", {"enum": list(admin_query.ORDERS), "default": "desc"}),
-    PAGE,
-    LIMIT,
-)
-AUDIT_PARAMS = (
-    *(Doc(name, "query", STRING) for name in ("action", "target", "admin")),
-    Doc("since", "query", TIME),
-    Doc("until", "query", TIME),
-    PAGE,
-    Doc("limit", "query", {**LIMIT.kind, "maximum": audit.MAX_PAGE_SIZE}),
-)
-CASE_PARAMS = (
-    Doc("status", "query", {"enum": ["open", "assigned", "resolved"]}),
-    Doc("player_id", "query", STRING),
-    PAGE,
-    LIMIT,
-)
+
+
+def query_params(model: type[msgspec.Struct]) -> tuple[Doc, ...]:
+    """A model's fields as query parameters, each with its type's schema and default.
+
+    An optional field is one the URL may leave out (never null), and a time (a number in the
+    model) is a string in the URL: Unix seconds, or ISO 8601 with a zone.
+    """
+    properties = msgspec.json.schema(model)["$defs"][model.__name__]["properties"]
+    docs = []
+    for name, declared in properties.items():
+        kind = dict(declared)
+        default = kind.pop("default", None)
+        if "anyOf" in kind:
+            (kind,) = [one for one in kind.pop("anyOf") if one != {"type": "null"}]
+        if kind.get("type") == "number":
+            kind = {**TIME, "description": kind.get("description", TIME["description"])}
+        docs.append(Doc(name, "query", kind if default is None else {**kind, "default": default}))
+    return tuple(docs)
+
+
+PLAYER_PARAMS = query_params(admin_query.PlayerQuery)
+AUDIT_PARAMS = query_params(audit.AuditQuery)
+CASE_PARAMS = query_params(interventions.CaseQuery)
 READ_ERRORS = (400, 401, 429, 503)
 CHANGE_ERRORS = (400, 401, 404, 409, 413, 415, 429, 503)
 
@@ -105,64 +103,71 @@ def operations() -> list[Operation]:
     return [
         op("GET", "/api/admin/players", list_players, "admin_players",
            "search, filter, sort and page the players (query_time_ms says how long it took)",
-           params=PLAYER_PARAMS, tags=players),
+           params=PLAYER_PARAMS, reply=out.PlayerListing, tags=players),
         op("GET", "/api/admin/players/{id}", get_player, "admin_player",
-           "everything about one player", params=(PLAYER_ID,),
+           "everything about one player", params=(PLAYER_ID,), reply=out.PlayerDetail,
            errors=(401, 404, 429, 503), tags=players),
         op("PATCH", "/api/admin/players/{id}", patch_player, "admin_patch_player",
            "change a player's name, planet, status or scores", params=(PLAYER_ID,),
-           request=model.PatchPlayer, tags=players),
+           request=model.PatchPlayer, reply=out.PlayerChange, tags=players),
         op("POST", "/api/admin/players/{id}/actions/{action}", player_action, "admin_action",
            "ban (optionally revoking the round's clicks), unban, reset_score or kick",
            params=(PLAYER_ID, Doc("action", "path", {"enum": list(ACTIONS)})),
-           request=model.PlayerAction, tags=players),
+           request=model.PlayerAction, reply=out.PlayerChange, tags=players),
         op("GET", "/api/admin/players/{id}/actions", player_actions, "admin_player_actions",
            "the audit entries about one player, newest first", params=(PLAYER_ID, PAGE, LIMIT),
-           errors=(400, 401, 404, 429, 503), tags=players),
+           reply=out.AuditPage, errors=(400, 401, 404, 429, 503), tags=players),
         op("POST", "/api/admin/batch", batch, "admin_batch",
            "several player operations, all or nothing, with a result for each",
-           request=model.BatchRequest, tags=players),
+           request=model.BatchRequest, reply=out.BatchReply, tags=players),
         op("POST", "/api/admin/bulk", create_bulk, "admin_bulk_create",
            "a bulk job over a filter or a list of ids, run in steps", request=model.BulkRequest,
-           status=201, tags=jobs),
+           reply=out.BulkJob, status=201,
+           also=((200, "dry_run: whom the job would touch; nothing is made", out.BulkDryRun),),
+           tags=jobs),
         op("GET", "/api/admin/bulk", list_bulk, "admin_bulk_jobs", "every bulk job, newest first",
-           errors=(401, 429, 503), tags=jobs),
+           reply=out.BulkJobs, errors=(401, 429, 503), tags=jobs),
         op("GET", "/api/admin/bulk/{id}", get_bulk, "admin_bulk_job", "one bulk job's progress",
-           params=(NUMBER_ID,), errors=(401, 404, 429, 503), tags=jobs),
+           params=(NUMBER_ID,), reply=out.BulkJob, errors=(401, 404, 429, 503), tags=jobs),
         op("POST", "/api/admin/bulk/{id}/cancel", cancel_bulk, "admin_bulk_cancel",
            "stop a job; what it did stays done", params=(NUMBER_ID,), request=model.ReasonRequest,
-           tags=jobs),
+           reply=out.BulkJob, tags=jobs),
         op("POST", "/api/admin/bulk/{id}/resume", resume_bulk, "admin_bulk_resume",
            "go on with a job a restart interrupted", params=(NUMBER_ID,),
-           request=model.ReasonRequest, tags=jobs),
+           request=model.ReasonRequest, reply=out.BulkJob, tags=jobs),
         op("GET", "/api/admin/interventions", list_interventions, "admin_interventions",
-           "the queue of flagged players, newest first", params=CASE_PARAMS, tags=cases),
+           "the queue of flagged players, newest first", params=CASE_PARAMS,
+           reply=out.InterventionPage, tags=cases),
         op("POST", "/api/admin/interventions", flag_player, "admin_flag",
            "flag a player by hand (201: a new case)", request=model.FlagRequest, status=201,
+           reply=out.FlaggedCase,
            also=((200, "the player's case already open, with the reason added to its notes"),),
            tags=cases),
         op("PATCH", "/api/admin/interventions/{id}", update_intervention, "admin_intervention",
            "assign, add a note, or resolve with a template (warn, ban, dismiss, other)",
-           params=(NUMBER_ID,), request=model.InterventionUpdate, tags=cases),
+           params=(NUMBER_ID,), request=model.InterventionUpdate, reply=out.Intervention,
+           tags=cases),
         op("GET", "/api/admin/audit", get_audit, "admin_audit",
-           "the audit log, newest first, filtered and paged", params=AUDIT_PARAMS, tags=game),
+           "the audit log, newest first, filtered and paged", params=AUDIT_PARAMS,
+           reply=out.AuditPage, tags=game),
         op("GET", "/api/admin/metrics", get_metrics, "admin_metrics",
            "live figures: players, online, rates, connections, round, actor, snapshot, journal",
-           errors=(401, 429, 503), tags=game),
+           reply=out.MetricsReply, errors=(401, 429, 503), tags=game),
         op("POST", "/api/admin/ws-token", ws_token, "admin_ws_token",
            f"a token for GET /api/admin/ws?token=..., valid {auth.WS_TTL} s",
            reply=model.AdminWsToken, errors=(401, 429), tags=game),
         op("POST", "/api/admin/rounds", queue_round, "admin_queue_round",
            "queue a round with its target, length and planets", request=model.RoundRequest,
-           status=201, tags=game),
+           reply=out.QueuedRound, status=201, tags=game),
         op("POST", "/api/admin/rounds/current/end", end_round, "admin_end_round",
-           "end the active round now", request=model.ReasonRequest, tags=game),
+           "end the active round now", request=model.ReasonRequest, reply=out.RoundEnded,
+           tags=game),
         op("POST", "/api/admin/game/pause", pause, "admin_pause",
            "emergency stop: pushes get 409 paused, boards say so", request=model.ReasonRequest,
-           tags=game),
+           reply=out.GameStatus, tags=game),
         op("POST", "/api/admin/game/resume", resume, "admin_resume",
            "play on; the round's end moves by the pause's length", request=model.ReasonRequest,
-           tags=game),
+           reply=out.GameStatus, tags=game),
         op("GET", "/api/admin/game", get_game, "admin_game", "whether the game is paused, and why",
-           errors=(401, 429, 503), tags=game),
+           reply=out.GameStatus, errors=(401, 429, 503), tags=game),
     ]  # fmt: skip

@@ -67,7 +67,8 @@ class Operation:
     summary: str
     reply: type | None = None  # the model of the success reply; None for a schemaless object
     status: int = 200
-    also: tuple[tuple[int, str], ...] = ()  # other success statuses, each with what it means
+    # Other success statuses, each with what it means and, when it differs, its reply's model.
+    also: tuple[tuple[int, str] | tuple[int, str, type], ...] = ()
     request: type | None = None
     request_required: bool = True
     errors: tuple[int, ...] = ()
@@ -90,8 +91,8 @@ def _json(ref: Json, description: str, headers: Iterable[str] = ()) -> Json:
 def _operation(op: Operation, refs: dict[type, Json]) -> Json:
     reply = refs[op.reply] if op.reply is not None else {"type": "object"}
     responses: Json = {str(op.status): _json(reply, op.summary, op.reply_headers)}
-    for status, meaning in op.also:
-        responses[str(status)] = _json(reply, meaning)
+    for status, meaning, *model in op.also:
+        responses[str(status)] = _json(refs[model[0]] if model else reply, meaning)
     if op.not_modified:
         responses["304"] = {
             "description": "unchanged since the ETag given",
@@ -124,6 +125,7 @@ def document(operations: Iterable[Operation], description: str) -> Json:
     models: set[type] = {ErrorReply}
     for op in operations:
         models.update(m for m in (op.reply, op.request) if m is not None)
+        models.update(also[2] for also in op.also if len(also) > 2)
     ordered = sorted(models, key=lambda m: m.__name__)
     schemas, components = msgspec.json.schema_components(ordered, ref_template=REF)
     refs = dict(zip(ordered, schemas, strict=True))

@@ -6,18 +6,21 @@ import { errorText } from "./admin-api.js";
 import { PagedList } from "./admin-paging.js";
 import { names } from "./admin-names.js";
 
-const FILTERS = [
-  "search",
-  "planet",
-  "status",
-  "flagged",
-  "score_min",
-  "score_max",
-  "round_score_min",
-  "round_score_max",
-  "active_since",
-  "created_since",
-];
+// The filters and each one's JSON type, as the server declares them: the OpenAPI document's
+// PlayerFilter (the engine's one declaration of the filter), read once.
+let filterTypes = null;
+
+export async function loadFilters() {
+  if (!filterTypes) {
+    const res = await fetch("/api/openapi.json");
+    const { properties } = (await res.json()).components.schemas.PlayerFilter;
+    filterTypes = Object.entries(properties).map(([name, schema]) => {
+      const kind = (schema.anyOf ?? [schema]).find((one) => one.type !== "null");
+      return [name, kind.type ?? "string"];
+    });
+  }
+  return filterTypes;
+}
 
 // A datetime-local value (the browser's zone) as Unix seconds, or "".
 export function localTimeToUnix(value) {
@@ -47,17 +50,19 @@ export class PlayerTable extends PagedList {
     });
   }
 
-  // The filters as the server reads them (also a bulk job's filter).
+  // The filters as the server reads them (also a bulk job's filter). The list is loaded by
+  // the table's first load, before any filter can be set.
   filter() {
+    if (!filterTypes) throw new Error("the filter list is not loaded yet");
     const values = {};
-    for (const name of FILTERS) {
+    for (const [name, type] of filterTypes) {
       const field = $("player-filters").elements[name];
+      if (!field) continue;
       let value = field.value.trim();
       if (field.type === "datetime-local") value = localTimeToUnix(value);
       if (value === "") continue;
-      if (name === "flagged") values[name] = value === "true";
-      else if (name.endsWith("_min") || name.endsWith("_max")) values[name] = Number(value);
-      else if (name.endsWith("_since")) values[name] = Number(value);
+      if (type === "boolean") values[name] = value === "true";
+      else if (type === "integer" || type === "number") values[name] = Number(value);
       else values[name] = value;
     }
     return values;
@@ -90,6 +95,12 @@ export class PlayerTable extends PagedList {
   }
 
   async load() {
+    try {
+      await loadFilters();
+    } catch {
+      $("players-error").textContent = "The list of filters could not be read from the server.";
+      return;
+    }
     const elements = $("player-filters").elements;
     const params = {
       ...this.filter(),

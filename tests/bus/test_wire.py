@@ -43,7 +43,9 @@ EXAMPLES: list[c.Command] = [
     c.AdminUnban(player_id="p3", **ADMIN),
     c.AdminResetScore(player_id="p2", **ADMIN),
     c.AdminKick(player_id="p2", **ADMIN),
-    c.AdminBatch(operations=[{"action": "reset_score", "player_id": "p1", "reason": "x"}], **ADMIN),
+    c.AdminBatch(
+        operations=[c.PlayerOperation(action="reset_score", player_id="p1", reason="x")], **ADMIN
+    ),
     c.AdminFlag(player_id="p1", **ADMIN),
     c.AdminIntervention(intervention_id=1, assignee="ops", note="looking", **ADMIN),
     c.AdminBulkCreate(action="move_planet", player_ids=["p1", "p2"], planet="earth", **ADMIN),

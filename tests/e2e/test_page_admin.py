@@ -180,3 +180,30 @@ def test_a_job_a_restart_interrupted_is_resumed_from_the_page(
     expect(item).to_have_attribute("data-status", "done", timeout=20_000)
     finished = call(server, "GET", f"/api/admin/bulk/{job['id']}", token=ADMIN_TOKEN)
     assert (finished["processed"], finished["status"]) == (3000, "done")
+
+
+def test_a_bulk_job_over_the_filters_sends_them_typed_as_the_server_declares_them(
+    server: ServerProcess, page: Page
+) -> None:
+    """The page reads the filter list from the server's document, and a job over the filter
+    form sends a score as a number and a flag as a boolean and touches only the players named."""
+    high, _ = new_player(server, "High")
+    _, low = new_player(server, "Low")
+    push(server, high, [9])
+    with page.expect_response("**/api/openapi.json") as document:
+        sign_in(page, server)
+    assert document.value.ok
+    page.fill("#f-score-max", "5")
+    page.select_option("#f-flagged", "false")
+    expect(page.locator("#player-rows tr[data-player]")).to_have_count(1)
+    page.select_option("#bulk-action", "ban")
+    page.check('#bulk-form input[name="bulk-scope"][value="filter"]')
+    page.click("#bulk-form button[type=submit]")
+    confirm(page, "a wave of low scorers")
+    jobs = page.locator("#job-list li[data-job]")
+    expect(jobs.first).to_have_attribute("data-status", "done", timeout=20_000)
+    (job,) = call(server, "GET", "/api/admin/bulk", token=ADMIN_TOKEN)["jobs"]
+    assert job["selection"] == {"filter": {"score_max": 5, "flagged": False}}
+    assert (job["total"], job["done"]) == (1, 1)
+    banned = call(server, "GET", f"/api/admin/players/{low['id']}", token=ADMIN_TOKEN)
+    assert banned["player"]["status"] == "banned"

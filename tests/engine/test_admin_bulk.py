@@ -327,3 +327,15 @@ def test_each_step_names_the_players_it_changed(crowd: GameState) -> None:
     job = cmd(crowd, "admin_bulk_create", action="ban", player_ids=mars[:2])
     step(crowd, job["id"], 5)
     assert crowd.outbox[-1]["changed"] == crowd.outbox[-1]["banned"] == mars[:2]
+
+
+def test_a_filter_job_reads_its_search_as_the_listing_does(crowd: GameState) -> None:
+    """A job's search is trimmed like the listing's, and one on two lines or a time that is not
+    a finite number is refused before any job exists."""
+    job = cmd(crowd, "admin_bulk_create", action="ban", filter={"search": "  p0 "})
+    assert job["selection"] == {"filter": {"search": "p0"}}
+    for bad in ({"search": "p0\np1"}, {"search": "   "}, {"active_since": float("inf")}):
+        with pytest.raises(InvalidRequest) as refused:
+            cmd(crowd, "admin_bulk_create", action="ban", filter=bad)
+        assert refused.value.details["field"] in ("search", "active_since"), bad
+    assert list(crowd.bulk_jobs) == [job["id"]]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from actor.clock import FakeClock
+from engine.admin_query import PlayerFilter
 from engine.command_types import AdminBulkCreate, AdminBulkResume, AdminBulkStep, CreatePlayer
 from engine.rules import Rules
 from engine.state import GameState, new_state
@@ -139,7 +140,7 @@ async def test_a_filter_job_interrupted_by_a_crash_resumes_exactly_where_it_stop
     game = await Game(settings_for(tmp_path), FakeClock(T0)).start()
     for i in range(40):
         await game.actor.call(CreatePlayer(player_id=f"p{i:02d}"))
-    create = AdminBulkCreate(action="ban", filter={"planet": "mars"}, **SIGNED)
+    create = AdminBulkCreate(action="ban", filter=PlayerFilter(planet="mars"), **SIGNED)
     job = await game.actor.call(create)
     await game.store.save(game.actor.between_turns)  # the job in the snapshot, then steps after
     for _ in range(3):
