@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from engine import admin_events, admin_query, audit, bulk, interventions, rounds
+from engine import admin_events, admin_query, audit, bans, bulk, interventions, rounds
 from engine import command_types as c
 from engine import query_params as params
 from engine.admin_actions import Checked, apply_checked, check
@@ -204,8 +204,9 @@ def _flag(state: GameState, cmd: c.AdminFlag) -> dict[str, Any]:
 def _intervention(state: GameState, cmd: c.AdminIntervention) -> dict[str, Any]:
     """Assign, note, or resolve with a template (``warn``, ``ban``, ``dismiss``, ``other``)."""
     admin, reason = _signed(cmd)
+    duration = None if cmd.duration_seconds is msgspec.UNSET else cmd.duration_seconds
     case = interventions.check_update(
-        state, cmd.intervention_id, cmd.assignee, cmd.note, cmd.resolve
+        state, cmd.intervention_id, cmd.assignee, cmd.note, cmd.resolve, duration
     )
     return interventions.update(
         state,
@@ -217,6 +218,7 @@ def _intervention(state: GameState, cmd: c.AdminIntervention) -> dict[str, Any]:
         cmd.note,
         cmd.resolve,
         cmd.revoke_round_clicks,
+        bans.check_duration(duration),
     )
 
 

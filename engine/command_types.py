@@ -118,6 +118,7 @@ class AdminPatchPlayer(AdminCommand, tag="admin_patch_player"):
 class AdminBan(AdminCommand, tag="admin_ban"):
     player_id: str
     revoke_round_clicks: bool = False
+    duration_seconds: float | UnsetType = UNSET  # a ban that lifts itself (engine/bans.py)
 
 
 class AdminUnban(AdminCommand, tag="admin_unban"):
@@ -204,6 +205,7 @@ class AdminIntervention(AdminCommand, tag="admin_intervention"):
     note: str | None = None
     resolve: str | None = None
     revoke_round_clicks: bool = False
+    duration_seconds: float | UnsetType = UNSET  # with ``resolve: ban``
 
 
 # -- queries: read in a turn, never journaled ------------------------------------------------

@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine import admin_events, audit, roster
+from engine import admin_events, audit, bans, roster
 from engine.errors import Conflict, InvalidRequest, NotFound
 
 if TYPE_CHECKING:
@@ -261,9 +261,14 @@ def check_update(
     assignee: object,
     note: object,
     resolution: object,
+    duration: object = None,
 ) -> Intervention:
     """Validate an update before anything changes: the whole update applies or none of it."""
     case = get_case(state, case_id)
+    if duration is not None and resolution != "ban":
+        message = "duration_seconds goes with resolve: ban"
+        raise InvalidRequest(message, {"field": "duration_seconds"})
+    bans.check_duration(duration)
     if assignee is not None and (not isinstance(assignee, str) or not 1 <= len(assignee) <= 64):
         raise InvalidRequest("assignee must be 1-64 characters", {"field": "assignee"})
     if note is not None and (not isinstance(note, str) or not 1 <= len(note) <= MAX_NOTE):
@@ -289,6 +294,7 @@ def update(
     note: str | None = None,
     resolution: str | None = None,
     revoke_round_clicks: bool = False,
+    duration: float | None = None,
 ) -> dict[str, Any]:
     """Assign, add a note, resolve (with a template): the checked update, audited."""
     before = case_dict(case)
@@ -301,8 +307,18 @@ def update(
         if resolution == "ban":
             player = roster.get_player(state, case.player_id)
             was = player.status
-            revoked = roster.ban(state, case.player_id, revoke_round_clicks)
+            revoked = roster.ban(
+                state,
+                case.player_id,
+                revoke_round_clicks,
+                now=now,
+                reason=reason,
+                duration=duration,
+                by=admin,
+            )
             after = {"status": player.status, "revoked": revoked}
+            if duration is not None:
+                after["banned_until"] = bans.until(state, case.player_id)
             audit.record(state, now, admin, "ban", case.player_id, reason, {"status": was}, after)
         if note is None:
             case.notes.append({"at": now, "admin": admin, "text": TEMPLATES[resolution]})

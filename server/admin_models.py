@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from engine import admin, admin_actions, audit, bulk, interventions
+from engine import admin, admin_actions, audit, bans, bulk, interventions
 from engine.players import STATUSES
 from engine.rules import MAX_ROUND_SECONDS, MAX_ROUND_TARGET
 from server.models import Name, Request
@@ -33,6 +33,10 @@ PlayerId = Annotated[str, Meta(min_length=1, max_length=64)]
 PlanetName = Annotated[str, Meta(min_length=1, max_length=24)]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 AdminName = Annotated[str, Meta(min_length=1, max_length=64)]
+BanSeconds = Annotated[
+    float,
+    Meta(ge=1, le=bans.MAX_DURATION, description="a ban that lifts itself after this many seconds"),
+]
 
 
 def command_fields(model: msgspec.Struct) -> dict[str, Any]:
@@ -63,6 +67,7 @@ class PlayerAction(Request):
 
     reason: Reason
     revoke_round_clicks: bool | UnsetType = UNSET
+    duration_seconds: BanSeconds | UnsetType = UNSET
 
 
 class BatchOperation(PatchPlayer, kw_only=True):
@@ -71,6 +76,7 @@ class BatchOperation(PatchPlayer, kw_only=True):
     action: Literal[tuple(admin_actions.ACTIONS)]  # type: ignore[valid-type]
     player_id: PlayerId
     revoke_round_clicks: bool | UnsetType = UNSET
+    duration_seconds: BanSeconds | UnsetType = UNSET
 
 
 class BatchRequest(Request):
@@ -120,6 +126,7 @@ class InterventionUpdate(Request):
     note: Annotated[str, Meta(min_length=1, max_length=interventions.MAX_NOTE)] | UnsetType = UNSET
     resolve: Literal[tuple(interventions.TEMPLATES)] | UnsetType = UNSET  # type: ignore[valid-type]
     revoke_round_clicks: bool | UnsetType = UNSET
+    duration_seconds: BanSeconds | UnsetType = UNSET  # with resolve: ban
 
 
 class RoundRequest(Request):

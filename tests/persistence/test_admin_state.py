@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine import bans
 from engine.state import GameState, new_state
 from persistence import snapshot
 from persistence.data_dir import DataDir
@@ -23,6 +24,11 @@ admin_moves = st.one_of(
         lambda pid, revoke: {"op": "admin_ban", "player_id": pid, "revoke_round_clicks": revoke},
         player_ids,
         st.booleans(),
+    ),
+    st.builds(
+        lambda pid, seconds: {"op": "admin_ban", "player_id": pid, "duration_seconds": seconds},
+        player_ids,
+        st.floats(1.0, 20.0),
     ),
     st.builds(lambda pid: {"op": "admin_unban", "player_id": pid}, player_ids),
     st.builds(lambda pid: {"op": "admin_reset_score", "player_id": pid}, player_ids),
@@ -82,6 +88,9 @@ def admin_print(state: GameState) -> dict[str, Any]:
     printed["bulk_jobs"] = {i: dataclasses.asdict(j) for i, j in state.bulk_jobs.items()}
     printed["push_stats"] = [(pid, dataclasses.asdict(s)) for pid, s in state.push_stats.items()]
     printed["next_ids"] = (state.next_intervention_id, state.next_job_id)
+    printed["ban_ends"] = sorted(  # the heap's live entries: stale ones are skipped anyway
+        (until, pid) for until, pid in state.ban_expiries if until == bans.until(state, pid)
+    )
     printed["index"] = {
         name: state.index.column(name).tolist()
         for name in ("score", "round_score", "round_id", "planet", "status", "flagged")
@@ -107,7 +116,8 @@ def interrupted(printed: dict[str, Any]) -> dict[str, Any]:
 @settings(max_examples=60, deadline=None)
 @given(games, mixed)
 def test_admin_state_survives_a_save_and_a_load(moves, admin) -> None:
-    """Audit, interventions, detector sums, bulk jobs and the pause come back equal; a running
+    """Audit, interventions, detector sums, bulk jobs, bans and their ends, name histories and
+    the pause come back equal; a running
     job comes back interrupted; the listing index is rebuilt to the same columns."""
     state, _, _ = play(moves + admin)
     expected = interrupted(admin_print(state))
