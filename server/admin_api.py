@@ -5,7 +5,7 @@ lockout, the rate limit), validates the body into its model (``server/admin_mode
 sends one command to the actor; the reply is the engine's result as it is
 (``engine/admin.py``), and a refusal is the engine's ``GameError`` in the error shape. Every
 change is logged as one JSON line (``admin_action``, SPEC §10), refused or applied, with the
-admin's token id, never the token.
+admin's name, never the token.
 
 Routes and the OpenAPI document come from the same ``Operation`` table
 (``server/admin_routes.py``), which ``server/http_api.py`` adds to the players' table.
@@ -25,6 +25,7 @@ from engine.errors import GameError, InvalidRequest, NotFound, Unavailable
 from server import admin_auth, admin_ws, auth
 from server.admin_listing import ADMIN_LISTING, admin_listing_ctx
 from server.admin_models import (
+    AdminMe,
     AdminWsToken,
     BatchRequest,
     BulkRequest,
@@ -259,6 +260,11 @@ async def get_metrics(request: web.Request) -> web.Response:
     admin_auth.admit(request)
     hub = request.app[ADMIN_HUB]
     return reply(hub.metrics_message(close_window=False)["data"])
+
+
+async def admin_me(request: web.Request) -> web.Response:
+    """Who the token is: the console shows the admin's name."""
+    return reply(AdminMe(admin_auth.admit(request)))
 
 
 async def ws_token(request: web.Request) -> web.Response:

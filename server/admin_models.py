@@ -143,3 +143,9 @@ class AdminWsToken(msgspec.Struct):
 
     token: str
     expires_in: Annotated[int, Meta(description="seconds the token is valid")]
+
+
+class AdminMe(msgspec.Struct):
+    """``GET /api/admin/me``: who is signed in, as the audit names them."""
+
+    name: Annotated[str, Meta(description="the admin's name: admin for ADMIN_TOKEN")]

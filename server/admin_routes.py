@@ -15,6 +15,7 @@ from server import admin_models as model
 from server import auth
 from server.admin_api import (
     ACTIONS,
+    admin_me,
     batch,
     cancel_bulk,
     create_bulk,
@@ -149,6 +150,8 @@ def operations() -> list[Operation]:
         op("GET", "/api/admin/metrics", get_metrics, "admin_metrics",
            "live figures: players, online, rates, connections, round, actor, snapshot, journal",
            errors=(401, 429, 503), tags=game),
+        op("GET", "/api/admin/me", admin_me, "admin_me", "who the token is: the admin's name",
+           reply=model.AdminMe, errors=(401, 429), tags=game),
         op("POST", "/api/admin/ws-token", ws_token, "admin_ws_token",
            f"a token for GET /api/admin/ws?token=..., valid {auth.WS_TTL} s",
            reply=model.AdminWsToken, errors=(401, 429), tags=game),
