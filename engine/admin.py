@@ -25,6 +25,7 @@ from engine.state import GameState, active_round
 
 Handler = Callable[[GameState, Any], Any]
 MAX_BATCH = 100
+PREVIEW_SAMPLE = 10  # players a bulk dry run names
 _NOT_OPERATION_FIELDS = ("now", "admin")
 
 
@@ -139,15 +140,21 @@ def _end_round(state: GameState, cmd: c.AdminEndRound) -> dict[str, Any]:
 # -- bulk jobs --------------------------------------------------------------------------------
 
 
-def _bulk_create(state: GameState, cmd: c.AdminBulkCreate) -> dict[str, Any]:
-    """A job over the players a filter matches now, or over a list of ids."""
-    admin, reason = _signed(cmd)
+def _bulk_params(state: GameState, cmd: c.AdminBulkCreate | c.AdminBulkPreview) -> dict[str, Any]:
+    """The action's parameters, checked, and one selection: a filter or a list of ids."""
     given = {"revoke_round_clicks": cmd.revoke_round_clicks}
     if cmd.planet is not msgspec.UNSET:
         given["planet"] = cmd.planet
     job_params = bulk.check_params(state, cmd.action, given)
     if (cmd.filter is msgspec.UNSET) == (cmd.player_ids is msgspec.UNSET):
         raise InvalidRequest("give either filter or player_ids", {"field": "filter"})
+    return job_params
+
+
+def _bulk_create(state: GameState, cmd: c.AdminBulkCreate) -> dict[str, Any]:
+    """A job over the players a filter matches now, or over a list of ids."""
+    admin, reason = _signed(cmd)
+    job_params = _bulk_params(state, cmd)
     action, now = cmd.action, cmd.now
     if cmd.player_ids is not msgspec.UNSET:
         ids = bulk.check_ids(cmd.player_ids)
@@ -281,6 +288,27 @@ def _bulk_job(state: GameState, cmd: c.AdminGetBulkJob) -> dict[str, Any]:
     return bulk.job_dict(bulk.get_job(state, cmd.job_id))
 
 
+def _bulk_preview(state: GameState, cmd: c.AdminBulkPreview) -> dict[str, Any]:
+    """A dry run: how many players the job would reach now, and the first ten of them.
+
+    Checked as the job itself would be, so a dry run that answers is a job that would start.
+    Over ids, the ids that are players (the job skips the others); over a filter, the players
+    it matches now, in the order the job walks them.
+    """
+    _bulk_params(state, cmd)
+    if cmd.player_ids is not msgspec.UNSET:
+        players = state.players
+        found = [players[pid] for pid in bulk.check_ids(cmd.player_ids) if pid in players]
+        total, sample = len(found), found[:PREVIEW_SAMPLE]
+    else:
+        assert cmd.filter is not msgspec.UNSET  # checked: one of the two
+        slots = admin_query.matching_slots(state, admin_query.parse_query(dict(cmd.filter)))
+        by_slot = state.index.by_slot
+        total, sample = len(slots), [by_slot[s] for s in slots[:PREVIEW_SAMPLE].tolist()]
+    named = [{"id": player.id, "name": player.name} for player in sample]
+    return {"dry_run": True, "total": total, "sample": named}
+
+
 def _bulk_jobs(state: GameState, cmd: c.AdminListBulkJobs) -> dict[str, Any]:
     return {"jobs": [bulk.job_dict(job) for job in reversed(state.bulk_jobs.values())]}
 
@@ -296,5 +324,6 @@ QUERIES: dict[type[c.Command], Handler] = {
     c.AdminListInterventions: _interventions,
     c.AdminGetBulkJob: _bulk_job,
     c.AdminListBulkJobs: _bulk_jobs,
+    c.AdminBulkPreview: _bulk_preview,
     c.AdminGetGame: _game,
 }

@@ -249,6 +249,16 @@ class AdminListBulkJobs(Command, tag="admin_bulk_jobs"):
     pass
 
 
+class AdminBulkPreview(Command, tag="admin_bulk_preview"):
+    """A bulk job's dry run: what ``AdminBulkCreate`` with these fields would reach."""
+
+    action: str
+    filter: dict[str, Any] | UnsetType = UNSET
+    player_ids: list[str] | UnsetType = UNSET
+    planet: str | UnsetType = UNSET
+    revoke_round_clicks: bool = False
+
+
 class AdminGetGame(Command, tag="admin_game"):
     pass
 
@@ -292,6 +302,7 @@ QUERIES: tuple[type[Command], ...] = (
     AdminListInterventions,
     AdminGetBulkJob,
     AdminListBulkJobs,
+    AdminBulkPreview,
     AdminGetGame,
 )
 MUTATION: Any = Union[MUTATIONS]  # noqa: UP007 - a union built from the tuple, for msgspec

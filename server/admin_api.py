@@ -162,6 +162,11 @@ async def batch(request: web.Request) -> web.Response:
 async def create_bulk(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     body = command_fields(await read_model(request, BulkRequest))
+    if body.pop("dry_run", False):  # count what the job would reach; create nothing
+        body.pop("reason", None)
+        return await query(request, {"op": "admin_bulk_preview", **body})
+    if "reason" not in body:
+        raise InvalidRequest("a reason is required", {"field": "reason"})
     job = await mutate(request, admin, {"op": "admin_bulk_create", "admin": admin, **body})
     request.app[BULK_RUNNER].follow(job)
     return reply(job, status=201)

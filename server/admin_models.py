@@ -101,14 +101,19 @@ class PlayerFilter(Request):
 
 
 class BulkRequest(Request):
-    """``POST /api/admin/bulk``: an action over a filter or a list of ids (one of the two)."""
+    """``POST /api/admin/bulk``: an action over a filter or a list of ids (one of the two).
+
+    With ``dry_run``, nothing is created: the reply counts the players the job would reach
+    and names the first ten; a dry run needs no reason, a job does.
+    """
 
     action: Literal[bulk.ACTIONS]  # type: ignore[valid-type]
-    reason: Reason
+    reason: Reason | UnsetType = UNSET
     filter: PlayerFilter | UnsetType = UNSET
     player_ids: Annotated[list[PlayerId], Meta(min_length=1)] | UnsetType = UNSET
     planet: PlanetName | UnsetType = UNSET
     revoke_round_clicks: bool | UnsetType = UNSET
+    dry_run: bool | UnsetType = UNSET
 
 
 class FlagRequest(Request):
