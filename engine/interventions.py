@@ -10,6 +10,8 @@ windows of ``WINDOW`` seconds of a player's pushes (SPEC §8):
   pushes on a fixed cadence, so regular intervals alone say nothing; a person's counts vary from
   one second to the next, a script's do not.
 
+A *fast path* (``engine/fast_path.py``) beside the windows flags an obvious bot in seconds.
+
 The statistics are running sums (``PushStats``), kept only for players who pushed in the last
 ``IDLE`` seconds, in an ordered dict that is trimmed from its stale end as pushes come: a million
 players who once pushed cost nothing, the online ones about 200 bytes each. They are part of the
@@ -20,18 +22,19 @@ resolved, and is ``flagged`` in the listing while it lasts: the detectors open n
 and a flag by hand adds its reason to that case's notes and returns it (``flag``), so one
 matter never splits into two entries of the queue. A case dismissed as a false positive keeps
 the detectors quiet for that player for ``QUIET`` seconds.
-Resolution templates make the common cases one action: ``warn``, ``ban`` (bans the player too),
-``dismiss``; ``other`` needs a note.
+Templates resolve the common cases in one action: ``warn``, ``ban`` (bans the player too, for
+good or ``duration_seconds``), ``dismiss``; ``other`` needs a note.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine import admin_events, audit, bans, roster
+from engine import admin_events, audit, bans, fast_path, roster
 from engine.errors import Conflict, InvalidRequest, NotFound
+from engine.fast_path import CV_COUNT, CV_INTERVAL
+from engine.fast_path import cv as _cv
 
 if TYPE_CHECKING:
     from engine.players import Player
@@ -42,8 +45,6 @@ IDLE = 30.0  # a pause this long ends the window: the next push starts a new one
 MIN_THROTTLED = 20
 THROTTLED_SHARE = 0.5
 MIN_PUSHES = 60
-CV_INTERVAL = 0.10
-CV_COUNT = 0.05
 QUIET = 3600.0
 EVICT_PER_PUSH = 4  # stale entries dropped per push: bounded work on the push path
 
@@ -56,6 +57,7 @@ TEMPLATES = {
     "other": "",
 }
 MAX_NOTE = 1000
+Found = dict[str, Any]  # what a detector found: the figures a flag shows as its evidence
 
 
 @dataclass(slots=True)
@@ -71,6 +73,8 @@ class PushStats:
     sum_count2: float = 0.0
     throttled_pushes: int = 0
     throttled_clicks: int = 0
+    # The sums above as they stood every FAST_HALF intervals, the last three (fast_path.py).
+    fast_marks: list[list[float]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -111,13 +115,23 @@ def observe_push(state: GameState, player: Player, clicks: int, throttled: int, 
         if throttled:
             stats.throttled_pushes += 1
             stats.throttled_clicks += throttled
+        if stats.pushes % fast_path.FAST_HALF == 1:  # FAST_HALF more intervals
+            found = fast_path.mark(stats, state.rules.max_cps)
+            _detected(state, player, MACHINE_RHYTHM, found, now)
         if now - stats.started < WINDOW:
             stats_by_id.move_to_end(player_id)
             return
         _judge(state, player, stats, now)
         # The push that closed the window opens the next one: its time starts the next
         # intervals and its count is the next window's first, as on a fresh start below.
-    stats = PushStats(now, now, 1, 0.0, 0.0, clicks, clicks * clicks)
+        stats.started, stats.pushes, stats.sum_dt, stats.sum_dt2 = now, 1, 0.0, 0.0
+        stats.sum_count, stats.sum_count2 = clicks, clicks * clicks
+        stats.throttled_pushes, stats.throttled_clicks = (1, throttled) if throttled else (0, 0)
+        stats.fast_marks = [[0.0, 0.0, clicks, clicks * clicks]]
+        stats_by_id.move_to_end(player_id)
+        return
+    mark = [[0.0, 0.0, clicks, clicks * clicks]]
+    stats = PushStats(now, now, 1, 0.0, 0.0, clicks, clicks * clicks, fast_marks=mark)
     if throttled:
         stats.throttled_pushes, stats.throttled_clicks = 1, throttled
     stats_by_id.pop(player_id, None)
@@ -146,14 +160,6 @@ def figures(stats: PushStats) -> dict[str, Any]:
     }
 
 
-def _cv(total: float, squares: float, n: int) -> float | None:
-    """Coefficient of variation (population) from running sums; None below two samples."""
-    if n < 2 or total <= 0:
-        return None
-    mean = total / n
-    return round(math.sqrt(max(0.0, squares / n - mean * mean)) / mean, 4)
-
-
 def _judge(state: GameState, player: Player, stats: PushStats, now: float) -> None:
     evidence = figures(stats)
     kind = None
@@ -170,9 +176,8 @@ def _judge(state: GameState, player: Player, stats: PushStats, now: float) -> No
         and evidence["cv_count"] <= CV_COUNT
     ):
         kind = MACHINE_RHYTHM
-    if kind is None or state.index.is_flagged(player.slot) or _quiet(state, player, now):
+    if kind is None:
         return
-    evidence["violations"] = player.violations
     evidence["thresholds"] = {
         "min_throttled": MIN_THROTTLED,
         "throttled_share": THROTTLED_SHARE,
@@ -180,7 +185,15 @@ def _judge(state: GameState, player: Player, stats: PushStats, now: float) -> No
         "cv_interval": CV_INTERVAL,
         "cv_count": CV_COUNT,
     }
-    open_case(state, player, kind, evidence, now, None)
+    _detected(state, player, kind, evidence, now)
+
+
+def _detected(state: GameState, player: Player, kind: str, found: Found | None, now: float) -> None:
+    """A detector's finding opens a case, unless one is open or a dismissal keeps it quiet."""
+    if found is None or state.index.is_flagged(player.slot) or _quiet(state, player, now):
+        return
+    found["violations"] = player.violations
+    open_case(state, player, kind, found, now, None)
 
 
 def _quiet(state: GameState, player: Player, now: float) -> bool:
@@ -266,8 +279,7 @@ def check_update(
     """Validate an update before anything changes: the whole update applies or none of it."""
     case = get_case(state, case_id)
     if duration is not None and resolution != "ban":
-        message = "duration_seconds goes with resolve: ban"
-        raise InvalidRequest(message, {"field": "duration_seconds"})
+        raise InvalidRequest("duration_seconds needs resolve: ban", {"field": "duration_seconds"})
     bans.check_duration(duration)
     if assignee is not None and (not isinstance(assignee, str) or not 1 <= len(assignee) <= 64):
         raise InvalidRequest("assignee must be 1-64 characters", {"field": "assignee"})

@@ -14,7 +14,7 @@ from engine import bans
 from engine.state import GameState, new_state
 from persistence import snapshot
 from persistence.data_dir import DataDir
-from tests.conftest import apply_command
+from tests.conftest import apply_command, push
 from tests.persistence.games import PLANETS, RULES, full_print, games, play, player_ids
 
 ADMIN = {"admin": "tok-1", "reason": "because"}
@@ -150,3 +150,19 @@ def test_a_job_stepped_after_the_snapshot_replays_and_ends_interrupted() -> None
     assert loaded.bulk_jobs[1].status == state.bulk_jobs[1].status == "running"
     assert bulk.interrupt_running(loaded) == [1]
     assert loaded.bulk_jobs[1].done == 4
+
+
+def test_the_fast_paths_sums_survive_a_save_and_a_load() -> None:
+    """A bot half-way to its fast judgement is saved and loaded: the loaded game flags it at
+    the same push as the live one."""
+    joins = [(0.0, {"op": "create_player", "player_id": "bot", "name": None})]
+    state, _, now = play(joins)
+    for i in range(8):
+        push(state, "bot", f"b{i}", [50], now + i)
+    loaded = save_and_load(state)
+    assert admin_print(loaded) == admin_print(state)
+    for game in (state, loaded):
+        for i in range(8, 11):
+            push(game, "bot", f"b{i}", [50], now + i)
+        assert [c.kind for c in game.interventions.values()] == ["machine_rhythm"]
+    assert admin_print(loaded) == admin_print(state)
