@@ -205,7 +205,7 @@ def _flag(state: GameState, cmd: c.AdminFlag) -> dict[str, Any]:
     """The case the flag opened, or the player's case already open (``existing``: true)."""
     admin, reason = _signed(cmd)
     case, opened = interventions.flag(state, cmd.player_id, admin, reason, cmd.now)
-    return {**interventions.case_dict(case), "existing": not opened}
+    return {**interventions.case_dict(state, case), "existing": not opened}
 
 
 def _intervention(state: GameState, cmd: c.AdminIntervention) -> dict[str, Any]:

@@ -227,7 +227,7 @@ def open_case(
     state.interventions[case.id] = case
     state.index.set_flagged(player.slot, True)
     state.version += 1
-    admin_events.emit(state, "flag", now, intervention=case_dict(case))
+    admin_events.emit(state, "flag", now, intervention=case_dict(state, case))
     return case
 
 
@@ -246,7 +246,7 @@ def flag(
         case.updated_at = now
         after = {"intervention": case.id, "existing": True}
         audit.record(state, now, admin, "flag", player_id, reason, None, after)
-        admin_events.emit(state, "intervention", now, intervention=case_dict(case))
+        admin_events.emit(state, "intervention", now, intervention=case_dict(state, case))
         return case, False
     case = open_case(state, player, MANUAL, {"reason": reason}, now, admin)
     audit.record(state, now, admin, "flag", player_id, reason, None, {"intervention": case.id})
@@ -309,7 +309,7 @@ def update(
     duration: float | None = None,
 ) -> dict[str, Any]:
     """Assign, add a note, resolve (with a template): the checked update, audited."""
-    before = case_dict(case)
+    before = case_dict(state, case)
     if assignee is not None:
         case.assignee = assignee
         case.status = ASSIGNED
@@ -340,7 +340,7 @@ def update(
         case.resolved_by = admin
         _unflag_if_clear(state, case.player_id)
     case.updated_at = now
-    after = case_dict(case)
+    after = case_dict(state, case)
     audit.record(state, now, admin, "intervention", case.player_id, reason, before, after)
     banned = [case.player_id] if resolution == "ban" else ()
     admin_events.emit(state, "intervention", now, banned=banned, changed=banned, intervention=after)
@@ -353,10 +353,12 @@ def _unflag_if_clear(state: GameState, player_id: str) -> None:
         state.index.set_flagged(player.slot, False)
 
 
-def case_dict(case: Intervention) -> dict[str, Any]:
+def case_dict(state: GameState, case: Intervention) -> dict[str, Any]:
+    """The case as the API and the admin events show it, with its player's name now."""
     return {
         "id": case.id,
         "player_id": case.player_id,
+        "player_name": p.name if (p := state.players.get(case.player_id)) is not None else None,
         "kind": case.kind,
         "status": case.status,
         "created_at": case.created_at,
@@ -382,7 +384,7 @@ def listing(
     ]
     start = (page - 1) * limit
     return {
-        "interventions": [case_dict(c) for c in cases[start : start + limit]],
+        "interventions": [case_dict(state, c) for c in cases[start : start + limit]],
         "total_count": len(cases),
         "page": page,
         "page_size": limit,

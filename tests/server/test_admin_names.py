@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from server import auth as auth_mod
 from server.admin_auth import FAILURES_PER_MINUTE, token_id
 from server.keys import AUTH
-from tests.server.conftest import ADMIN, ClientFactory, new_player
+from tests.server.conftest import ADMIN, ClientFactory, auth, new_player
 from tests.server.test_admin_auth import guess
 from tests.server.wsclient import recv_type
 
@@ -120,3 +120,26 @@ async def test_named_tokens_alone_need_no_generated_token(
     assert not (tmp_path / "data" / "admin.token").exists()
     assert await call(client, ALICE, "GET", "/api/admin/me") == {"name": "alice"}
     assert (await client.get("/api/admin/me", headers=ADMIN)).status == 401
+
+
+async def test_the_api_names_players_in_the_audit_cases_and_detail(named: TestClient) -> None:
+    """Through the API: a player renamed by Alice shows the rename in the detail's name
+    history under her name, the audit names the target by its name now, a case by its
+    player's name, and the detail carries the ban fields."""
+    token, player = await new_player(named, "Mallory")
+    pid = player["id"]
+    response = await named.patch("/api/me", json={"name": "Mal"}, headers=auth(token))
+    assert response.status == 200, await response.text()
+    await call(named, ALICE, "PATCH", f"/api/admin/players/{pid}", {"name": "M1", "reason": "r"})
+    await call(named, BOB, "POST", "/api/admin/interventions", {"player_id": pid, "reason": "x"})
+    detail = await call(named, BOB, "GET", f"/api/admin/players/{pid}")
+    assert [(n["name"], n["by"]) for n in detail["names"]] == [
+        ("Mallory", "player"),
+        ("Mal", "player"),
+        ("M1", "alice"),
+    ]
+    assert (detail["banned_until"], detail["ban_reason"]) == (None, None)
+    audit = (await call(named, BOB, "GET", f"/api/admin/audit?target={pid}"))["entries"]
+    assert {(e["admin"], e["target_name"]) for e in audit} == {("alice", "M1"), ("bob", "M1")}
+    cases = (await call(named, BOB, "GET", "/api/admin/interventions"))["interventions"]
+    assert [(c["player_id"], c["player_name"]) for c in cases] == [(pid, "M1")]
