@@ -161,3 +161,11 @@ def test_a_ban_by_status_patch_keeps_its_reason_and_an_unban_forgets_it(game: Ga
     assert me(game, "p1")["ban_reason"] == "rude"
     cmd(game, "admin_patch_player", player_id="p1", reason="ok", status="active")
     assert me(game, "p1")["ban_reason"] is None and game.bans == {}
+
+
+def test_a_bulk_ban_tells_each_player_the_jobs_reason(game: GameState) -> None:
+    """Each player a bulk ban reaches is banned for good with the job's reason."""
+    job = cmd(game, "admin_bulk_create", action="ban", player_ids=["p1", "p2"], reason="raid")
+    apply_command(game, {"op": "admin_bulk_step", "job_id": job["id"], "limit": 10, "now": T0})
+    shown = [(me(game, p)["ban_reason"], me(game, p)["banned_until"]) for p in ("p1", "p2")]
+    assert shown == [("raid", None), ("raid", None)]
