@@ -10,6 +10,7 @@ import argparse
 import importlib.metadata
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,9 @@ class Settings:
     fsync: str = "everysec"
     secret_key: str | None = None
     admin_token: str | None = None
+    # ADMIN_TOKENS: (name, token) of each named admin (README, docs/admin.md); ADMIN_TOKEN's is
+    # named "admin".
+    admin_tokens: tuple[tuple[str, str], ...] = ()
     log_level: str = "INFO"
     planets_file: Path = SHIPPED_PLANETS
     start_empty: bool = False
@@ -178,6 +182,45 @@ def _text(min_len: int) -> Callable[[str, str], str | None]:
     return parse
 
 
+ADMIN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+DEFAULT_ADMIN = "admin"  # the name ADMIN_TOKEN's admin goes by
+RESERVED_ADMINS = ("system",)  # the audit's name for what no admin did (a ban running out)
+ADMIN_TOKEN_MIN = 16
+
+
+def _admin_tokens(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """``alice:token1,bob:token2``: names 1-32 of letters, digits, _ . -; tokens 16+ characters."""
+    pairs: list[tuple[str, str]] = []
+    if not raw.strip():
+        return ()
+    for item in raw.split(","):
+        admin, colon, token = item.strip().partition(":")
+        if not colon or not ADMIN_NAME.fullmatch(admin):
+            raise SettingsError(
+                f"{name} must be name:token pairs separated by commas, each name 1-32 letters, "
+                "digits, _, . or -"
+            )
+        if len(token) < ADMIN_TOKEN_MIN:
+            raise SettingsError(f"{name}: the token of {admin} must be at least 16 characters")
+        if admin in RESERVED_ADMINS:
+            raise SettingsError(f"{name}: {admin!r} is reserved for the server's own changes")
+        pairs.append((admin, token))
+    names, tokens = [a for a, _ in pairs], [t for _, t in pairs]
+    if len(set(names)) != len(names) or len(set(tokens)) != len(tokens):
+        raise SettingsError(f"{name}: every admin needs a name and a token of their own")
+    return tuple(pairs)
+
+
+def _check_admins(values: dict[str, Any]) -> None:
+    """ADMIN_TOKEN's admin is named "admin": ADMIN_TOKENS may not name another one so."""
+    single, named = values.get("admin_token"), values.get("admin_tokens", ())
+    if single is not None and any(a == DEFAULT_ADMIN or t == single for a, t in named):
+        raise SettingsError(
+            f"ADMIN_TOKENS may not name an admin {DEFAULT_ADMIN!r} or reuse ADMIN_TOKEN: "
+            f"ADMIN_TOKEN's admin is {DEFAULT_ADMIN!r}"
+        )
+
+
 def _key(min_bytes: int) -> Callable[[str, str], str | None]:
     """A signing key, used as given: long enough in bytes (RFC 7518 §3.2 for HS256)."""
 
@@ -223,7 +266,18 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
     ("TRUSTED_PROXIES", _networks, "proxies whose X-Forwarded-For is believed (comma list)"),
     ("FSYNC", _choice(FSYNC_MODES), "journal fsync policy: always, everysec or no"),
     ("SECRET_KEY", _key(32), "JWT HS256 key, 32 bytes or more (default: generated in DATA_DIR)"),
-    ("ADMIN_TOKEN", _text(16), "admin bearer token (default: generated once in DATA_DIR)"),
+    (
+        "ADMIN_TOKEN",
+        _text(16),
+        "admin bearer token, its admin named admin (default: generated once in DATA_DIR "
+        "unless ADMIN_TOKENS is set)",
+    ),
+    (
+        "ADMIN_TOKENS",
+        _admin_tokens,
+        "named admin tokens, name:token,... (names 1-32 of A-Z a-z 0-9 _ . -, tokens 16+ "
+        "characters); the audit and the logs name each admin",
+    ),
     ("LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "DEBUG, INFO, WARNING or ERROR"),
     ("PLANETS_FILE", _path, "JSON list of planet names"),
     ("WS_BUFFER_LIMIT", _number(int, 4096, 2**30), "unsent bytes a WebSocket may hold (1013)"),
@@ -316,4 +370,5 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             continue
         values[name.lower()] = parse(name, raw)
     values["start_empty"] = bool(args.start_empty)
+    _check_admins(values)
     return Settings(**values)

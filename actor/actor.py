@@ -43,7 +43,7 @@ import msgspec
 from actor.bulk_stepper import BulkStepper
 from actor.clock import Clock
 from actor.mailbox import Mailbox
-from engine import command_types, commands, rounds
+from engine import command_types, commands
 from engine.command_types import AdminBulkCreate, AdminBulkResume, Command, Tick, stamped
 from engine.errors import GameError, InvalidRequest, Unavailable
 from engine.state import GameState
@@ -263,7 +263,7 @@ class Actor:
         now = self._clock.now()
         mutations = commands.MUTATIONS
         records: list[Command] = []
-        if rounds.is_due(state, now):
+        if commands.is_due(state, now):
             records.append(Tick(now=now))
         for cmd, _ in batch:
             kind = type(cmd)

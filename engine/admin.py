@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from engine import admin_events, admin_query, audit, bulk, interventions, rounds
+from engine import admin_events, admin_query, audit, bans, bulk, interventions, rounds
 from engine import command_types as c
 from engine import query_params as params
 from engine.admin_actions import Checked, apply_checked, check, operation
@@ -25,6 +25,7 @@ from engine.state import GameState, active_round
 from engine.view import RoundSummaryInfo
 
 Handler = Callable[[GameState, Any], Any]
+PREVIEW_SAMPLE = 10  # players a bulk dry run names
 
 
 def _signed(cmd: c.AdminCommand) -> tuple[str, str]:
@@ -130,21 +131,28 @@ def _end_round(state: GameState, cmd: c.AdminEndRound) -> RoundSummaryInfo:
 # -- bulk jobs --------------------------------------------------------------------------------
 
 
-def _bulk_create(state: GameState, cmd: c.AdminBulkCreate) -> dict[str, Any]:
-    """A job over the players a filter matches now, or over a list of ids."""
-    admin, reason = _signed(cmd)
+def _bulk_params(state: GameState, cmd: c.AdminBulkCreate | c.AdminBulkPreview) -> dict[str, Any]:
+    """The action's parameters, checked, and one selection: a filter or a list of ids."""
     given: dict[str, Any] = {"revoke_round_clicks": cmd.revoke_round_clicks}
     if cmd.planet is not msgspec.UNSET:
         given["planet"] = cmd.planet
     job_params = bulk.check_params(state, cmd.action, given)
+    if (cmd.filter is msgspec.UNSET) == (cmd.player_ids is msgspec.UNSET):
+        raise InvalidRequest("give either filter or player_ids", {"field": "filter"})
+    return job_params
+
+
+def _bulk_create(state: GameState, cmd: c.AdminBulkCreate) -> dict[str, Any]:
+    """A job over the players a filter matches now, or over a list of ids."""
+    admin, reason = _signed(cmd)
+    job_params = _bulk_params(state, cmd)
     action, now = cmd.action, cmd.now
     if cmd.player_ids is not msgspec.UNSET and cmd.filter is msgspec.UNSET:
         ids = bulk.check_ids(cmd.player_ids)
         selection: dict[str, Any] = {"player_ids": len(ids)}
         job = bulk.over_ids(state, action, job_params, ids, selection, admin, reason, now)
         return _bulk_event(state, bulk.job_dict(job), now)
-    if cmd.filter is msgspec.UNSET or cmd.player_ids is not msgspec.UNSET:
-        raise InvalidRequest("give either filter or player_ids", {"field": "filter"})
+    assert cmd.filter is not msgspec.UNSET  # checked: one of the two
     query = admin_query.query_of(cmd.filter)
     if cmd.walk:
         job = bulk.over_filter(state, action, job_params, query, admin, reason, now)
@@ -189,14 +197,15 @@ def _flag(state: GameState, cmd: c.AdminFlag) -> dict[str, Any]:
     """The case the flag opened, or the player's case already open (``existing``: true)."""
     admin, reason = _signed(cmd)
     case, opened = interventions.flag(state, cmd.player_id, admin, reason, cmd.now)
-    return {**interventions.case_dict(case), "existing": not opened}
+    return {**interventions.case_dict(state, case), "existing": not opened}
 
 
 def _intervention(state: GameState, cmd: c.AdminIntervention) -> dict[str, Any]:
     """Assign, note, or resolve with a template (``warn``, ``ban``, ``dismiss``, ``other``)."""
     admin, reason = _signed(cmd)
+    duration = None if cmd.duration_seconds is msgspec.UNSET else cmd.duration_seconds
     case = interventions.check_update(
-        state, cmd.intervention_id, cmd.assignee, cmd.note, cmd.resolve
+        state, cmd.intervention_id, cmd.assignee, cmd.note, cmd.resolve, duration
     )
     return interventions.update(
         state,
@@ -208,6 +217,7 @@ def _intervention(state: GameState, cmd: c.AdminIntervention) -> dict[str, Any]:
         cmd.note,
         cmd.resolve,
         cmd.revoke_round_clicks,
+        bans.check_duration(duration),
     )
 
 
@@ -256,6 +266,27 @@ def _bulk_job(state: GameState, cmd: c.AdminGetBulkJob) -> dict[str, Any]:
     return bulk.job_dict(bulk.get_job(state, cmd.job_id))
 
 
+def _bulk_preview(state: GameState, cmd: c.AdminBulkPreview) -> dict[str, Any]:
+    """A dry run: how many players the job would reach now, and the first ten of them.
+
+    Checked as the job itself would be, so a dry run that answers is a job that would start.
+    Over ids, the ids that are players (the job skips the others); over a filter, the players
+    it matches now, in the order the job walks them.
+    """
+    _bulk_params(state, cmd)
+    if cmd.player_ids is not msgspec.UNSET:
+        players = state.players
+        found = [players[pid] for pid in bulk.check_ids(cmd.player_ids) if pid in players]
+        total, sample = len(found), found[:PREVIEW_SAMPLE]
+    else:
+        assert cmd.filter is not msgspec.UNSET  # checked: one of the two
+        slots = admin_query.matching_slots(state, admin_query.query_of(cmd.filter))
+        by_slot = state.index.by_slot
+        total, sample = len(slots), [by_slot[s] for s in slots[:PREVIEW_SAMPLE].tolist()]
+    named = [{"id": player.id, "name": player.name} for player in sample]
+    return {"dry_run": True, "total": total, "sample": named}
+
+
 def _bulk_jobs(state: GameState, cmd: c.AdminListBulkJobs) -> dict[str, Any]:
     return {"jobs": [bulk.job_dict(job) for job in reversed(state.bulk_jobs.values())]}
 
@@ -271,5 +302,6 @@ QUERIES: dict[type[c.Command], Handler] = {
     c.AdminListInterventions: _interventions,
     c.AdminGetBulkJob: _bulk_job,
     c.AdminListBulkJobs: _bulk_jobs,
+    c.AdminBulkPreview: _bulk_preview,
     c.AdminGetGame: _game,
 }

@@ -17,7 +17,7 @@ from typing import Any
 
 from msgspec import UNSET
 
-from engine import admin_events, audit, roster
+from engine import admin_events, audit, bans, roster
 from engine.command_types import SCORE_MAX, PlayerOperation
 from engine.errors import Conflict, InvalidRequest
 from engine.players import BANNED, Player, clean_name
@@ -52,22 +52,28 @@ def _check_patch(state: GameState, player: Player, op: Given) -> dict[str, Any]:
 
 
 def _check_ban(state: GameState, player: Player, op: Given) -> dict[str, Any]:
-    return {"revoke_round_clicks": op.get("revoke_round_clicks", False)}
+    return {
+        "revoke_round_clicks": op.get("revoke_round_clicks", False),
+        "duration": bans.check_duration(op.get("duration_seconds")),
+    }
 
 
 def _no_values(state: GameState, player: Player, op: Given) -> dict[str, Any]:
     return {}
 
 
-def _apply_patch(state: GameState, c: Checked) -> dict[str, Any]:
+def _apply_patch(state: GameState, c: Checked, admin: str, now: float) -> dict[str, Any]:
     player, values = c.player, c.values
     before = {name: _read(state, player, name) for name in values}
     if "name" in values:
-        roster.rename(state, player.id, values["name"])
+        roster.set_name(state, player, values["name"], now, admin)
     if "planet" in values:
         roster.move_player(state, player.id, values["planet"])
     if "status" in values:
+        was = player.status
         roster.set_status(state, player.id, values["status"])
+        if values["status"] == BANNED and was != BANNED:
+            roster.record_ban(state, player.id, now, c.reason, None, admin)
     if "score" in values:
         player.score = values["score"]
         state.seq += 1
@@ -92,10 +98,15 @@ def _read(state: GameState, player: Player, name: str) -> Any:
     return getattr(player, name)
 
 
-def _apply_ban(state: GameState, c: Checked) -> dict[str, Any]:
+def _apply_ban(state: GameState, c: Checked, admin: str, now: float) -> dict[str, Any]:
     before = {"status": c.player.status, "score": c.player.score}
-    revoked = roster.ban(state, c.player.id, c.values["revoke_round_clicks"])
+    revoke, duration = c.values["revoke_round_clicks"], c.values["duration"]
+    revoked = roster.ban(
+        state, c.player.id, revoke, now=now, reason=c.reason, duration=duration, by=admin
+    )
     after = {"status": c.player.status, "score": c.player.score, "revoked": revoked}
+    if duration is not None:  # a ban without end keeps the entry it always had
+        after["banned_until"] = bans.until(state, c.player.id)
     return {
         "player": player_dict(state, c.player),
         "revoked": revoked,
@@ -104,13 +115,13 @@ def _apply_ban(state: GameState, c: Checked) -> dict[str, Any]:
     }
 
 
-def _apply_unban(state: GameState, c: Checked) -> dict[str, Any]:
+def _apply_unban(state: GameState, c: Checked, admin: str, now: float) -> dict[str, Any]:
     before = {"status": c.player.status}
     roster.unban(state, c.player.id)
     return {"player": player_dict(state, c.player), "before": before, "after": {"status": "active"}}
 
 
-def _apply_reset(state: GameState, c: Checked) -> dict[str, Any]:
+def _apply_reset(state: GameState, c: Checked, admin: str, now: float) -> dict[str, Any]:
     shown = player_dict(state, c.player)
     before = {"score": shown["score"], "round_score": shown["round_score"]}
     roster.reset_score(state, c.player.id)
@@ -118,16 +129,16 @@ def _apply_reset(state: GameState, c: Checked) -> dict[str, Any]:
     return {"player": player_dict(state, c.player), "before": before, "after": after}
 
 
-def _apply_kick(state: GameState, c: Checked) -> dict[str, Any]:
+def _apply_kick(state: GameState, c: Checked, admin: str, now: float) -> dict[str, Any]:
     """Nothing in the game changes: the server closes the player's sockets (4000)."""
     return {"player": player_dict(state, c.player), "kicked": True, "before": None, "after": None}
 
 
 Check = Callable[[GameState, Player, Given], dict[str, Any]]
-Apply = Callable[[GameState, Checked], dict[str, Any]]
+Apply = Callable[[GameState, Checked, str, float], dict[str, Any]]
 ACTIONS: dict[str, tuple[Check, Apply, tuple[str, ...]]] = {
     "patch": (_check_patch, _apply_patch, ("name", "planet", "status", "score", "round_score")),
-    "ban": (_check_ban, _apply_ban, ("revoke_round_clicks",)),
+    "ban": (_check_ban, _apply_ban, ("revoke_round_clicks", "duration_seconds")),
     "unban": (_no_values, _apply_unban, ()),
     "reset_score": (_no_values, _apply_reset, ()),
     "kick": (_no_values, _apply_kick, ()),
@@ -158,7 +169,7 @@ def operation(action: str, cmd: Any) -> PlayerOperation:
 
 
 def apply_checked(state: GameState, c: Checked, admin: str, now: float) -> dict[str, Any]:
-    result = ACTIONS[c.action][1](state, c)
+    result = ACTIONS[c.action][1](state, c, admin, now)
     before, after = result.pop("before"), result.pop("after")
     result["audit_id"] = audit.record(
         state, now, admin, c.action, c.player.id, c.reason, before, after
@@ -172,6 +183,7 @@ def apply_checked(state: GameState, c: Checked, admin: str, now: float) -> dict[
         kicked=[c.player.id] if c.action == "kick" else (),
         changed=[c.player.id] if c.action != "kick" else (),
         player_id=c.player.id,
+        player_name=c.player.name,
         admin=admin,
         reason=c.reason,
         audit_id=result["audit_id"],

@@ -37,7 +37,7 @@ from msgspec import Meta
 from engine import audit, interventions, roster, throttle
 from engine import query_params as params
 from engine.errors import InvalidRequest
-from engine.players import STATUSES, round_score
+from engine.players import BANNED, STATUSES, round_score
 from engine.state import GameState, current_round_id
 from engine.view import player_dict
 
@@ -347,8 +347,15 @@ def player_detail(state: GameState, player_id: str, now: float) -> dict[str, Any
     ]
     entries = audit.for_target(state, player_id)
     stats = state.push_stats.get(player_id)
+    ban = state.bans.get(player_id) if player.status == BANNED else None
     return {
         "player": player_dict(state, player),
+        "names": [
+            {"at": change.at, "name": change.name, "by": change.by}
+            for change in roster.name_history(state, player)
+        ],
+        "banned_until": None if ban is None else ban.until,
+        "ban_reason": None if ban is None else ban.reason,
         "round_id": current_round_id(state),
         "round_score": round_score(player, current_round_id(state)),
         "round_batches": batches,
@@ -358,7 +365,7 @@ def player_detail(state: GameState, player_id: str, now: float) -> dict[str, Any
         "flagged": state.index.is_flagged(player.slot),
         "push_stats": interventions.figures(stats) if stats is not None else None,
         "interventions": [
-            interventions.case_dict(c)
+            interventions.case_dict(state, c)
             for c in state.interventions.values()
             if c.player_id == player_id
         ],

@@ -29,6 +29,8 @@ class PushStats:
     sum_count2: float = 0.0
     throttled_pushes: int = 0
     throttled_clicks: int = 0
+    # The sums above as they stood every FAST_HALF intervals, the last three (fast_path.py).
+    fast_marks: list[list[float]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

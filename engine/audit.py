@@ -7,7 +7,12 @@ first, and persist with the rest of the state::
 
     {"id", "at", "admin", "action", "target", "reason", "before", "after"}
 
-``admin`` is the admin token's id, never the token. ``id`` is the entry's place in the log plus
+Read back (``query``, ``for_target``), each entry also has ``target_name``: the target player's
+name now, or None when the target is not a player (``game``, ``round:3``, ``bulk:2``). It is
+looked up at reading, never stored, so a renamed player's past entries show who it is today.
+``admin`` is the admin's name (``system`` for what no admin did, such as a ban running out);
+entries written before admins had names keep the token's id they were written with, never the
+token. ``id`` is the entry's place in the log plus
 one: the log is only ever appended to. A bulk job writes one entry when it is created and one
 when it ends (with its counts), not one per player: a bulk ban of 100,000 players would
 otherwise add 100,000 entries; the job itself keeps the list of players it was given.
@@ -99,7 +104,7 @@ def query(state: GameState, q: AuditQuery) -> dict[str, Any]:
     matches = [e for e in reversed(state.audit) if _matches(e, q)]
     start = (q.page - 1) * q.limit
     return {
-        "entries": matches[start : start + q.limit],
+        "entries": named(state, matches[start : start + q.limit]),
         "total_count": len(matches),
         "page": q.page,
         "page_size": q.limit,
@@ -108,7 +113,16 @@ def query(state: GameState, q: AuditQuery) -> dict[str, Any]:
 
 def for_target(state: GameState, target: str) -> list[dict[str, Any]]:
     """Every entry about one target (a player id), oldest first."""
-    return [e for e in state.audit if e["target"] == target]
+    return named(state, [e for e in state.audit if e["target"] == target])
+
+
+def named(state: GameState, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries as the API shows them: each with its target player's name, or None."""
+    players = state.players
+    return [
+        {**e, "target_name": p.name if (p := players.get(e["target"])) is not None else None}
+        for e in entries
+    ]
 
 
 def _matches(entry: dict[str, Any], q: AuditQuery) -> bool:

@@ -168,7 +168,7 @@ def step(
     players = state.players
     for player_id in reached:
         player = players.get(player_id)
-        if player is not None and apply_one(state, player_id, job.params):
+        if player is not None and apply_one(state, player_id, job, now):
             job.done += 1
         else:
             job.skipped += 1
@@ -294,34 +294,35 @@ def job_dict(job: BulkJob) -> dict[str, Any]:
     }
 
 
-def _ban(state: GameState, player_id: str, params: dict[str, Any]) -> bool:
-    revoke = params.get("revoke_round_clicks", False)
+def _ban(state: GameState, player_id: str, job: BulkJob, now: float) -> bool:
+    """The job's reason is the ban's: the banned player is told it (SPEC §8)."""
+    revoke = job.params.get("revoke_round_clicks", False)
     if state.players[player_id].status == BANNED and not revoke:
         return False
-    roster.ban(state, player_id, revoke)
+    roster.ban(state, player_id, revoke, now=now, reason=job.reason, by=job.admin)
     return True
 
 
-def _unban(state: GameState, player_id: str, params: dict[str, Any]) -> bool:
+def _unban(state: GameState, player_id: str, job: BulkJob, now: float) -> bool:
     if state.players[player_id].status == ACTIVE:
         return False
     roster.unban(state, player_id)
     return True
 
 
-def _reset(state: GameState, player_id: str, params: dict[str, Any]) -> bool:
+def _reset(state: GameState, player_id: str, job: BulkJob, now: float) -> bool:
     roster.reset_score(state, player_id)
     return True
 
 
-def _move(state: GameState, player_id: str, params: dict[str, Any]) -> bool:
-    if state.players[player_id].planet == params["planet"]:
+def _move(state: GameState, player_id: str, job: BulkJob, now: float) -> bool:
+    if state.players[player_id].planet == job.params["planet"]:
         return False
-    roster.move_player(state, player_id, params["planet"])
+    roster.move_player(state, player_id, job.params["planet"])
     return True
 
 
-_ACTIONS: dict[str, Callable[[GameState, str, dict[str, Any]], bool]] = {
+_ACTIONS: dict[str, Callable[[GameState, str, BulkJob, float], bool]] = {
     "ban": _ban,
     "unban": _unban,
     "reset_score": _reset,

@@ -144,7 +144,7 @@ class AdminPatchPlayer(AdminCommand, tag="admin_patch_player"):
 class AdminBan(AdminCommand, tag="admin_ban"):
     player_id: str
     revoke_round_clicks: bool = False
-    duration_seconds: BanSeconds | UnsetType = UNSET
+    duration_seconds: BanSeconds | UnsetType = UNSET  # a ban that lifts itself (engine/bans.py)
 
 
 class AdminUnban(AdminCommand, tag="admin_unban"):
@@ -250,6 +250,7 @@ class AdminIntervention(AdminCommand, tag="admin_intervention"):
     note: Note | None = None
     resolve: Template | None = None
     revoke_round_clicks: bool = False
+    duration_seconds: BanSeconds | UnsetType = UNSET  # with ``resolve: ban``
 
 
 # -- queries: read in a turn, never journaled ------------------------------------------------
@@ -291,6 +292,16 @@ class AdminGetBulkJob(Command, tag="admin_bulk_job"):
 
 class AdminListBulkJobs(Command, tag="admin_bulk_jobs"):
     pass
+
+
+class AdminBulkPreview(Command, tag="admin_bulk_preview"):
+    """A bulk job's dry run: what ``AdminBulkCreate`` with these fields would reach."""
+
+    action: BulkAction
+    filter: PlayerFilter | UnsetType = UNSET
+    player_ids: list[str] | UnsetType = UNSET
+    planet: str | UnsetType = UNSET
+    revoke_round_clicks: bool = False
 
 
 class AdminGetGame(Command, tag="admin_game"):
@@ -336,6 +347,7 @@ QUERIES: tuple[type[Command], ...] = (
     AdminListInterventions,
     AdminGetBulkJob,
     AdminListBulkJobs,
+    AdminBulkPreview,
     AdminGetGame,
 )
 MUTATION: Any = Union[MUTATIONS]  # noqa: UP007 - a union built from the tuple, for msgspec

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine import admin, clicks, roster, rounds
+from engine import admin, bans, clicks, roster, rounds
 from engine import command_types as c
 from engine.errors import InvalidRequest
 from engine.state import GameState
@@ -25,6 +25,12 @@ Handler = Callable[[GameState, Any], Any]
 
 def _tick(state: GameState, cmd: c.Tick) -> None:
     rounds.advance(state, cmd.now)
+    bans.lift_expired(state, cmd.now)
+
+
+def is_due(state: GameState, now: float) -> bool:
+    """Whether a tick at ``now`` would change anything: a round's time, a timed ban's end."""
+    return rounds.is_due(state, now) or bans.is_due(state, now)
 
 
 def _create_player(state: GameState, cmd: c.CreatePlayer) -> PlayerObject:
@@ -33,7 +39,7 @@ def _create_player(state: GameState, cmd: c.CreatePlayer) -> PlayerObject:
 
 
 def _rename(state: GameState, cmd: c.Rename) -> PlayerObject:
-    return player_dict(state, roster.rename(state, cmd.player_id, cmd.name))
+    return player_dict(state, roster.rename(state, cmd.player_id, cmd.name, cmd.now))
 
 
 def _push(state: GameState, cmd: c.Push) -> clicks.PushResult:
@@ -54,7 +60,7 @@ def _set_status(state: GameState, cmd: c.SetStatus) -> PlayerObject:
 
 
 def _ban(state: GameState, cmd: c.Ban) -> dict[str, Any]:
-    revoked = roster.ban(state, cmd.player_id, bool(cmd.revoke_round_clicks))
+    revoked = roster.ban(state, cmd.player_id, bool(cmd.revoke_round_clicks), now=cmd.now)
     return {"player": player_dict(state, state.players[cmd.player_id]), "revoked": revoked}
 
 

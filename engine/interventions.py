@@ -10,6 +10,8 @@ windows of ``WINDOW`` seconds of a player's pushes (SPEC §8):
   pushes on a fixed cadence, so regular intervals alone say nothing; a person's counts vary from
   one second to the next, a script's do not.
 
+A *fast path* (``engine/fast_path.py``) beside the windows flags an obvious bot in seconds.
+
 The statistics are running sums (``PushStats``), kept only for players who pushed in the last
 ``IDLE`` seconds, in an ordered dict that is trimmed from its stale end as pushes come: a million
 players who once pushed cost nothing, the online ones about 200 bytes each. They are part of the
@@ -20,21 +22,22 @@ resolved, and is ``flagged`` in the listing while it lasts: the detectors open n
 and a flag by hand adds its reason to that case's notes and returns it (``flag``), so one
 matter never splits into two entries of the queue. A case dismissed as a false positive keeps
 the detectors quiet for that player for ``QUIET`` seconds.
-Resolution templates make the common cases one action: ``warn``, ``ban`` (bans the player too),
-``dismiss``; ``other`` needs a note.
+Templates resolve the common cases in one action: ``warn``, ``ban`` (bans the player too, for
+good or ``duration_seconds``), ``dismiss``; ``other`` needs a note.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
-from engine import admin_events, audit, roster
+from engine import admin_events, audit, bans, fast_path, roster
 from engine.admin_state import ASSIGNED, OPEN, RESOLVED, Intervention, PushStats
 from engine.errors import Conflict, InvalidRequest, NotFound
+from engine.fast_path import CV_COUNT, CV_INTERVAL
+from engine.fast_path import cv as _cv
 from engine.players import Player
 from engine.state import GameState
 
@@ -43,8 +46,6 @@ IDLE = 30.0  # a pause this long ends the window: the next push starts a new one
 MIN_THROTTLED = 20
 THROTTLED_SHARE = 0.5
 MIN_PUSHES = 60
-CV_INTERVAL = 0.10
-CV_COUNT = 0.05
 QUIET = 3600.0
 EVICT_PER_PUSH = 4  # stale entries dropped per push: bounded work on the push path
 
@@ -57,6 +58,7 @@ TEMPLATES = {
 }
 MAX_NOTE = 1000
 MAX_PAGE_SIZE = 500
+Found = dict[str, Any]  # what a detector found: the figures a flag shows as its evidence
 
 
 class CaseQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -90,13 +92,23 @@ def observe_push(state: GameState, player: Player, clicks: int, throttled: int, 
         if throttled:
             stats.throttled_pushes += 1
             stats.throttled_clicks += throttled
+        if stats.pushes % fast_path.FAST_HALF == 1:  # FAST_HALF more intervals
+            found = fast_path.mark(stats, state.rules.max_cps)
+            _detected(state, player, MACHINE_RHYTHM, found, now)
         if now - stats.started < WINDOW:
             stats_by_id.move_to_end(player_id)
             return
         _judge(state, player, stats, now)
         # The push that closed the window opens the next one: its time starts the next
         # intervals and its count is the next window's first, as on a fresh start below.
-    stats = PushStats(now, now, 1, 0.0, 0.0, clicks, clicks * clicks)
+        stats.started, stats.pushes, stats.sum_dt, stats.sum_dt2 = now, 1, 0.0, 0.0
+        stats.sum_count, stats.sum_count2 = clicks, clicks * clicks
+        stats.throttled_pushes, stats.throttled_clicks = (1, throttled) if throttled else (0, 0)
+        stats.fast_marks = [[0.0, 0.0, clicks, clicks * clicks]]
+        stats_by_id.move_to_end(player_id)
+        return
+    mark = [[0.0, 0.0, clicks, clicks * clicks]]
+    stats = PushStats(now, now, 1, 0.0, 0.0, clicks, clicks * clicks, fast_marks=mark)
     if throttled:
         stats.throttled_pushes, stats.throttled_clicks = 1, throttled
     stats_by_id.pop(player_id, None)
@@ -125,14 +137,6 @@ def figures(stats: PushStats) -> dict[str, Any]:
     }
 
 
-def _cv(total: float, squares: float, n: int) -> float | None:
-    """Coefficient of variation (population) from running sums; None below two samples."""
-    if n < 2 or total <= 0:
-        return None
-    mean = total / n
-    return round(math.sqrt(max(0.0, squares / n - mean * mean)) / mean, 4)
-
-
 def _judge(state: GameState, player: Player, stats: PushStats, now: float) -> None:
     evidence = figures(stats)
     kind = None
@@ -149,9 +153,8 @@ def _judge(state: GameState, player: Player, stats: PushStats, now: float) -> No
         and evidence["cv_count"] <= CV_COUNT
     ):
         kind = MACHINE_RHYTHM
-    if kind is None or state.index.is_flagged(player.slot) or _quiet(state, player, now):
+    if kind is None:
         return
-    evidence["violations"] = player.violations
     evidence["thresholds"] = {
         "min_throttled": MIN_THROTTLED,
         "throttled_share": THROTTLED_SHARE,
@@ -159,7 +162,15 @@ def _judge(state: GameState, player: Player, stats: PushStats, now: float) -> No
         "cv_interval": CV_INTERVAL,
         "cv_count": CV_COUNT,
     }
-    open_case(state, player, kind, evidence, now, None)
+    _detected(state, player, kind, evidence, now)
+
+
+def _detected(state: GameState, player: Player, kind: str, found: Found | None, now: float) -> None:
+    """A detector's finding opens a case, unless one is open or a dismissal keeps it quiet."""
+    if found is None or state.index.is_flagged(player.slot) or _quiet(state, player, now):
+        return
+    found["violations"] = player.violations
+    open_case(state, player, kind, found, now, None)
 
 
 def _quiet(state: GameState, player: Player, now: float) -> bool:
@@ -193,7 +204,7 @@ def open_case(
     state.interventions[case.id] = case
     state.index.set_flagged(player.slot, True)
     state.version += 1
-    admin_events.emit(state, "flag", now, intervention=case_dict(case))
+    admin_events.emit(state, "flag", now, intervention=case_dict(state, case))
     return case
 
 
@@ -212,7 +223,7 @@ def flag(
         case.updated_at = now
         after = {"intervention": case.id, "existing": True}
         audit.record(state, now, admin, "flag", player_id, reason, None, after)
-        admin_events.emit(state, "intervention", now, intervention=case_dict(case))
+        admin_events.emit(state, "intervention", now, intervention=case_dict(state, case))
         return case, False
     case = open_case(state, player, MANUAL, {"reason": reason}, now, admin)
     audit.record(state, now, admin, "flag", player_id, reason, None, {"intervention": case.id})
@@ -240,6 +251,7 @@ def check_update(
     assignee: str | None,
     note: str | None,
     resolution: str | None,
+    duration: float | None = None,
 ) -> Intervention:
     """Validate an update before anything changes: the whole update applies or none of it.
 
@@ -247,6 +259,9 @@ def check_update(
     (``engine/command_types.py``); what is left depends on the case.
     """
     case = get_case(state, case_id)
+    if duration is not None and resolution != "ban":
+        raise InvalidRequest("duration_seconds needs resolve: ban", {"field": "duration_seconds"})
+    bans.check_duration(duration)
     if resolution == "other" and note is None:
         raise InvalidRequest("resolving as other needs a note", {"field": "note"})
     if case.status == RESOLVED and (assignee is not None or resolution is not None):
@@ -266,9 +281,10 @@ def update(
     note: str | None = None,
     resolution: str | None = None,
     revoke_round_clicks: bool = False,
+    duration: float | None = None,
 ) -> dict[str, Any]:
     """Assign, add a note, resolve (with a template): the checked update, audited."""
-    before = case_dict(case)
+    before = case_dict(state, case)
     if assignee is not None:
         case.assignee = assignee
         case.status = ASSIGNED
@@ -278,8 +294,18 @@ def update(
         if resolution == "ban":
             player = roster.get_player(state, case.player_id)
             was = player.status
-            revoked = roster.ban(state, case.player_id, revoke_round_clicks)
+            revoked = roster.ban(
+                state,
+                case.player_id,
+                revoke_round_clicks,
+                now=now,
+                reason=reason,
+                duration=duration,
+                by=admin,
+            )
             after = {"status": player.status, "revoked": revoked}
+            if duration is not None:
+                after["banned_until"] = bans.until(state, case.player_id)
             audit.record(state, now, admin, "ban", case.player_id, reason, {"status": was}, after)
         if note is None:
             case.notes.append({"at": now, "admin": admin, "text": TEMPLATES[resolution]})
@@ -289,7 +315,7 @@ def update(
         case.resolved_by = admin
         _unflag_if_clear(state, case.player_id)
     case.updated_at = now
-    after = case_dict(case)
+    after = case_dict(state, case)
     audit.record(state, now, admin, "intervention", case.player_id, reason, before, after)
     banned = [case.player_id] if resolution == "ban" else ()
     admin_events.emit(state, "intervention", now, banned=banned, changed=banned, intervention=after)
@@ -302,10 +328,12 @@ def _unflag_if_clear(state: GameState, player_id: str) -> None:
         state.index.set_flagged(player.slot, False)
 
 
-def case_dict(case: Intervention) -> dict[str, Any]:
+def case_dict(state: GameState, case: Intervention) -> dict[str, Any]:
+    """The case as the API and the admin events show it, with its player's name now."""
     return {
         "id": case.id,
         "player_id": case.player_id,
+        "player_name": p.name if (p := state.players.get(case.player_id)) is not None else None,
         "kind": case.kind,
         "status": case.status,
         "created_at": case.created_at,
@@ -331,7 +359,7 @@ def listing(
     ]
     start = (page - 1) * limit
     return {
-        "interventions": [case_dict(c) for c in cases[start : start + limit]],
+        "interventions": [case_dict(state, c) for c in cases[start : start + limit]],
         "total_count": len(cases),
         "page": page,
         "page_size": limit,

@@ -68,6 +68,25 @@ class Player:
     slot: int = -1  # the player's number on the leaderboards, given at creation
 
 
+@dataclass(slots=True)
+class BanRecord:
+    """Why and until when a player is banned (``engine/bans.py``); kept only while banned."""
+
+    reason: str | None  # None for a ban from before reasons were kept, or a tool's ban
+    at: float
+    until: float | None = None  # None: until an admin lifts it
+    by: str | None = None  # the admin's name
+
+
+@dataclass(slots=True)
+class NameChange:
+    """One name a player had (``roster.set_name``): the name, since when, and who gave it."""
+
+    at: float
+    name: str
+    by: str  # "player", or the admin's name
+
+
 def clean_name(raw: object) -> str:
     """The display name to store for ``raw``, or InvalidRequest on ``name`` (SPEC §3).
 

@@ -8,9 +8,20 @@ in the active round, and a ban that revokes takes the player's recorded batches 
 
 from __future__ import annotations
 
+import heapq
+
 from engine import planets as planets_mod
 from engine.errors import Banned, Conflict, InvalidRequest, NotFound
-from engine.players import ACTIVE, BANNED, STATUSES, Player, clean_name, default_name
+from engine.players import (
+    ACTIVE,
+    BANNED,
+    STATUSES,
+    BanRecord,
+    NameChange,
+    Player,
+    clean_name,
+    default_name,
+)
 from engine.state import GameState, active_round
 
 
@@ -44,15 +55,39 @@ def get_player(state: GameState, player_id: str) -> Player:
     return player
 
 
-def rename(state: GameState, player_id: str, name: str) -> Player:
+MAX_NAMES = 20  # renames kept a player: an operator sees the recent ones, memory stays bounded
+
+
+def rename(state: GameState, player_id: str, name: str, now: float) -> Player:
     """A player renames themselves; a banned player may not (their name is on the boards)."""
     player = get_player(state, player_id)
     if player.status == BANNED:
         raise Banned("a banned player cannot rename")
-    player.name = clean_name(name)
+    set_name(state, player, clean_name(name), now, "player")
+    return player
+
+
+def set_name(state: GameState, player: Player, name: str, now: float, by: str) -> None:
+    """Give the player a checked name and add it to their name history (the last 20).
+
+    A player's first rename also records the name they began with, at their creation, so the
+    history always starts where the player did; a player never renamed has no entry at all.
+    """
+    if name == player.name:
+        return
+    names = state.names.get(player.id)
+    if names is None:
+        names = state.names[player.id] = [NameChange(player.created_at, player.name, "player")]
+    names.append(NameChange(now, name, by))
+    del names[:-MAX_NAMES]
+    player.name = name
     state.index.renamed(player)
     state.version += 1
-    return player
+
+
+def name_history(state: GameState, player: Player) -> list[NameChange]:
+    """The player's names, oldest first: the renames kept, or the one name they have had."""
+    return state.names.get(player.id) or [NameChange(player.created_at, player.name, "player")]
 
 
 def move_player(state: GameState, player_id: str, planet: str) -> Player:
@@ -70,6 +105,7 @@ def move_player(state: GameState, player_id: str, planet: str) -> Player:
 
 
 def set_status(state: GameState, player_id: str, status: str) -> Player:
+    """The one place a status changes: an active player keeps no ban record."""
     player = get_player(state, player_id)
     if status not in STATUSES:
         raise InvalidRequest(f"status must be one of {list(STATUSES)}", {"field": "status"})
@@ -77,13 +113,44 @@ def set_status(state: GameState, player_id: str, status: str) -> Player:
         player.status = status
         state.index.sync(player)
         state.version += 1
+    if status == ACTIVE and state.bans.pop(player_id, None) is not None:
+        state.version += 1
     return player
 
 
-def ban(state: GameState, player_id: str, revoke_round_clicks: bool) -> int:
-    """Ban; optionally take the active round's clicks back out. Returns the clicks revoked."""
+def ban(
+    state: GameState,
+    player_id: str,
+    revoke_round_clicks: bool,
+    *,
+    now: float = 0.0,
+    reason: str | None = None,
+    duration: float | None = None,
+    by: str | None = None,
+) -> int:
+    """Ban, for ``duration`` seconds or until lifted; optionally take the active round's clicks
+    back out. Returns the clicks revoked. Banning a banned player replaces the reason and end."""
     set_status(state, player_id, BANNED)
+    record_ban(state, player_id, now, reason, duration, by)
     return revoke_round(state, player_id) if revoke_round_clicks else 0
+
+
+def record_ban(
+    state: GameState,
+    player_id: str,
+    now: float,
+    reason: str | None,
+    duration: float | None = None,
+    by: str | None = None,
+) -> None:
+    """Keep why and until when the player is banned (``engine/bans.py`` lifts a timed one)."""
+    until = None if duration is None else now + duration
+    if player_id in state.bans and reason is None and until is None:
+        return  # a tool's ban of a banned player: the record the ban has says more
+    state.bans[player_id] = BanRecord(reason, now, until, by)
+    if until is not None:
+        heapq.heappush(state.ban_expiries, (until, player_id))
+    state.version += 1
 
 
 def unban(state: GameState, player_id: str) -> Player:

@@ -10,7 +10,7 @@ from engine.admin_state import BulkJob, Intervention, PushStats
 from engine.leaderboard import Leaderboard, PlayerSlots
 from engine.planets import Planet, make_planets
 from engine.player_index import PlayerIndex
-from engine.players import Player
+from engine.players import BanRecord, NameChange, Player
 from engine.rules import Rules
 
 QUEUED, ACTIVE, FINISHED = "queued", "active", "finished"
@@ -85,9 +85,15 @@ class GameState:
     bulk_jobs: dict[int, BulkJob] = field(default_factory=dict)
     next_intervention_id: int = 1
     next_job_id: int = 1
+    bans: dict[str, BanRecord] = field(default_factory=dict)  # banned players: engine/bans.py
+    names: dict[str, list[NameChange]] = field(default_factory=dict)  # renamed players' names
     index: PlayerIndex = field(init=False)  # derived from the players: rebuilt, never saved
+    # (until, player id) of every timed ban, a heap: the tick looks only at its first entry.
+    # Derived from ``bans``; an entry whose ban was lifted or changed is skipped when it comes up.
+    ban_expiries: list[tuple[float, str]] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.ban_expiries = sorted((b.until, pid) for pid, b in self.bans.items() if b.until)
         self.all_board = Leaderboard(self.slots)
         self.round_board = Leaderboard(self.slots)
         open_cases = (i.player_id for i in self.interventions.values() if i.status != "resolved")

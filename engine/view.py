@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from engine.leaderboard import Entry
-from engine.players import Player, round_score
+from engine.players import BANNED, Player, round_score
 from engine.state import QUEUED, Contributor, GameState
 
 
@@ -124,6 +124,8 @@ class PlayerObject(TypedDict):
     created_at: str | None
     last_click_at: str | None
     key: int  # the player's board key: the live board names the player's rows by it (SPEC §6)
+    banned_until: float | None  # Unix seconds a timed ban ends; null when not banned or for good
+    ban_reason: str | None  # what the admin gave as the ban's reason, told to the player (SPEC §8)
 
 
 class RoundSummaryInfo(TypedDict):
@@ -217,6 +219,7 @@ def player_dict(state: GameState, player: Player) -> PlayerObject:
     current = state.current
     round_id = current.id if current is not None else None
     rs = round_score(player, round_id)
+    ban = state.bans.get(player.id) if player.status == BANNED else None
     return {
         "id": player.id,
         "name": player.name,
@@ -229,4 +232,6 @@ def player_dict(state: GameState, player: Player) -> PlayerObject:
         "created_at": iso(player.created_at),
         "last_click_at": iso(player.last_click_at),
         "key": player.slot,
+        "banned_until": None if ban is None else ban.until,
+        "ban_reason": None if ban is None else ban.reason,
     }

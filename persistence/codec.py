@@ -20,7 +20,9 @@ gave (a filter, or ids while the job may still run) and a cursor, or once finish
 (``engine/bulk.py``); a job of format 4 kept every target's id, and is read as a job over those
 ids when it may still run, as its summary when not. A bulk job that was running when the
 snapshot was taken loads as ``interrupted``: no one steps it in a new process until an admin
-resumes it. The admin listing's index is not saved; ``GameState`` builds it from the players as
+resumes it. The ban records (reason, end) and the renamed players' name histories go along
+too, in two sections at the end (format 6); the heap of ban ends is rebuilt from the records.
+The admin listing's index is not saved; ``GameState`` builds it from the players as
 it is made.
 
 Rules are not saved: they come from the settings at start-up. The outbox is not saved either:
@@ -44,7 +46,7 @@ from engine import admin_state, bulk
 from engine.admin_state import BulkJob, Intervention, PushStats
 from engine.leaderboard import Leaderboard, PlayerSlots
 from engine.planets import Planet
-from engine.players import Player
+from engine.players import BanRecord, NameChange, Player
 from engine.rules import Rules
 from engine.state import GameState, Round, RoundSummary
 from persistence.errors import IncompatibleFile
@@ -73,8 +75,12 @@ SECTIONS = (
     "interventions",
     "bulk_jobs",
     "push_stats",
+    "bans",
+    "names",
 )
 ADMIN_SECTIONS = ("interventions", "bulk_jobs", "push_stats")  # new in format 4
+PLAYER_RECORD_SECTIONS = ("bans", "names")  # new in format 6
+BAN_FIELDS = tuple(f.name for f in dataclasses.fields(BanRecord))
 STATS_FIELDS = tuple(f.name for f in dataclasses.fields(PushStats))
 
 
@@ -107,6 +113,8 @@ def encode(state: GameState, journal_next: int, saved_at: float) -> Iterator[Any
         "interventions": len(state.interventions),
         "bulk_jobs": len(state.bulk_jobs),
         "push_stats": len(state.push_stats),
+        "bans": len(state.bans),
+        "names": len(state.names),
     }
     yield {
         "journal_next": journal_next,
@@ -149,13 +157,19 @@ def encode(state: GameState, journal_next: int, saved_at: float) -> Iterator[Any
     stats_row = attrgetter(*STATS_FIELDS)
     for chunk in _chunks(state.push_stats.items(), CHUNK):
         yield [[player_id, *stats_row(stats)] for player_id, stats in chunk]
+    ban_row = attrgetter(*BAN_FIELDS)
+    for chunk in _chunks(state.bans.items(), CHUNK):
+        yield [[player_id, *ban_row(ban)] for player_id, ban in chunk]
+    for chunk in _chunks(state.names.items(), CHUNK):
+        yield [[player_id, [[n.at, n.name, n.by] for n in names]] for player_id, names in chunk]
 
 
 def decode(objects: Iterator[Any], rules: Rules) -> tuple[GameState, Meta]:
     """Rebuild the state from ``encode``'s stream, read with lists (``use_list=True``)."""
     header = next(objects)
-    # A format 3 file ends before the admin's sections and has no admin header: all empty.
-    counts = {**dict.fromkeys(ADMIN_SECTIONS, 0), **header["counts"]}
+    # A format 3 file ends before the admin's sections and has no admin header, a format 5
+    # file before the ban records and name histories: all empty.
+    counts = {**dict.fromkeys(ADMIN_SECTIONS + PLAYER_RECORD_SECTIONS, 0), **header["counts"]}
     for name in SECTIONS:
         if not isinstance(counts.get(name), int):
             raise ValueError(f"the header lacks the size of section {name!r}")
@@ -185,6 +199,11 @@ def decode(objects: Iterator[Any], rules: Rules) -> tuple[GameState, Meta]:
         push_stats=collections.OrderedDict(
             (row[0], PushStats(*row[1:])) for row in _items(objects, counts["push_stats"])
         ),
+        bans={row[0]: BanRecord(*row[1:]) for row in _items(objects, counts["bans"])},
+        names={
+            player_id: [NameChange(*change) for change in changes]
+            for player_id, changes in _items(objects, counts["names"])
+        },
         **header.get("admin", {}),
     )
     bulk.interrupt_running(state)

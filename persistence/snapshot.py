@@ -34,11 +34,13 @@ from persistence.data_dir import DataDir
 from persistence.errors import CorruptFile, IncompatibleFile
 
 MAGIC = b"CTBSNAP\x00"
-FORMAT = 5  # 2: batch memory as ids and packed replies; 3: the slot on the player; 4: admin state;
-# 5: a bulk job as its filter or ids and a cursor, never the list of every player it reaches.
-# Format 3 is format 4 without the admin sections at its end, and format 4 keeps each bulk job's
-# target list (``codec`` turns it into ids or drops it): a server upgraded in place loads both.
-READABLE = (3, 4, FORMAT)
+FORMAT = 6  # 2: batch memory as ids and packed replies; 3: the slot on the player; 4: admin state;
+# 5: a bulk job as its filter or ids and a cursor, never the list of every player it reaches;
+# 6: ban records (reason, end) and name histories, two sections at the end.
+# Format 3 is format 4 without the admin sections at its end, format 4 keeps each bulk job's
+# target list (``codec`` turns it into ids or drops it), and format 5 is format 6 without its two
+# last sections: a server upgraded in place loads all three.
+READABLE = (3, 4, 5, FORMAT)
 HEAD = struct.Struct("<8sI")
 TAIL = struct.Struct("<QI4s")
 END = b"END\n"

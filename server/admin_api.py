@@ -6,7 +6,7 @@ builds the engine's typed command from it (``engine/command_types.py``) and hand
 actor; the engine's result is read into its reply model (``server/admin_replies.py``), and a
 refusal is the engine's ``GameError``, put in the error shape by ``server/errors.py``. Every
 change is logged as one JSON line (``admin_action``, SPEC §10), refused or applied, with the
-admin's token id, never the token.
+admin's name, never the token.
 
 Routes and the OpenAPI document come from the same ``Operation`` table
 (``server/admin_routes.py``), which ``server/http_api.py`` adds to the players' table.
@@ -196,7 +196,13 @@ async def batch(request: web.Request) -> web.Response:
 async def create_bulk(request: web.Request) -> web.Response:
     admin = admin_auth.admit(request)
     body = await read_model(request, BulkRequest)
-    job = await mutate(request, command(c.AdminBulkCreate, body, admin=admin))
+    if body.dry_run is True:  # count what the job would reach; create nothing
+        asked = msgspec.structs.replace(body, dry_run=UNSET, reason=UNSET)
+        return await query(request, command(c.AdminBulkPreview, asked), out.BulkDryRun)
+    if body.reason is UNSET:
+        raise InvalidRequest("a reason is required", {"field": "reason"})
+    asked = msgspec.structs.replace(body, dry_run=UNSET)
+    job = await mutate(request, command(c.AdminBulkCreate, asked, admin=admin))
     return reply(typed(job, out.BulkJob), status=201)
 
 
@@ -300,6 +306,11 @@ async def get_metrics(request: web.Request) -> web.Response:
     if HISTORY_FLAGS[wanted]:
         figures["history"] = hub.history_message()["data"]["points"]
     return reply(typed(figures, out.MetricsReply))
+
+
+async def admin_me(request: web.Request) -> web.Response:
+    """Who the token is: the console shows the admin's name."""
+    return reply(out.AdminIdentity(name=admin_auth.admit(request)))
 
 
 async def ws_token(request: web.Request) -> web.Response:

@@ -1,29 +1,34 @@
 """Who may use the admin API, and how fast (SPEC §8).
 
-Every admin request carries ``Authorization: Bearer <ADMIN_TOKEN>``, compared in constant time
-(``auth.is_admin``, ``hmac.compare_digest``). Three guards stand in front of it:
+Every admin request carries ``Authorization: Bearer <token>``, one of the admins' tokens
+(``ADMIN_TOKEN``, whose admin is named ``admin``, and the named ``ADMIN_TOKENS``), compared in
+constant time with each (``auth.admin_named``, ``hmac.compare_digest``); the request then acts
+as that admin, by name. Three guards stand in front of it:
 
 - *Failed attempts per client*: a wrong token counts against the client; after
   ``FAILURES_PER_MINUTE`` in a minute the client gets 429 *before* its token is looked at, so a
   locked-out guesser learns nothing, not even from a right guess. A missing token is not a guess
   and does not count. The client is its *device* when it shows a device cookie, else its address
   (the session limit's rule: ``X-Forwarded-For`` only from ``TRUSTED_PROXIES``, IPv6 per /64).
-  A request that used the right token gets the device cookie (``DEVICE_COOKIE``: an HS256 token
-  naming the admin token's id, HttpOnly, 30 days), so a guesser sharing the admin's address
-  (an office, a NAT, a proxy not listed as trusted) locks out only clients without one: the
-  admin page keeps working, a new client from that address waits out the minute, and guesses
-  stay at ten a minute. This is OWASP's "device cookie" defence; comparing the token of a
-  locked-out address and letting a right one in would tell the guesser which guess was right.
-- *A token bucket per admin token*: ``ADMIN_RATE`` requests a second, ``ADMIN_BURST`` at once,
+  A request that used a right token gets the device cookie (``DEVICE_COOKIE``: an HS256 token
+  naming that admin token's id, HttpOnly, 30 days, valid while the server has that token), so
+  a guesser sharing the admin's address (an office, a NAT, a proxy not listed as trusted) locks
+  out only clients without one: the admin page keeps working, a new client from that address
+  waits out the minute, and guesses stay at ten a minute. This is OWASP's "device cookie"
+  defence; comparing the token of a locked-out address and letting a right one in would tell
+  the guesser which guess was right.
+- *A token bucket per admin*: ``ADMIN_RATE`` requests a second, ``ADMIN_BURST`` at once,
   then 429 with ``Retry-After``. Each admin request is a turn of the actor that serves the
   players too, so a runaway script must not be able to queue thousands of them.
-- *A read budget per admin token*, for reads whose cost grows with the game (the player
+- *A read budget per admin*, for reads whose cost grows with the game (the player
   listing): each is charged its estimated cost in players scanned (``admin_query.cost``)
   against a bucket of ``ADMIN_SCAN_RATE`` players a second that holds ``SCAN_BURST_SECONDS``
   of them; a read the bucket cannot pay gets 429 with ``Retry-After``. The listing's work runs
   beside the game, not in its turns (``server/admin_listing.py``), but it still takes a core's
   time: the budget bounds how much.
-- The audit's "who" is the token's id (the first 8 hex digits of its SHA-256), never the token.
+- The audit's, the logs' and the admin events' "who" is the admin's name, never the token; an
+  entry written before admins had names keeps the token's id it was written with (the first 8
+  hex digits of its SHA-256).
 
 Time is the game clock (``app[CLOCK]``), so tests move a fake clock instead of sleeping.
 """
@@ -52,7 +57,7 @@ log = logging.getLogger("ctb.admin")
 FAILURES_PER_MINUTE = 10
 SCAN_BURST_SECONDS = 2.0
 DEVICE_COOKIE = "ctb_admin_device"
-NEW_DEVICE = web.RequestKey("admin_new_device", str)  # the admin id to name in a new cookie
+NEW_DEVICE = web.RequestKey("admin_new_device", str)  # the token id to name in a new cookie
 _CLIENT = web.RequestKey("admin_client", str)  # the key failures count against
 T = TypeVar("T")
 
@@ -72,16 +77,16 @@ class AdminGuard:
     reads: dict[str, TokenBucket] = field(default_factory=dict)  # the read budgets
 
     def admit(self, request: web.Request) -> str:
-        """The admin's id for a request with the admin token; 401 or 429 otherwise."""
+        """The admin's name for a request with an admin's token; 401 or 429 otherwise."""
         app = request.app
         token = self.guarded(request, lambda: auth.bearer(request))
-        if not auth.is_admin(app[AUTH], token):
+        admin = auth.admin_named(app[AUTH], token)
+        if admin is None:
             self.failed(request)
-            raise Unauthorized("not the admin token")
-        admin = token_id(token)
+            raise Unauthorized("not an admin token")
         self.spend(admin, app[CLOCK].now())
         if not self._key(request).startswith("device:"):
-            request[NEW_DEVICE] = admin
+            request[NEW_DEVICE] = token_id(token)
         return admin
 
     def guarded(self, request: web.Request, read: Callable[[], T]) -> T:
@@ -132,12 +137,14 @@ class AdminGuard:
 
 
 def _device(request: web.Request) -> str | None:
-    """``device:<hash>`` for a valid device cookie of this server's admin token, else None."""
+    """``device:<hash>`` for a valid device cookie of one of this server's admin tokens, else
+    None."""
     cookie = request.cookies.get(DEVICE_COOKIE)
     if not cookie:
         return None
+    keys = request.app[AUTH]
     try:
-        if auth.verify(request.app[AUTH], cookie, auth.ADMIN_DEVICE) != admin_id(request.app):
+        if auth.verify(keys, cookie, auth.ADMIN_DEVICE) not in token_ids(keys):
             return None  # made for an admin token this server no longer has
     except Unauthorized:
         return None
@@ -146,11 +153,11 @@ def _device(request: web.Request) -> str | None:
 
 async def give_device_cookie(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: a client that used the right token without a device cookie gets one."""
-    admin = request.get(NEW_DEVICE)
-    if admin is None:
+    known = request.get(NEW_DEVICE)
+    if known is None:
         return
     cookie: SimpleCookie = SimpleCookie()
-    cookie[DEVICE_COOKIE] = auth.issue(request.app[AUTH], admin, auth.ADMIN_DEVICE)
+    cookie[DEVICE_COOKIE] = auth.issue(request.app[AUTH], known, auth.ADMIN_DEVICE)
     morsel = cookie[DEVICE_COOKIE]
     morsel.update({"max-age": str(auth.DEVICE_TTL), "path": "/api/admin", "samesite": "Strict"})
     morsel["httponly"] = True
@@ -178,6 +185,11 @@ def charge(request: web.Request, admin: str, cost: int) -> None:
     request.app[ADMIN_GUARD].charge(admin, cost, request.app[CLOCK].now())
 
 
-def admin_id(app: web.Application) -> str:
-    """The id of this server's admin token (for the admin socket's handshake token)."""
-    return token_id(app[AUTH].admin_token)
+def token_ids(keys: auth.Auth) -> set[str]:
+    """The ids of this server's admin tokens (what device cookies name)."""
+    return {token_id(token) for _, token in keys.admins}
+
+
+def is_admin(app: web.Application, name: str) -> bool:
+    """Whether ``name`` is one of this server's admins (what an admin socket's token names)."""
+    return any(admin == name for admin, _ in app[AUTH].admins)

@@ -85,14 +85,19 @@ class BatchRequest(Request):
 
 
 class BulkRequest(Request):
-    """``POST /api/admin/bulk``: an action over a filter or a list of ids (one of the two)."""
+    """``POST /api/admin/bulk``: an action over a filter or a list of ids (one of the two).
+
+    With ``dry_run``, nothing is created: the reply counts the players the job would reach
+    and names the first ten; a dry run needs no reason, a job does.
+    """
 
     action: BulkAction
-    reason: Reason
+    reason: Reason | UnsetType = UNSET
     filter: PlayerFilter | UnsetType = UNSET  # the listing's filters, declared by the engine
     player_ids: Annotated[list[PlayerId], Meta(min_length=1)] | UnsetType = UNSET
     planet: PlanetName | UnsetType = UNSET
     revoke_round_clicks: bool | UnsetType = UNSET
+    dry_run: bool | UnsetType = UNSET
 
 
 class FlagRequest(Request):
@@ -110,6 +115,7 @@ class InterventionUpdate(Request):
     note: Note | UnsetType = UNSET
     resolve: Template | UnsetType = UNSET
     revoke_round_clicks: bool | UnsetType = UNSET
+    duration_seconds: BanSeconds | UnsetType = UNSET  # with resolve: ban
 
 
 class RoundRequest(Request):

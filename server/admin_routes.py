@@ -19,6 +19,7 @@ from server import admin_replies as out
 from server import auth
 from server.admin_api import (
     ACTIONS,
+    admin_me,
     batch,
     cancel_bulk,
     create_bulk,
@@ -152,7 +153,10 @@ def operations() -> list[Operation]:
            reply=out.AuditPage, tags=game),
         op("GET", "/api/admin/metrics", get_metrics, "admin_metrics",
            "live figures: players, online, rates, connections, round, actor, snapshot, journal",
-           reply=out.MetricsReply, errors=(401, 429, 503), tags=game),
+           params=(Doc("history", "query", {"enum": ["0", "1", "false", "true"]}),),
+           reply=out.MetricsReply, errors=(400, 401, 429, 503), tags=game),
+        op("GET", "/api/admin/me", admin_me, "admin_me", "who the token is: the admin's name",
+           reply=out.AdminIdentity, errors=(401, 429), tags=game),
         op("POST", "/api/admin/ws-token", ws_token, "admin_ws_token",
            f"a token for GET /api/admin/ws?token=..., valid {auth.WS_TTL} s",
            reply=model.AdminWsToken, errors=(401, 429), tags=game),

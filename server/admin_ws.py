@@ -159,33 +159,35 @@ async def close_admin_sockets(app: web.Application) -> None:
         await hub.close_all()
 
 
-def verify_handshake(request: web.Request) -> None:
-    """The handshake's credential: a ``token`` in the URL is an admin ws token; without one,
-    the bearer header is the admin token (with its lockout and rate limit). Else 401 or 429."""
+def verify_handshake(request: web.Request) -> str:
+    """The admin's name from the handshake's credential: a ``token`` in the URL is an admin ws
+    token; without one, the bearer header is an admin's token (with its lockout and rate
+    limit). Else 401 or 429."""
     if "token" not in request.query and "Authorization" in request.headers:
-        admin_auth.admit(request)
-        return
-    verify_ws_token(request)
+        return admin_auth.admit(request)
+    return verify_ws_token(request)
 
 
-def verify_ws_token(request: web.Request) -> None:
-    """The URL's token: an admin ws token for this server's admin token, or 401/429."""
+def verify_ws_token(request: web.Request) -> str:
+    """The admin the URL's admin ws token names, one this server has; or 401/429."""
     app = request.app
     guard = app[admin_auth.ADMIN_GUARD]
     token = guard.guarded(request, lambda: request.query.get("token", ""))
     if not token:
         raise Unauthorized("missing token")
     try:
-        if auth.verify(app[AUTH], token, auth.ADMIN_WS) != admin_auth.admin_id(app):
-            raise Unauthorized("this token was made for another admin token")
+        admin = auth.verify(app[AUTH], token, auth.ADMIN_WS)
+        if not admin_auth.is_admin(app, admin):
+            raise Unauthorized("this token was made for an admin this server does not have")
     except Unauthorized:
         guard.failed(request)
         raise
+    return admin
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
     try:
-        verify_handshake(request)
+        admin = verify_handshake(request)
     except GameError as error:  # the handshake's refusal, in the error shape
         return http_error(error)
     app = request.app
@@ -201,7 +203,6 @@ async def handle(request: web.Request) -> web.StreamResponse:
     first = (hub.history_message(), hub.metrics_message(close_window=False))
     sock.transport.write(b"".join(proto.encode_frame(proto.JSON, m) for m in first))
     hub.sockets[sock] = None
-    admin = admin_auth.admin_id(app)
     log.info("admin socket open", extra={"event": "admin_ws_connect", "admin": admin})
     try:
         async for msg in socket:

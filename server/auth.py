@@ -1,4 +1,4 @@
-"""Tokens and keys (SPEC §5, §8): player JWTs, short-lived WebSocket tokens, the admin token.
+"""Tokens and keys (SPEC §5, §8): player JWTs, short-lived WebSocket tokens, the admin tokens.
 
 Player and WebSocket tokens are HS256 JWTs with a ``typ`` claim, so one kind can never be used as
 the other. They are signed with ``SECRET_KEY`` as given (SPEC §5): at least 32 bytes, RFC 7518
@@ -7,6 +7,8 @@ Keys not given in the settings are generated once (32 random bytes, URL-safe bas
 the data directory with mode 0600, so tokens stay valid across restarts. They are read and
 written through the locked directory's descriptor (``persistence/data_dir.py``), like every
 other file there, so they belong to the directory the server holds whatever happens to its path.
+Admins have tokens of their own, each with a name (``ADMIN_TOKENS``; ``ADMIN_TOKEN``'s admin is
+``admin``): the audit, the logs and the admin events say who did what by that name.
 """
 
 from __future__ import annotations
@@ -26,13 +28,13 @@ from aiohttp import web
 from persistence.data_dir import DataDir
 from persistence.errors import StartupError
 from server.errors import Unauthorized
-from settings import Settings
+from settings import DEFAULT_ADMIN, Settings
 
 log = logging.getLogger("ctb.auth")
 
 PLAYER, WS = "player", "ws"
-ADMIN_WS = "admin_ws"  # the admin socket's handshake token (server/admin_ws.py); sub: token id
-ADMIN_DEVICE = "admin_device"  # a client that has used the admin token (admin_auth.py)
+ADMIN_WS = "admin_ws"  # the admin socket's handshake token (server/admin_ws.py); sub: admin name
+ADMIN_DEVICE = "admin_device"  # a client that has used an admin token (admin_auth.py); sub: its id
 PLAYER_TTL = 365 * 86400
 WS_TTL = 90
 DEVICE_TTL = 30 * 86400
@@ -45,10 +47,17 @@ KEY_MIN_BYTES = 32  # RFC 7518 §3.2: an HS256 key is at least as long as the ha
 @dataclass(frozen=True, slots=True)
 class Auth:
     secret: str  # the HS256 key: SECRET_KEY as given
-    admin_token: str
+    admin_token: str | None  # ADMIN_TOKEN (or the generated one): the admin named "admin"
     # Earlier versions signed with the SHA-256 (hex) of the key; a player's token lives a year and
     # is their only way back to their player, so tokens signed that way are still accepted.
     legacy_secret: str | None = None
+    named_tokens: tuple[tuple[str, str], ...] = ()  # ADMIN_TOKENS: (name, token)
+
+    @property
+    def admins(self) -> tuple[tuple[str, str], ...]:
+        """Every admin as (name, token): ADMIN_TOKEN's, named "admin", then ADMIN_TOKENS'."""
+        single = () if self.admin_token is None else ((DEFAULT_ADMIN, self.admin_token),)
+        return single + self.named_tokens
 
 
 def _kept_secret(data_dir: DataDir, name: str) -> tuple[str, bool]:
@@ -85,7 +94,7 @@ def load_auth(settings: Settings, data_dir: DataDir) -> Auth:
     if len(secret.encode()) < KEY_MIN_BYTES:
         raise StartupError(f"{source} must be at least {KEY_MIN_BYTES} bytes long")
     admin = settings.admin_token
-    if admin is None:
+    if admin is None and not settings.admin_tokens:  # named tokens need no generated one
         admin, created = _kept_secret(data_dir, ADMIN_FILE)
         path = data_dir.where(ADMIN_FILE)
         log.warning(
@@ -95,7 +104,7 @@ def load_auth(settings: Settings, data_dir: DataDir) -> Auth:
             extra={"event": "admin_token", "path": str(path), "generated": created},
         )
     legacy = hashlib.sha256(secret.encode()).hexdigest()
-    return Auth(secret=secret, admin_token=admin, legacy_secret=legacy)
+    return Auth(secret, admin, legacy, settings.admin_tokens)
 
 
 def issue(auth: Auth, player_id: str, kind: str) -> str:
@@ -140,5 +149,14 @@ def bearer(request: web.Request) -> str:
     return token.strip()
 
 
-def is_admin(auth: Auth, token: str) -> bool:
-    return hmac.compare_digest(token.encode(), auth.admin_token.encode())
+def admin_named(auth: Auth, token: str) -> str | None:
+    """The name of the admin whose token ``token`` is, else None.
+
+    Compared in constant time with every admin's token, all of them whichever matches, so the
+    time says neither how much of a token was right nor which admin's it was.
+    """
+    given, found = token.encode(), None
+    for name, known in auth.admins:
+        if hmac.compare_digest(given, known.encode()):
+            found = name
+    return found

@@ -132,6 +132,8 @@ def fingerprint(state: GameState) -> dict[str, Any]:
         "seq": state.seq,
         "version": state.version,
         "audit": list(state.audit),
+        "bans": {pid: dataclasses.asdict(b) for pid, b in state.bans.items()},
+        "names": {pid: [dataclasses.asdict(n) for n in ns] for pid, ns in state.names.items()},
         "all_board": list(state.all_board),
         "round_board": list(state.round_board),
     }

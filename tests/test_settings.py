@@ -70,3 +70,42 @@ def test_secret_key_must_be_32_bytes_or_more() -> None:
     with pytest.raises(settings_mod.SettingsError, match="SECRET_KEY"):
         settings_mod.load(["--secret-key", "sixteen-chars-ok"], {})
     assert settings_mod.load([], {"SECRET_KEY": ""}).secret_key is None
+
+
+def test_admin_tokens_are_name_token_pairs() -> None:
+    """ADMIN_TOKENS reads ``name:token`` pairs in order; empty is none."""
+    environ = {"ADMIN_TOKENS": "alice:alice-token-0123456789, bob.ops:bob-token-0123456789"}
+    assert settings_mod.load([], environ).admin_tokens == (
+        ("alice", "alice-token-0123456789"),
+        ("bob.ops", "bob-token-0123456789"),
+    )
+    assert settings_mod.load([], {"ADMIN_TOKENS": ""}).admin_tokens == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("alice", "name:token pairs"),
+        ("al ice:alice-token-0123456789", "name:token pairs"),
+        ("a" * 33 + ":alice-token-0123456789", "name:token pairs"),
+        ("alice:short", "at least 16 characters"),
+        ("system:system-token-0123456789", "reserved"),
+        ("alice:alice-token-0123456789,alice:other-token-0123456789", "of their own"),
+        ("alice:same-token-0123456789,bob:same-token-0123456789", "of their own"),
+    ],
+)
+def test_a_bad_admin_tokens_value_is_named(raw: str, message: str) -> None:
+    """A malformed pair, a short token, a reserved or repeated name, a shared token: refused."""
+    with pytest.raises(SettingsError, match=f"ADMIN_TOKENS.*{message}"):
+        settings_mod.load([], {"ADMIN_TOKENS": raw})
+
+
+def test_admin_tokens_may_not_take_the_name_or_token_of_admin_token() -> None:
+    """ADMIN_TOKEN's admin is ``admin``: ADMIN_TOKENS naming ``admin`` or reusing its token is
+    refused while ADMIN_TOKEN is set, and allowed when it is not."""
+    single = {"ADMIN_TOKEN": "admin-token-0123456789"}
+    for raw in ("admin:other-token-0123456789", "bob:admin-token-0123456789"):
+        with pytest.raises(SettingsError, match="ADMIN_TOKENS may not"):
+            settings_mod.load([], {**single, "ADMIN_TOKENS": raw})
+    named = settings_mod.load([], {"ADMIN_TOKENS": "admin:other-token-0123456789"})
+    assert named.admin_tokens == (("admin", "other-token-0123456789"),)

@@ -283,17 +283,19 @@ function setConn(next) {
 }
 
 function renderConn() {
-  view.showConnection(connState, socket.retryIn(), state.board);
+  view.showConnection(connState, socket.retryIn(), state.board, state.me);
 }
 
 function banned() {
-  if (state.banned) return;
+  if (state.banned) return renderConn(); // a new reason or end of the ban shown
   state.banned = true;
   pusher.stop();
   socket.stop();
   setConn("banned");
   render();
   unbanWait.start();
+  // Told by the socket alone: the player object says why, and until when.
+  if (!state.me || state.me.status !== "banned") askMe().catch(() => {});
 }
 
 // An admin lifted the ban: the button works again at once, over HTTP until the socket is back.

@@ -32,10 +32,17 @@ const CONNECTION_TEXT = {
   paused: (retryIn, reason) =>
     `Paused by an admin${reason ? `: ${reason}` : ""}. The round clock is stopped; clicks ` +
     "not sent yet count when play resumes.",
-  banned: () =>
-    "You are banned from this game: your clicks no longer count. If an admin lifts the ban, " +
-    "the button comes back by itself.",
+  banned: (retryIn, pauseReason, me) => bannedText(me || {}),
 };
+
+// SPEC §8: the banned player is told why and, for a timed ban, when it ends.
+function bannedText({ ban_reason: reason, banned_until: until }) {
+  const why = reason ? ` Reason: ${reason}.` : "";
+  const end = until
+    ? `The ban ends ${new Date(until * 1000).toLocaleString()}; the button comes back by itself then.`
+    : "If an admin lifts the ban, the button comes back by itself.";
+  return `You are banned from this game: your clicks no longer count.${why} ${end}`;
+}
 
 export function planetColor(name) {
   if (PLANET_COLORS[name]) return PLANET_COLORS[name];
@@ -249,14 +256,14 @@ function showResult(kind, headline = "", sub = "", winner = null) {
 // The banner (connecting / reconnecting / offline / live / banned, and paused while live) and
 // the header's figures. The online count is a live figure: unknown while the socket is down,
 // and at least this page once it is up (a snapshot taken as the socket opened may not count it).
-export function showConnection(state, retryIn, board) {
+export function showConnection(state, retryIn, board, me) {
   const shown = state === "live" && board && board.paused ? "paused" : state;
   const banner = $("conn-banner");
   if (banner.dataset.state !== shown) {
     banner.dataset.state = shown;
     placeToasts();
   }
-  const text = CONNECTION_TEXT[shown](retryIn, board && board.pause_reason);
+  const text = CONNECTION_TEXT[shown](retryIn, board && board.pause_reason, me);
   if ($("conn-text").textContent !== text) $("conn-text").textContent = text;
   $("live-dot").dataset.state = state;
   const live = state === "live";

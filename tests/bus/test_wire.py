@@ -16,6 +16,7 @@ import pytest
 from bus import wire
 from engine import bulk, command_types, commands, errors
 from engine import command_types as c
+from engine.admin_query import PlayerFilter
 from engine.clicks import PushResult
 from engine.errors import GameError, InvalidRequest, RateLimited, Unavailable
 from engine.state import GameState
@@ -39,7 +40,7 @@ EXAMPLES: list[c.Command] = [
     c.QueueRound(target=50, seconds=30.0, planets=["earth", "mars"]),
     c.AdminEndRound(**ADMIN),  # the round queued above starts at the next tick after the break
     c.AdminPatchPlayer(player_id="p2", name="bee", score=7, **ADMIN),
-    c.AdminBan(player_id="p3", revoke_round_clicks=False, **ADMIN),
+    c.AdminBan(player_id="p3", revoke_round_clicks=False, duration_seconds=60.0, **ADMIN),
     c.AdminUnban(player_id="p3", **ADMIN),
     c.AdminResetScore(player_id="p2", **ADMIN),
     c.AdminKick(player_id="p2", **ADMIN),
@@ -64,6 +65,7 @@ EXAMPLES: list[c.Command] = [
     c.AdminListInterventions(query={}),
     c.AdminGetBulkJob(job_id=1),
     c.AdminListBulkJobs(),
+    c.AdminBulkPreview(action="ban", filter=PlayerFilter(search="b")),
     c.AdminGetGame(),
     c.Tick(),
     c.EndRound(),

@@ -179,6 +179,30 @@ def test_after_an_unban_the_button_works_again_at_once(
     expect(banner).to_have_attribute("data-state", "live")
 
 
+def test_a_timed_ban_says_why_and_until_when_and_lifts_itself(
+    server_process: ServerProcess, new_context: Any
+) -> None:
+    """Banned for 3 s, the page shows the reason and the ban's end; when it runs out the button
+    works again with no admin and no reload, and its clicks count."""
+    server_process.start(*FAST)
+    page = open_game(new_context(), server_process)
+    click(page, 1)
+    wait_for_server_score(page, 1)
+    player_id = server_me(page)["id"]
+    path = f"/api/admin/players/{player_id}/actions/ban"
+    admin(server_process, "POST", path, {"reason": "looked like a bot", "duration_seconds": 3})
+    banner, button = page.locator("#conn-banner"), page.locator("#big-button")
+    expect(banner).to_have_attribute("data-state", "banned")
+    expect(banner).to_contain_text("Reason: looked like a bot.")
+    expect(banner).to_contain_text("The ban ends")
+    expect(button).to_be_disabled()
+
+    expect(button).to_be_enabled(timeout=3_000 + 2 * AT_ONCE)  # the end, then a turn
+    expect(page.locator("#notice")).to_contain_text("ban has been lifted")
+    click(page, 2)
+    wait_for_server_score(page, 3)
+
+
 LIVE_FIGURES = (".topbar .pill", ".round-head")
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from engine import bulk
 from engine.errors import Conflict, InvalidRequest, NotFound
 from engine.state import GameState
-from tests.conftest import T0, add_player, apply_command, push, run_query
+from tests.conftest import T0, add_player, apply_command, fingerprint, push, run_query
 
 
 def cmd(state: GameState, op: str, now: float = T0, **fields: Any) -> Any:
@@ -339,3 +339,44 @@ def test_a_filter_job_reads_its_search_as_the_listing_does(crowd: GameState) -> 
             cmd(crowd, "admin_bulk_create", action="ban", filter=bad)
         assert refused.value.details["field"] in ("search", "active_since"), bad
     assert list(crowd.bulk_jobs) == [job["id"]]
+
+
+def test_a_dry_run_counts_and_names_what_the_job_would_reach_and_creates_nothing(
+    crowd: GameState,
+) -> None:
+    """Over a filter: the job's own total and the first ten matches in the order it walks; over
+    ids: the ids that are players, once each. No job, no audit entry, no change."""
+    for i in range(12, 24):
+        add_player(crowd, f"p{i:02d}")
+    before = fingerprint(crowd)
+    preview = run_query(crowd, {"op": "admin_bulk_preview", "action": "ban", "filter": {}})
+    assert (preview["dry_run"], preview["total"]) == (True, 24)
+    assert preview["sample"] == [{"id": f"p{i:02d}", "name": f"player-p{i:02d}"} for i in range(10)]
+    mars = {"op": "admin_bulk_preview", "action": "ban", "filter": {"planet": "mars"}}
+    by_ids = {"op": "admin_bulk_preview", "action": "unban", "player_ids": ["p03", "nobody", "p03"]}
+    assert run_query(crowd, by_ids) == {
+        "dry_run": True,
+        "total": 1,
+        "sample": [{"id": "p03", "name": "player-p03"}],
+    }
+    counted = run_query(crowd, mars)["total"]
+    assert (fingerprint(crowd), crowd.bulk_jobs) == (before, {})
+    assert cmd(crowd, "admin_bulk_create", action="ban", filter={"planet": "mars"})["total"] == (
+        counted
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"action": "explode", "player_ids": ["p00"]},
+        {"action": "ban"},
+        {"action": "ban", "player_ids": ["p00"], "filter": {}},
+        {"action": "move_planet", "player_ids": ["p00"], "planet": "pluto"},
+        {"action": "ban", "filter": {"sort": "age"}},
+    ],
+)
+def test_a_dry_run_refuses_what_the_job_would(crowd: GameState, fields: dict[str, Any]) -> None:
+    """A dry run of a malformed job is the same invalid_request the job would get."""
+    with pytest.raises(InvalidRequest):
+        run_query(crowd, {"op": "admin_bulk_preview", **fields})

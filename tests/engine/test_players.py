@@ -159,7 +159,7 @@ def test_a_player_without_a_name_gets_a_default_one(state: GameState) -> None:
 
 def test_a_new_player_object_has_every_field(state: GameState) -> None:
     """The created player object carries the SPEC §5 fields with ISO 8601 UTC times, no rank
-    in either scope before a click, and its board key (the first player's slot)."""
+    in either scope before a click, its board key (the first player's slot) and no ban."""
     player = add_player(state, "a", name=" Ann ")
     assert player == {
         "id": "a",
@@ -173,6 +173,8 @@ def test_a_new_player_object_has_every_field(state: GameState) -> None:
         "created_at": "2023-11-14T22:13:20Z",
         "last_click_at": None,
         "key": 0,
+        "banned_until": None,
+        "ban_reason": None,
     }
 
 

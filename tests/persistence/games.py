@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from engine import rounds
+from engine import commands
 from engine.errors import GameError
 from engine.rules import Rules
 from engine.state import GameState, new_state
@@ -91,7 +91,7 @@ def play(
     now = start
     for step, cmd in moves:
         now += step
-        if rounds.is_due(state, now):
+        if commands.is_due(state, now):
             tick = {"op": "tick", "now": now}
             apply_command(state, tick)
             records.append(tick)

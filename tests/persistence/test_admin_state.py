@@ -10,10 +10,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine import bans
 from engine.state import GameState, new_state
 from persistence import snapshot
 from persistence.data_dir import DataDir
-from tests.conftest import apply_command
+from tests.conftest import apply_command, push
 from tests.persistence.games import PLANETS, RULES, full_print, games, play, player_ids
 
 ADMIN = {"admin": "tok-1", "reason": "because"}
@@ -23,6 +24,11 @@ admin_moves = st.one_of(
         lambda pid, revoke: {"op": "admin_ban", "player_id": pid, "revoke_round_clicks": revoke},
         player_ids,
         st.booleans(),
+    ),
+    st.builds(
+        lambda pid, seconds: {"op": "admin_ban", "player_id": pid, "duration_seconds": seconds},
+        player_ids,
+        st.floats(1.0, 20.0),
     ),
     st.builds(lambda pid: {"op": "admin_unban", "player_id": pid}, player_ids),
     st.builds(lambda pid: {"op": "admin_reset_score", "player_id": pid}, player_ids),
@@ -82,6 +88,9 @@ def admin_print(state: GameState) -> dict[str, Any]:
     printed["bulk_jobs"] = {i: dataclasses.asdict(j) for i, j in state.bulk_jobs.items()}
     printed["push_stats"] = [(pid, dataclasses.asdict(s)) for pid, s in state.push_stats.items()]
     printed["next_ids"] = (state.next_intervention_id, state.next_job_id)
+    printed["ban_ends"] = sorted(  # the heap's live entries: stale ones are skipped anyway
+        (until, pid) for until, pid in state.ban_expiries if until == bans.until(state, pid)
+    )
     printed["index"] = {
         name: state.index.column(name).tolist()
         for name in ("score", "round_score", "round_id", "planet", "status", "flagged")
@@ -107,7 +116,8 @@ def interrupted(printed: dict[str, Any]) -> dict[str, Any]:
 @settings(max_examples=60, deadline=None)
 @given(games, mixed)
 def test_admin_state_survives_a_save_and_a_load(moves, admin) -> None:
-    """Audit, interventions, detector sums, bulk jobs and the pause come back equal; a running
+    """Audit, interventions, detector sums, bulk jobs, bans and their ends, name histories and
+    the pause come back equal; a running
     job comes back interrupted; the listing index is rebuilt to the same columns."""
     state, _, _ = play(moves + admin)
     expected = interrupted(admin_print(state))
@@ -140,3 +150,19 @@ def test_a_job_stepped_after_the_snapshot_replays_and_ends_interrupted() -> None
     assert loaded.bulk_jobs[1].status == state.bulk_jobs[1].status == "running"
     assert bulk.interrupt_running(loaded) == [1]
     assert loaded.bulk_jobs[1].done == 4
+
+
+def test_the_fast_paths_sums_survive_a_save_and_a_load() -> None:
+    """A bot half-way to its fast judgement is saved and loaded: the loaded game flags it at
+    the same push as the live one."""
+    joins = [(0.0, {"op": "create_player", "player_id": "bot", "name": None})]
+    state, _, now = play(joins)
+    for i in range(8):
+        push(state, "bot", f"b{i}", [50], now + i)
+    loaded = save_and_load(state)
+    assert admin_print(loaded) == admin_print(state)
+    for game in (state, loaded):
+        for i in range(8, 11):
+            push(game, "bot", f"b{i}", [50], now + i)
+        assert [c.kind for c in game.interventions.values()] == ["machine_rhythm"]
+    assert admin_print(loaded) == admin_print(state)

@@ -11,6 +11,7 @@ to earth; that server banned p6 (a target from creation) and not "late".
 from __future__ import annotations
 
 import shutil
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,9 @@ def test_a_format_4_snapshot_and_a_format_1_journal_load_with_the_meaning_they_w
         assert state.bulk_jobs[4].selection == {"filter": {"planet": "earth"}}
         snapshot.save(data_dir, state, result.next_segment)
         again, _ = snapshot.read(data_dir, snapshot.CURRENT, FIXTURE_RULES)
-    assert (tmp_path / "data" / snapshot.CURRENT).read_bytes()[8:12] == b"\x05\0\0\0"
+    assert (tmp_path / "data" / snapshot.CURRENT).read_bytes()[8:12] == struct.pack(
+        "<I", snapshot.FORMAT
+    )
     assert job_figures(again) == job_figures(state)
 
 

@@ -13,7 +13,7 @@ from engine.state import GameState
 from persistence import codec, snapshot
 from persistence.data_dir import DataDir
 from persistence.errors import CorruptFile, IncompatibleFile
-from tests.conftest import fingerprint
+from tests.conftest import apply_command, fingerprint
 from tests.persistence.games import RULES, play
 
 
@@ -140,3 +140,31 @@ def test_a_format_3_snapshot_from_before_the_admin_state_still_loads(
     loaded, _ = snapshot.read(data_dir, snapshot.CURRENT, RULES)
     assert fingerprint(loaded) == expected
     assert (loaded.paused, loaded.interventions, loaded.bulk_jobs) == (False, {}, {})
+
+
+def test_a_format_5_snapshot_from_before_ban_records_still_loads(
+    tmp_path: Path, data_dir: DataDir, game: GameState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A format 5 file, which ends before the ban records and name histories, loads with the
+    same game and neither: its banned players stay banned, with no reason and no end."""
+    encode = codec.encode
+
+    def format_5(state: GameState, journal_next: int, saved_at: float) -> Any:
+        stream = encode(state, journal_next, saved_at)
+        header = next(stream)
+        for name in codec.PLAYER_RECORD_SECTIONS:
+            del header["counts"][name]
+        yield header
+        yield from stream
+
+    apply_command(game, {"op": "set_status", "player_id": "p2", "status": "banned", "now": 1.0})
+    expected = fingerprint(game)
+    with monkeypatch.context() as patch:
+        patch.setattr(snapshot, "FORMAT", 5)
+        patch.setattr(codec, "encode", format_5)
+        snapshot.save(data_dir, game, 1)
+    assert (tmp_path / snapshot.CURRENT).read_bytes()[8:12] == struct.pack("<I", 5)
+    loaded, _ = snapshot.read(data_dir, snapshot.CURRENT, RULES)
+    assert fingerprint(loaded) == expected
+    assert (loaded.bans, loaded.names, loaded.ban_expiries) == ({}, {}, [])
+    assert loaded.players["p2"].status == "banned"

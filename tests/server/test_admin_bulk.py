@@ -166,3 +166,20 @@ async def test_cancel_midway_leaves_a_consistent_state(make_client: ClientFactor
     assert again.status == 409
     audit = await admin_json(client, "GET", f"/api/admin/audit?target=bulk:{job['id']}")
     assert [e["action"] for e in audit["entries"]] == ["bulk_cancel", "bulk_create"]
+
+
+async def test_a_dry_run_answers_the_count_and_creates_nothing(client: TestClient) -> None:
+    """``dry_run: true`` answers 200 with the total and up to ten {id, name}, with or without a
+    reason; no job exists and nothing is audited afterwards. A job itself still needs one."""
+    await add_bots(client, 12)
+    body = {"action": "ban", "filter": {"search": "bot"}, "dry_run": True}
+    preview = await admin_json(client, "POST", "/api/admin/bulk", body)
+    assert (preview["dry_run"], preview["total"], len(preview["sample"])) == (True, 12, 10)
+    assert {tuple(p) for p in preview["sample"]} == {("id", "name")}
+    assert [p["name"] for p in preview["sample"]] == [f"bot{i}" for i in range(10)]
+    again = await admin_json(client, "POST", "/api/admin/bulk", {**body, "reason": "spam"})
+    assert again == preview
+    assert (await admin_json(client, "GET", "/api/admin/bulk"))["jobs"] == []
+    assert (await admin_json(client, "GET", "/api/admin/audit"))["entries"] == []
+    refused = await admin_json(client, "POST", "/api/admin/bulk", {**body, "dry_run": False}, 400)
+    assert refused["error"]["details"] == {"field": "reason"}

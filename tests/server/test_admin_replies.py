@@ -104,8 +104,10 @@ async def test_every_admin_reply_fits_its_model(client: TestClient) -> None:
     assert result["applied"] == 2
 
     body = {"action": "ban", "reason": "wave", "filter": {"search": "Alicia"}}
+    dry = await tour.call("POST", "/api/admin/bulk", {**body, "dry_run": True})
+    assert dry["total"] == 1
     job = await tour.call("POST", "/api/admin/bulk", body, status=201)
-    for _ in range(500):  # a one-player job: done in a step or two of the bulk runner
+    for _ in range(500):  # a one-player job: done in a step or two of the actor
         job = await tour.call("GET", f"/api/admin/bulk/{job['id']}")
         if job["status"] == "done":
             break
@@ -133,6 +135,8 @@ async def test_every_admin_reply_fits_its_model(client: TestClient) -> None:
     await tour.call("POST", "/api/admin/rounds", {"reason": "event", "target": 50}, 201)
     await tour.call("POST", "/api/admin/rounds/current/end", {"reason": "event starts"})
     await tour.call("GET", "/api/admin/metrics")
+    await tour.call("GET", "/api/admin/metrics?history=1")
+    assert (await tour.call("GET", "/api/admin/me"))["name"] == "admin"
     await tour.call("POST", "/api/admin/ws-token")
 
     assert set(tour.operations) - tour.seen == set()

@@ -33,6 +33,8 @@ async def test_session_creates_a_player_with_a_token(client: TestClient) -> None
         "created_at",
         "last_click_at",
         "key",
+        "banned_until",
+        "ban_reason",
     }
     assert player["name"] == "Ada_99"
     assert player["planet"] in {"earth", "mars"}
