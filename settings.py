@@ -111,7 +111,7 @@ class Settings:
     # seconds the actor waits between two steps of a bulk job (0: one event-loop iteration).
     admin_rate: float = 20.0
     admin_burst: int = 60
-    # Players a second an admin's listings may scan (server/admin_auth.py, the read budget).
+    # Players a second an admin's listings may scan (server/admin/auth.py, the read budget).
     admin_scan_rate: float = 20_000_000.0
     admin_bulk_pace: float = 0.0
     admin_metrics_interval: float = 5.0  # the admin socket's figures (SPEC §8); tests shrink it

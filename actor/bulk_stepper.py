@@ -1,4 +1,4 @@
-"""The actor stepping its own bulk jobs (SPEC §8, ``engine/bulk.py``), as it ticks the round.
+"""The actor stepping its own bulk jobs (SPEC §8, ``engine/admin/bulk.py``), as it ticks the round.
 
 A bulk job is applied a step at a time, each step an ``admin_bulk_step`` command the actor sends
 itself and journals like any other. Once a turn has applied a step (or created or resumed a
@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from engine import bulk
+from engine.admin import bulk
 from engine.command_types import AdminBulkStep
 from engine.errors import Conflict, NotFound, Unavailable
 from engine.state import GameState

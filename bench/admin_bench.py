@@ -9,7 +9,7 @@ then times:
   step is one turn's worth, so its longest is what a player's push may wait behind;
 - listings with a random filter, a random sort and a random page: the selection (which the
   server runs on the copy in a thread of its own) and the rows (built between turns, 64 a step);
-- the same listings in one turn on the live index, as ``engine.admin_query.list_players`` runs
+- the same listings in one turn on the live index, as ``engine.admin.query.list_players`` runs
   them (p50, p95, max); searches by name substring (p95) and by id prefix;
 - bulk steps of a 100,000-player ban and of a 100,000-player score reset (the longest step);
 - bulk steps over a filter, which test at most ``bulk.SCAN`` slots each: an unban of the banned
@@ -36,12 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine_bench import spread_scores
 
-from engine import bulk, commands
-from engine.admin_query import PlayerFilter, list_players, parse_query, rows, select
+from engine import commands
+from engine.admin import bulk
+from engine.admin.index_copy import IndexCopy, prepare_step
+from engine.admin.player_index import PlayerIndex
+from engine.admin.query import PlayerFilter, list_players, parse_query, rows, select
 from engine.command_types import AdminBulkCreate, CreatePlayer, Push, Tick
 from engine.errors import GameError
-from engine.index_copy import IndexCopy, prepare_step
-from engine.player_index import PlayerIndex
 from engine.rules import Rules
 from engine.state import GameState, new_state
 
@@ -194,7 +195,7 @@ def main() -> None:
     print(f"index memory: {state.index.memory_bytes() / 2**20:.1f} MiB")
     print(f"the copy's memory: {copy.memory_bytes() / 2**20:.1f} MiB")
     split_listings(state, copy, [random_query(rng) for _ in range(args.queries)])
-    print("in one turn on the live index (engine.admin_query.list_players):")
+    print("in one turn on the live index (engine.admin.query.list_players):")
     figures(
         "filter + sort + page", [timed(state, random_query(rng))[0] for _ in range(args.queries)]
     )

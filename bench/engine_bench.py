@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import commands, interventions
+from engine import commands
+from engine.admin import interventions
 from engine.command_types import CheckedPush, CreatePlayer, Tick
 from engine.leaderboard import Leaderboard
 from engine.rules import Rules

@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from actor.actor import Actor
 from actor.clock import SystemClock
 from engine import batch_memory, commands
-from engine.admin_query import PlayerFilter
+from engine.admin.player_index import PlayerIndex
+from engine.admin.query import PlayerFilter
 from engine.command_types import (
     AdminBulkCancel,
     AdminBulkCreate,
@@ -50,7 +51,6 @@ from engine.command_types import (
     Tick,
 )
 from engine.leaderboard import Leaderboard
-from engine.player_index import PlayerIndex
 from engine.players import Player
 from engine.rules import Rules
 from engine.state import GameState, new_state

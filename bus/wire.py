@@ -212,7 +212,7 @@ def decode_publication(payload: bytes) -> Publication:
 
 
 def encode_events(events: list[dict[str, Any]]) -> bytes:
-    """A turn's events (round, admin; ``engine/admin_events.py``), for every gateway."""
+    """A turn's events (round, admin; ``engine/admin/events.py``), for every gateway."""
     return _encode(events)
 
 

@@ -13,7 +13,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from engine import batch_memory, interventions, rounds, throttle
+from engine import batch_memory, rounds, throttle
+from engine.admin import interventions
 from engine.errors import Banned, InvalidRequest, NotFound, Paused, RoundNotActive
 from engine.players import BANNED, BatchResult, round_score
 from engine.rules import Rules

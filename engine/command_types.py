@@ -27,11 +27,11 @@ from typing import Annotated, Any, Literal, TypeAlias, Union, cast, dataclass_tr
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from engine.admin_query import PlayerFilter
-from engine.bulk import ACTIONS as BULK_ACTIONS
-from engine.bulk import SCAN, STEP
+from engine.admin.bulk import ACTIONS as BULK_ACTIONS
+from engine.admin.bulk import SCAN, STEP
+from engine.admin.interventions import MAX_NOTE, TEMPLATES
+from engine.admin.query import PlayerFilter
 from engine.errors import InvalidRequest
-from engine.interventions import MAX_NOTE, TEMPLATES
 from engine.players import STATUSES
 
 SCORE_MAX = 10**12
@@ -129,7 +129,7 @@ class EndRound(Command, tag="end_round"):
     pass
 
 
-# -- admin mutations, each audited (engine/admin.py) -------------------------------------------
+# -- admin mutations, each audited (engine/admin/commands.py) ---------------------------------
 
 
 class AdminPatchPlayer(AdminCommand, tag="admin_patch_player"):
@@ -144,7 +144,9 @@ class AdminPatchPlayer(AdminCommand, tag="admin_patch_player"):
 class AdminBan(AdminCommand, tag="admin_ban"):
     player_id: str
     revoke_round_clicks: bool = False
-    duration_seconds: BanSeconds | UnsetType = UNSET  # a ban that lifts itself (engine/bans.py)
+    duration_seconds: BanSeconds | UnsetType = (
+        UNSET  # a ban that lifts itself (engine/admin/bans.py)
+    )
 
 
 class AdminUnban(AdminCommand, tag="admin_unban"):
@@ -163,7 +165,7 @@ class PlayerOperation(Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     """One operation of a batch, ``{"action": "ban", "player_id": ..., "reason": ...}``.
 
     ``action`` is any string and every action's fields are here: which action exists and which
-    fields it takes is ``engine.admin_actions.check``'s, so a batch's refusal names the
+    fields it takes is ``engine.admin.actions.check``'s, so a batch's refusal names the
     operation that is wrong instead of refusing the whole command unread.
     """
 
@@ -180,7 +182,7 @@ class PlayerOperation(Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
 
 
 class AdminBatch(AdminCommand, tag="admin_batch"):
-    """Player operations, all or none; each is checked by ``engine.admin_actions.check``."""
+    """Player operations, all or none; each is checked by ``engine.admin.actions.check``."""
 
     operations: Annotated[list[PlayerOperation], Meta(min_length=1, max_length=MAX_BATCH)]
 
@@ -207,7 +209,7 @@ class AdminBulkCreate(AdminCommand, tag="admin_bulk_create"):
     """A job over the players ``filter`` matches, or over ``player_ids`` (one of the two).
 
     ``walk``: the filter is tested on each player as the job's cursor reaches it
-    (``engine/bulk.py``). False is what a record of a journal written before that means (the
+    (``engine/admin/bulk.py``). False is what a record of a journal written before that means (the
     journal sets it when it reads one): the ids the filter matched at creation are the targets.
     """
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine import admin, bans, clicks, roster, rounds
+from engine import clicks, roster, rounds
 from engine import command_types as c
+from engine.admin import bans
+from engine.admin import commands as admin
 from engine.errors import InvalidRequest
 from engine.state import GameState
 from engine.view import PlayerObject, RoundSummaryInfo, entries_view, player_dict
@@ -93,7 +95,7 @@ MUTATIONS: dict[type[c.Command], Handler] = {
     c.ResetScore: _reset_score,
     c.QueueRound: _queue_round,
     c.EndRound: _end_round,
-    **admin.MUTATIONS,  # each with its audit entry: engine/admin.py
+    **admin.MUTATIONS,  # each with its audit entry: engine/admin/commands.py
 }
 
 

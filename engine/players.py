@@ -70,7 +70,7 @@ class Player:
 
 @dataclass(slots=True)
 class BanRecord:
-    """Why and until when a player is banned (``engine/bans.py``); kept only while banned."""
+    """Why and until when a player is banned (``engine/admin/bans.py``); kept only while banned."""
 
     reason: str | None  # None for a ban from before reasons were kept, or a tool's ban
     at: float

@@ -143,7 +143,7 @@ def record_ban(
     duration: float | None = None,
     by: str | None = None,
 ) -> None:
-    """Keep why and until when the player is banned (``engine/bans.py`` lifts a timed one)."""
+    """Keep why and until when the player is banned (``engine/admin/bans.py`` lifts a timed one)."""
     until = None if duration is None else now + duration
     if player_id in state.bans and reason is None and until is None:
         return  # a tool's ban of a banned player: the record the ban has says more

@@ -71,7 +71,9 @@ def queue_round(
 
 def is_due(state: GameState, now: float) -> bool:
     """Whether ``advance`` would change anything at ``now`` (cheap; called on every message)."""
-    if state.paused:  # the round clock stands still (engine/admin.py moves it on at the resume)
+    if (
+        state.paused
+    ):  # the round clock stands still (engine/admin/commands.py moves it on at the resume)
         return False
     active = active_round(state)
     if active is not None:

@@ -6,10 +6,10 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from engine.admin_state import BulkJob, Intervention, PushStats
+from engine.admin.player_index import PlayerIndex
+from engine.admin.records import BulkJob, Intervention, PushStats
 from engine.leaderboard import Leaderboard, PlayerSlots
 from engine.planets import Planet, make_planets
-from engine.player_index import PlayerIndex
 from engine.players import BanRecord, NameChange, Player
 from engine.rules import Rules
 
@@ -74,9 +74,11 @@ class GameState:
     next_round_at: float | None = 0.0  # set during a break; the first tick starts round 1
     seq: int = 0  # bumped on every score change: the leaderboards' tie-break
     version: int = 0  # bumped on every change: snapshots and journal key on it
-    audit: list[dict[str, Any]] = field(default_factory=list)  # engine/audit.py; id = place + 1
+    audit: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # engine/admin/audit.py; id = place + 1
     outbox: list[dict[str, Any]] = field(default_factory=list)  # events for the actor to route
-    # Admin (SPEC §8): the emergency stop, flagged players, bulk jobs; see engine/admin.py.
+    # Admin (SPEC §8): the emergency stop, flagged players, bulk jobs; see engine/admin/commands.py.
     paused: bool = False
     pause_reason: str | None = None
     paused_at: float | None = None
@@ -85,7 +87,7 @@ class GameState:
     bulk_jobs: dict[int, BulkJob] = field(default_factory=dict)
     next_intervention_id: int = 1
     next_job_id: int = 1
-    bans: dict[str, BanRecord] = field(default_factory=dict)  # banned players: engine/bans.py
+    bans: dict[str, BanRecord] = field(default_factory=dict)  # banned players: engine/admin/bans.py
     names: dict[str, list[NameChange]] = field(default_factory=dict)  # renamed players' names
     index: PlayerIndex = field(init=False)  # derived from the players: rebuilt, never saved
     # (until, player id) of every timed ban, a heap: the tick looks only at its first entry.

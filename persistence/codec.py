@@ -17,8 +17,8 @@ needs a large buffer, and players are built chunk by chunk as they are read.
 The admin's state goes along: the audit log, interventions, the detectors' running sums (so a
 replay flags what the live game flagged), bulk jobs and the pause. A bulk job is what the admin
 gave (a filter, or ids while the job may still run) and a cursor, or once finished its summary
-(``engine/bulk.py``); a job of format 4 kept every target's id, and is read as a job over those
-ids when it may still run, as its summary when not. A bulk job that was running when the
+(``engine/admin/bulk.py``); a job of format 4 kept every target's id, and is read as a job over
+those ids when it may still run, as its summary when not. A bulk job that was running when the
 snapshot was taken loads as ``interrupted``: no one steps it in a new process until an admin
 resumes it. The ban records (reason, end) and the renamed players' name histories go along
 too, in two sections at the end (format 6); the heap of ban ends is rebuilt from the records.
@@ -42,8 +42,9 @@ from typing import Any
 
 import msgpack
 
-from engine import admin_state, bulk
-from engine.admin_state import BulkJob, Intervention, PushStats
+from engine.admin import bulk
+from engine.admin import records as admin_state
+from engine.admin.records import BulkJob, Intervention, PushStats
 from engine.leaderboard import Leaderboard, PlayerSlots
 from engine.planets import Planet
 from engine.players import BanRecord, NameChange, Player

@@ -31,7 +31,8 @@ import re
 import time
 from typing import Any
 
-from engine import bulk, command_types, commands
+from engine import command_types, commands
+from engine.admin import bulk
 from engine.errors import GameError
 from engine.rules import Rules
 from engine.state import GameState, new_state

@@ -18,8 +18,10 @@ from actor.actor import Actor
 from actor.clock import Clock, SystemClock
 from engine.state import GameState
 from persistence.store import open_store
-from server import admin_api, http_api, pages, player_news, ws
+from server import http_api, pages, player_news, ws
 from server.address_load import ADDRESS_LOAD, AddressLoad
+from server.admin import api as admin_api
+from server.admin import routes as admin_routes
 from server.auth import check_secret_key, load_auth
 from server.broadcaster import BROADCASTER
 from server.conn_limits import CONN_LIMITS, ConnLimits
@@ -107,7 +109,8 @@ def init_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicati
     app[CONN_LIMITS] = ConnLimits.from_settings(settings)
     app[ADDRESS_LOAD] = AddressLoad(shed_rate=settings.shed_rate)
     app.cleanup_ctx.append(game_ctx)
-    http_api.setup(app)
+    # The one place the route tables meet: the players' and the admin's, one OpenAPI document.
+    http_api.setup(app, admin_routes.operations())
     ws.setup(app)
     player_news.setup(app)  # after ws: it tells the sockets the broadcaster holds
     admin_api.setup(app)  # after ws: the admin hub closes players' sockets through it

@@ -33,7 +33,7 @@ from settings import DEFAULT_ADMIN, Settings
 log = logging.getLogger("ctb.auth")
 
 PLAYER, WS = "player", "ws"
-ADMIN_WS = "admin_ws"  # the admin socket's handshake token (server/admin_ws.py); sub: admin name
+ADMIN_WS = "admin_ws"  # the admin socket's handshake token (server/admin/ws.py); sub: admin name
 ADMIN_DEVICE = "admin_device"  # a client that has used an admin token (admin_auth.py); sub: its id
 PLAYER_TTL = 365 * 86400
 WS_TTL = 90

@@ -224,7 +224,7 @@ class Broadcaster:
     def on_turn(self, events: list[dict[str, Any]]) -> None:
         """Actor listener: keep round events for the next tick (it must not block the actor)."""
         if events:
-            # Admin events are for the admin hub (server/admin_ws.py), never for players.
+            # Admin events are for the admin hub (server/admin/ws.py), never for players.
             self.pending_events.extend(e for e in events if e.get("event") != "admin")
 
     async def run(self) -> None:

@@ -27,7 +27,7 @@ from engine.command_types import Command, CreatePlayer, GetLeaderboard, GetMe, R
 from engine.errors import Banned, GameError, NotFound, RateLimited, Unavailable
 from engine.players import BANNED
 from engine.view import Board, PlayerObject
-from server import admin_routes, auth, conditional, middleware, public_cache, push
+from server import auth, conditional, middleware, public_cache, push
 from server.client_address import client_address, limit_key
 from server.errors import Unauthorized
 from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
@@ -376,11 +376,11 @@ DESCRIPTION = (
 )
 
 
-def setup(app: web.Application) -> None:
+def setup(app: web.Application, more: list[Operation]) -> None:
+    """The players' routes and ``more`` (the admin's), in one table and one document."""
     settings = app[SETTINGS]
     push.setup(app)
-    ops = operations(settings.sessions_per_minute, app[push.PUSH].models.http, settings)
-    ops += admin_routes.operations()
+    ops = operations(settings.sessions_per_minute, app[push.PUSH].models.http, settings) + more
     app[HTTP] = HttpState(
         limiter=SessionLimiter(settings.sessions_per_minute),
         settings=ClientSettings.of(settings),

@@ -225,6 +225,28 @@ OTHER: Json = {
             },
         },
     },
+    "/static/admin/{name}": {
+        "get": {
+            "summary": "a file of the admin page (its scripts and styles)",
+            "tags": ["pages"],
+            "parameters": [_NAME],
+            "responses": {
+                "200": {"description": "the file", "content": {"*/*": {"schema": {}}}},
+                "304": {"description": "unchanged since the copy the browser holds"},
+                "404": _json(ERROR_REF, ERRORS[404]),
+            },
+        },
+        "head": {
+            "summary": "an admin page file's headers",
+            "tags": ["pages"],
+            "parameters": [_NAME],
+            "responses": {
+                "200": {"description": "the file's headers"},
+                "304": {"description": "unchanged"},
+                "404": {"description": "no such file"},
+            },
+        },
+    },
     "/metrics": {
         "get": {
             "summary": "Prometheus metrics (SPEC §10)",

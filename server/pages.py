@@ -1,6 +1,8 @@
 """The web pages (SPEC §9): ``GET /`` the game, ``GET /admin`` the admin page, ``/static/*``.
 
-Plain files from ``server/static`` with no build step. The files found there at start-up are
+Plain files from ``server/static`` with no build step; the admin page's own modules and
+stylesheets are in ``server/static/admin`` (``/static/admin/*``), the files both pages share at
+the top. The files found there at start-up are
 read once and served from memory (an allow-list, so no directory listing and no path tricks;
 an edited file is served after a restart), each with an explicit ``Content-Type``. Text files
 go gzip-compressed to clients that accept it (a page's scripts and styles are about a fifth of
@@ -71,13 +73,21 @@ class StaticFile:
     content_type: str
 
 
+ADMIN_DIR = "admin"  # the admin page's folder, served under /static/admin/
+
+
 def static_files(directory: Path = STATIC_DIR) -> dict[str, Path]:
-    """The servable files: regular top-level files with a known type, by name."""
-    return {
-        path.name: path
-        for path in sorted(directory.iterdir())
-        if path.is_file() and not path.name.startswith(".") and path.suffix in CONTENT_TYPES
-    }
+    """The servable files: regular files with a known type, at the top by name and in the
+    admin page's folder as ``admin/<name>``."""
+    found: dict[str, Path] = {}
+    for folder, prefix in ((directory, ""), (directory / ADMIN_DIR, ADMIN_DIR + "/")):
+        if folder.is_dir():
+            found.update(
+                (prefix + path.name, path)
+                for path in sorted(folder.iterdir())
+                if path.is_file() and not path.name.startswith(".") and path.suffix in CONTENT_TYPES
+            )
+    return found
 
 
 def load(path: Path) -> StaticFile:
@@ -113,12 +123,14 @@ def setup(app: web.Application, directory: Path = STATIC_DIR) -> None:
         return handler
 
     async def static(request: web.Request) -> web.StreamResponse:
-        file = files.get(request.match_info["name"])
+        folder = ADMIN_DIR + "/" if request.match_info.route.name == "static_admin" else ""
+        file = files.get(folder + request.match_info["name"])
         if file is None:
             return http_error(NotFound("no such file"))
         headers = PAGE_HEADERS if file.content_type.startswith("text/html") else HEADERS
         return reply(request, file, headers)
 
     app.router.add_get("/", page("index.html"), name="game_page")
-    app.router.add_get("/admin", page("admin.html"), name="admin_page")
+    app.router.add_get("/admin", page(ADMIN_DIR + "/admin.html"), name="admin_page")
     app.router.add_get("/static/{name}", static, name="static")
+    app.router.add_get("/static/admin/{name}", static, name="static_admin")

@@ -3,7 +3,7 @@
 Boards are the same bytes for everyone and carry no player's own object, so a change an admin
 makes to one player (a rename, a move to another planet, a score reset, a ban or an unban, one
 by one or by a bulk job) would reach that player's page only at its next ``/api/me``. This
-actor listener reads the ``changed`` ids of the turn's admin events (``engine/admin_events.py``)
+actor listener reads the ``changed`` ids of the turn's admin events (``engine/admin/events.py``)
 and:
 
 - sends ``{"type": "me", "data": <player object>}`` to each open socket of those players, read
@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from actor.actor import Actor
-from engine.admin_events import is_admin_event
+from engine.admin.events import is_admin_event
 from engine.command_types import GetMe
 from engine.errors import GameError
 from server import ws_protocol as proto

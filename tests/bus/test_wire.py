@@ -14,9 +14,10 @@ import msgspec
 import pytest
 
 from bus import wire
-from engine import bulk, command_types, commands, errors
+from engine import command_types, commands, errors
 from engine import command_types as c
-from engine.admin_query import PlayerFilter
+from engine.admin import bulk
+from engine.admin.query import PlayerFilter
 from engine.clicks import PushResult
 from engine.errors import GameError, InvalidRequest, RateLimited, Unavailable
 from engine.state import GameState

@@ -37,7 +37,7 @@ def test_pages_and_static_files_are_served_with_their_types(
         "/": "text/html; charset=utf-8",
         "/admin": "text/html; charset=utf-8",
         "/static/game.js": "text/javascript; charset=utf-8",
-        "/static/admin.js": "text/javascript; charset=utf-8",
+        "/static/admin/admin.js": "text/javascript; charset=utf-8",
         "/static/queue.js": "text/javascript; charset=utf-8",
         "/static/view.js": "text/javascript; charset=utf-8",
         "/static/api.js": "text/javascript; charset=utf-8",
@@ -66,7 +66,16 @@ def test_pages_and_static_files_are_served_with_their_types(
     assert b'<button id="big-button"' in body
     assert fetch(base + "/", method="HEAD")[0] == 200
 
-    for path in ("/static/", "/static/missing.js", "/static/..%2fpages.py", "/static/.hidden"):
+    for path in (
+        "/static/",
+        "/static/missing.js",
+        "/static/..%2fpages.py",
+        "/static/.hidden",
+        "/static/admin/",
+        "/static/admin/../pages.py",
+        "/static/admin/admin/admin.js",
+        "/static/admin-api.js",
+    ):
         status, headers, body = fetch(base + path)
         assert status == 404, path
         assert json.loads(body)["error"]["code"] == "not_found", path

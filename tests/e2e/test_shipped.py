@@ -142,7 +142,7 @@ def test_serves_the_game_from_an_empty_folder_and_saves_on_sigterm(
     data = server.cwd / "data"
 
     assert get(server, "/readyz")[0] == 200
-    for path, name in (("/", "index.html"), ("/admin", "admin.html")):
+    for path, name in (("/", "index.html"), ("/admin", "admin/admin.html")):
         status, content_type, body = get(server, path)
         assert (status, content_type) == (200, "text/html; charset=utf-8")
         assert body == (STATIC / name).read_bytes()

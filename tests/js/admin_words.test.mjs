@@ -1,9 +1,9 @@
-// The admin page's words and names (server/static/admin-words.js, admin-names.js).
+// The admin page's words and names (server/static/admin/admin-words.js, admin-names.js).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { NameBook } from "../../server/static/admin-names.js";
-import { changeLines, evidencePairs, valueText } from "../../server/static/admin-words.js";
+import { NameBook } from "../../server/static/admin/admin-names.js";
+import { changeLines, evidencePairs, valueText } from "../../server/static/admin/admin-words.js";
 
 test("an audit change is one readable line a changed field", () => {
   assert.deepEqual(changeLines({ status: "active", score: 12 }, { status: "banned", score: 12 }), [

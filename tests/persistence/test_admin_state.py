@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import bans
+from engine.admin import bans
 from engine.state import GameState, new_state
 from persistence import snapshot
 from persistence.data_dir import DataDir
@@ -138,7 +138,7 @@ def test_replaying_the_journal_of_admin_commands_rebuilds_the_same_state(moves, 
 def test_a_job_stepped_after_the_snapshot_replays_and_ends_interrupted() -> None:
     """A snapshot taken mid-job, then steps in the journal: the steps replay onto the loaded
     (interrupted) job, and start-up marks it interrupted again with the replayed progress."""
-    from engine import bulk
+    from engine.admin import bulk
 
     joins = [(0.0, {"op": "create_player", "player_id": f"p{i}", "name": None}) for i in range(6)]
     create = {"op": "admin_bulk_create", "action": "ban", "filter": {}, **ADMIN}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from actor.clock import FakeClock
-from engine.admin_query import PlayerFilter
+from engine.admin.query import PlayerFilter
 from engine.command_types import AdminBulkCreate, AdminBulkResume, AdminBulkStep, CreatePlayer
 from engine.rules import Rules
 from engine.state import GameState, new_state

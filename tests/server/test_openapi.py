@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from actor.clock import FakeClock
 from engine.errors import InvalidRequest
 from engine.players import MAX_NAME_LENGTH, clean_name
-from server.admin_routes import operations as admin_operations
+from server.admin.routes import operations as admin_operations
 from server.app import init_app
 from server.models import NAME_FORMAT
 from tests.conftest import T0
@@ -50,7 +50,7 @@ schemathesis.openapi.format(
 )
 
 # Pages and the WebSocket answer HTML, files and a protocol switch; the fuzzing is for the API.
-NOT_FUZZED = ("/", "/admin", "/static/{name}", "/ws", "/api/admin/ws")
+NOT_FUZZED = ("/", "/admin", "/static/{name}", "/static/admin/{name}", "/ws", "/api/admin/ws")
 EXAMPLES_PER_OPERATION = 15
 
 
