@@ -177,6 +177,33 @@ _TOKEN = {
     "schema": {"type": "string"},
 }
 
+
+def _static_file(summary: str) -> Json:
+    """A file served from memory by ``server/pages.py``, with its 304 and 404."""
+    return {
+        "get": {
+            "summary": summary,
+            "tags": ["pages"],
+            "parameters": [_NAME],
+            "responses": {
+                "200": {"description": "the file", "content": {"*/*": {"schema": {}}}},
+                "304": {"description": "unchanged since the copy the browser holds"},
+                "404": _json(ERROR_REF, ERRORS[404]),
+            },
+        },
+        "head": {
+            "summary": summary + ": its headers",
+            "tags": ["pages"],
+            "parameters": [_NAME],
+            "responses": {
+                "200": {"description": "the file's headers"},
+                "304": {"description": "unchanged"},
+                "404": {"description": "no such file"},
+            },
+        },
+    }
+
+
 # The routes that do not speak JSON: the pages (SPEC §9) and the WebSockets' handshakes (§6, §8).
 OTHER: Json = {
     "/api/admin/ws": {
@@ -203,50 +230,8 @@ OTHER: Json = {
     },
     "/": _page("the game page (SPEC §9)"),
     "/admin": _page("the admin page (SPEC §9)"),
-    "/static/{name}": {
-        "get": {
-            "summary": "a static file of the pages (scripts, styles, images)",
-            "tags": ["pages"],
-            "parameters": [_NAME],
-            "responses": {
-                "200": {"description": "the file", "content": {"*/*": {"schema": {}}}},
-                "304": {"description": "unchanged since the copy the browser holds"},
-                "404": _json(ERROR_REF, ERRORS[404]),
-            },
-        },
-        "head": {
-            "summary": "a static file's headers",
-            "tags": ["pages"],
-            "parameters": [_NAME],
-            "responses": {
-                "200": {"description": "the file's headers"},
-                "304": {"description": "unchanged"},
-                "404": {"description": "no such file"},
-            },
-        },
-    },
-    "/static/admin/{name}": {
-        "get": {
-            "summary": "a file of the admin page (its scripts and styles)",
-            "tags": ["pages"],
-            "parameters": [_NAME],
-            "responses": {
-                "200": {"description": "the file", "content": {"*/*": {"schema": {}}}},
-                "304": {"description": "unchanged since the copy the browser holds"},
-                "404": _json(ERROR_REF, ERRORS[404]),
-            },
-        },
-        "head": {
-            "summary": "an admin page file's headers",
-            "tags": ["pages"],
-            "parameters": [_NAME],
-            "responses": {
-                "200": {"description": "the file's headers"},
-                "304": {"description": "unchanged"},
-                "404": {"description": "no such file"},
-            },
-        },
-    },
+    "/static/{name}": _static_file("a static file of the pages (scripts, styles, images)"),
+    "/static/admin/{name}": _static_file("a file of the admin page (its scripts and styles)"),
     "/metrics": {
         "get": {
             "summary": "Prometheus metrics (SPEC §10)",

@@ -67,6 +67,7 @@ class CaseQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The queue's filters and page, declared once: read by ``query_params.read``, and the
     server's query parameters in the OpenAPI document are derived from it."""
 
+    # A Literal made from the engine's tuple: msgspec reads it at run time, a type checker cannot.
     status: Literal[OPEN, ASSIGNED, RESOLVED] | None = None  # type: ignore[valid-type]
     player_id: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
     page: Annotated[int, Meta(ge=1, le=10**9)] = 1

@@ -87,6 +87,7 @@ class PlayerFilter(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit
         | None
     ) = None
     planet: Annotated[str, Meta(min_length=1, max_length=24)] | None = None
+    # A Literal made from the engine's tuple: msgspec reads it at run time, a type checker cannot.
     status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
     score_min: Count | None = None
     score_max: Count | None = None
@@ -100,6 +101,7 @@ class PlayerFilter(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit
 class PlayerQuery(PlayerFilter, frozen=True):
     """What the admin asks for: the filters, and the sort, order and page of the listing."""
 
+    # A Literal made from the engine's tuple: msgspec reads it at run time, a type checker cannot.
     sort: Literal[SORTS] = "score"  # type: ignore[valid-type]
     order: Literal[ORDERS] = "desc"  # type: ignore[valid-type]
     page: Annotated[int, Meta(ge=1, le=MAX_PAGE)] = 1

@@ -99,6 +99,7 @@ def choice(raw: Mapping[str, Any], name: str, default: str, allowed: tuple[str, 
 def read(raw: Mapping[str, Any], model: type[S]) -> S:
     """``raw`` as ``model``: each field given is read by its declared type and bounds (a string,
     an integer, a time, a flag or one of a few values); an unknown one is refused."""
+    # type_info gives a StructType for a Struct, which alone has ``fields``; the caller passes one.
     fields = inspect.type_info(model).fields  # type: ignore[attr-defined]
     refuse_unknown(raw, tuple(field.name for field in fields))
     values = {field.name: _value(raw, field.name, field.type) for field in fields}

@@ -73,6 +73,7 @@ class BatchOperation(PatchPlayer, kw_only=True):
     """One operation of a batch: a player action, or a patch with ``PatchPlayer``'s fields."""
 
     # The engine's tuple as a Literal (see Status above).
+    # A Literal made from the engine's tuple: msgspec reads it at run time, a type checker cannot.
     action: Literal[tuple(admin_actions.ACTIONS)]  # type: ignore[valid-type]
     player_id: PlayerId
     revoke_round_clicks: bool | UnsetType = UNSET

@@ -62,6 +62,7 @@ class PlayerListing(Reply, kw_only=True):
     page: int
     page_size: int
     filters_applied: admin_query.PlayerFilter
+    # A Literal made from the engine's tuple: msgspec reads it at run time, a type checker cannot.
     sort: Literal[admin_query.SORTS]  # type: ignore[valid-type]
     order: Literal[admin_query.ORDERS]  # type: ignore[valid-type]
     query_time_ms: float
@@ -163,6 +164,7 @@ History = Annotated[list[NameChange], Meta(description="oldest first, the last 2
 class PlayerDetail(Reply, kw_only=True):
     """``GET /api/admin/players/{id}``: everything about one player."""
 
+    # AdminPlayer is made at run time (defstruct): a type checker cannot use it as a type.
     player: AdminPlayer  # type: ignore[valid-type]
     round_id: int | None
     round_score: int
@@ -185,6 +187,7 @@ class PlayerDetail(Reply, kw_only=True):
 class PlayerChange(Reply, kw_only=True):
     """A player action or patch: the player now and the audit entry it wrote."""
 
+    # AdminPlayer is made at run time (defstruct): a type checker cannot use it as a type.
     player: AdminPlayer  # type: ignore[valid-type]
     audit_id: int
     revoked: Annotated[int, Meta(description="ban: clicks taken back out")] | UnsetType = UNSET
