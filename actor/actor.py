@@ -44,7 +44,7 @@ from actor.bulk_stepper import BulkStepper
 from actor.clock import Clock
 from actor.mailbox import Mailbox
 from engine import command_types, commands
-from engine.command_types import AdminBulkCreate, AdminBulkResume, Command, Tick, stamped
+from engine.command_types import Command, Tick, stamped
 from engine.errors import GameError, InvalidRequest, Unavailable
 from engine.state import GameState
 from engine.view import Board, build_board
@@ -74,7 +74,6 @@ class _BetweenTurns:
 
 Message = Command | Online | _BetweenTurns
 _WAKE_UP = Tick()  # the ticker's message: the turn itself journals a tick when one is due
-_STARTS_BULK = (AdminBulkCreate, AdminBulkResume)  # after these, a job may run: step it
 # The server builds typed commands; a plain dict (the tests' shorthand) is read at the edge.
 _FROM_DICT: Any = Union[(*command_types.MUTATIONS, *command_types.QUERIES, Online)]
 
@@ -138,6 +137,7 @@ class Actor:
         self.turn_observers: list[Callable[[float, int], None]] = []
         self._board: Board | None = None
         self._bulk = BulkStepper(state, self._put_own, bulk_pace)
+        self.subscribe(self._bulk.heard)
 
     @property
     def board(self) -> Board:
@@ -298,8 +298,6 @@ class Actor:
                     # segment's header), so a replay runs the same code to the same half-way
                     # point, and what stays in memory is what a restart rebuilds.
                     outcomes.append((reply, handler(state, next(journaled)), None))
-                    if kind in _STARTS_BULK:
-                        self._bulk.due = True
                 else:
                     outcomes.append((reply, self._answer_query(cmd), None))
             except GameError as error:

@@ -2,11 +2,13 @@
 
 A bulk job is applied a step at a time, each step an ``admin_bulk_step`` command the actor sends
 itself and journals like any other. Once a turn has applied a step (or created or resumed a
-job), the stepper puts the next step in the mailbox, behind whatever players sent meanwhile, so
-their pushes, acks and boards run between two steps and they feel no pause; several running
-jobs take one step each in turn. ``pace`` (``ADMIN_BULK_PACE``) waits that many seconds before
-each step, for an operator who wants a job to go gentler still; ``None`` steps nothing (a test
-that steps jobs by hand, as one that ticks by hand runs the actor without its ticker).
+job: the engine's ``bulk`` admin event says so, heard as a board listener hears the turn's
+events, so the turn's own loop checks nothing), the stepper puts the next step in the mailbox,
+behind whatever players sent meanwhile, so their pushes, acks and boards run between two steps
+and they feel no pause; several running jobs take one step each in turn. ``pace``
+(``ADMIN_BULK_PACE``) waits that many seconds before each step, for an operator who wants a job
+to go gentler still; ``None`` steps nothing (a test that steps jobs by hand, as one that ticks by
+hand runs the actor without its ticker).
 
 Only the jobs the state says are running are stepped, so no table of jobs lives beside the
 state: a job running when the server stopped loads as ``interrupted`` and waits for an admin's
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.admin import bulk
+from engine.admin.events import is_admin_event
 from engine.command_types import AdminBulkStep
 from engine.errors import Conflict, NotFound, Unavailable
 from engine.state import GameState
@@ -56,6 +59,12 @@ class BulkStepper:
         self._stuck: set[int] = set()  # jobs whose step failed from a bug: not stepped again
         self._timer: asyncio.Handle | None = None
         self._stopped = False
+
+    def heard(self, events: list[dict[str, Any]]) -> None:
+        """A turn's events (an actor listener): a job was created, resumed, stepped or cancelled,
+        so what runs may have changed."""
+        if any(is_admin_event(event) and event["data"]["kind"] == "bulk" for event in events):
+            self.due = True
 
     def after_turn(self) -> None:
         """At the end of a turn: send the next step if one is due and none is on its way."""
@@ -119,4 +128,4 @@ class BulkStepper:
                     "total": job["total"],
                 },
             )
-        self.due = True
+        self.due = True  # a refused step announces nothing: look for another job all the same

@@ -58,6 +58,13 @@ _HEADER = msgspec.msgpack.Decoder(dict[str, Any])
 _RECORD = msgspec.msgpack.Decoder(MUTATION | list[MUTATION])  # a turn, or an older lone record
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte: ``os.write`` may take fewer than it was given."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def segment_name(segment: int) -> str:
     return f"journal-{segment:012d}.log"
 
@@ -142,10 +149,8 @@ class Journal:
             data = frame(self._encoder.encode(records))
         except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as error:
             raise JournalError(f"a record cannot be encoded: {error}") from error
-        view = memoryview(data)
         try:
-            while view:
-                view = view[os.write(self._fd, view) :]
+            _write_all(self._fd, data)
         except OSError as error:
             self._rollback()
             self.last_error = str(error)
@@ -172,10 +177,8 @@ class Journal:
         """
         if self.failure is not None or self.last_error is None:
             return self.failure is None
-        view = memoryview(bytes(min(max(self._failed_bytes, PROBE_MIN), PROBE_MAX)))
         try:
-            while view:
-                view = view[os.write(self._fd, view) :]
+            _write_all(self._fd, bytes(min(max(self._failed_bytes, PROBE_MIN), PROBE_MAX)))
         except OSError as error:
             self._rollback()
             self.last_error = str(error)
