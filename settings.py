@@ -118,6 +118,11 @@ class Settings:
     # The garbage collector (server/gc_policy.py): "tuned" freezes the long-lived heap;
     # "default" keeps CPython's own behaviour, to compare.
     gc_policy: str = "tuned"
+    # Many processes (SPEC §11): unset REDIS_URL is the single process of sections 1-10.
+    redis_url: str | None = None
+    role: str = "all"  # all: engine + gateways under one parent; engine; gateway
+    gateways: int = field(default_factory=lambda: os.cpu_count() or 1)
+    gateway_id: str | None = None  # a gateway's name on the bus; unset: host name and process id
     # Built once from the fields above (``__post_init__``); every part of the server reads this.
     rules: Rules = field(init=False, repr=False, compare=False)
 
@@ -248,6 +253,23 @@ def _path(name: str, raw: str) -> Path:
     return Path(raw)
 
 
+def _redis_url(name: str, raw: str) -> str | None:
+    if raw == "":
+        return None
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"{name} must be a redis://, rediss:// or unix:// URL, got {raw!r}")
+    return raw
+
+
+GATEWAY_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _gateway_id(name: str, raw: str) -> str:
+    if not GATEWAY_ID.fullmatch(raw):
+        raise SettingsError(f"{name} must be 1-64 letters, digits, _ . -, got {raw!r}")
+    return raw
+
+
 # (setting, parser, help): the environment variable is the upper-case name, the flag the
 # lower-case name with dashes.
 SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
@@ -324,6 +346,10 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
         "seconds between two samples of the admin figures (socket pushes, 10-minute history)",
     ),
     ("GC_POLICY", _choice(("tuned", "default")), "garbage collector: tuned or default"),
+    ("REDIS_URL", _redis_url, "Redis joining one engine and many gateways (unset: one process)"),
+    ("ROLE", _choice(("all", "engine", "gateway")), "with REDIS_URL: all, engine or gateway"),
+    ("GATEWAYS", _number(int, 1, 256), "with ROLE=all: gateway processes (default: the cores)"),
+    ("GATEWAY_ID", _gateway_id, "a gateway's name on the bus (default: host name and pid)"),
 ]
 
 

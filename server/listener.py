@@ -324,8 +324,14 @@ def page_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-async def serve(app: web.Application, host: str, port: int, shutdown_timeout: float) -> None:
-    """Run ``app`` until cancelled (a signal raises ``GracefulExit`` out of the loop)."""
+async def serve(
+    app: web.Application, host: str, port: int, shutdown_timeout: float, reuse_port: bool = False
+) -> None:
+    """Run ``app`` until cancelled (a signal raises ``GracefulExit`` out of the loop).
+
+    ``reuse_port``: gateways of one machine share ``HOST:PORT`` and the kernel spreads the new
+    connections over them (``SO_REUSEPORT``, SPEC §11).
+    """
     runner = GuardedRunner(
         app,
         handle_signals=True,
@@ -339,7 +345,9 @@ async def serve(app: web.Application, host: str, port: int, shutdown_timeout: fl
         # A burst of connects (thousands of pages after a restart) while the loop is busy must
         # wait in the kernel's queue, to be answered (or refused with 503) when accepted; with
         # aiohttp's 128 the kernel drops the SYNs beyond and clients time out retrying.
-        site = web.TCPSite(runner, host, port, backlog=ACCEPT_BACKLOG)
+        site = web.TCPSite(
+            runner, host, port, backlog=ACCEPT_BACKLOG, reuse_port=reuse_port or None
+        )
         await site.start()
         url = page_url(host, runner.addresses[0][1] if runner.addresses else port)
         log.info(f"open {url}", extra={"event": "listening", "url": url})
@@ -348,11 +356,13 @@ async def serve(app: web.Application, host: str, port: int, shutdown_timeout: fl
         await runner.cleanup()
 
 
-def run(app: web.Application, host: str, port: int, shutdown_timeout: float) -> None:
+def run(
+    app: web.Application, host: str, port: int, shutdown_timeout: float, reuse_port: bool = False
+) -> None:
     """``web.run_app`` with the guarded runner; errors from start-up propagate to the caller."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    main = loop.create_task(serve(app, host, port, shutdown_timeout))
+    main = loop.create_task(serve(app, host, port, shutdown_timeout, reuse_port))
     try:
         loop.run_until_complete(main)
     except (web.GracefulExit, KeyboardInterrupt):
