@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
             "connection_budget": descriptor_budget(),
         },
     )
+    if settings.redis_url is not None:  # many processes (SPEC §11)
+        return run_role(settings, prog, argv)
     uvloop.install()
     try:
         check_data_dir(settings.data_dir)  # before anything else writes its files there
@@ -58,6 +60,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def run_role(settings: settings_mod.Settings, prog: str, argv: list[str] | None) -> int:
+    from cluster import roles
+
+    try:
+        if settings.role == "engine":
+            return roles.run_engine(settings)
+        if settings.role == "gateway":
+            return roles.run_gateway(settings)
+        from cluster import supervisor
+
+        return supervisor.run_all(settings, list(sys.argv[1:] if argv is None else argv))
+    except StartupError as error:
+        logging.getLogger("ctb").error(
+            "cannot start", extra={"event": "startup_failed", "error": str(error)}
+        )
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -62,9 +62,11 @@ _STOP = object()
 
 
 class Online(msgspec.Struct, tag_field="op", tag="online", frozen=True):
-    """A socket opened (+1) or closed (-1): the board's ``online``; the actor's, not the game's."""
+    """A player's first socket opened (+1) or last one closed (-1): the board's ``online``; the
+    actor's, not the game's. ``player_id`` lets a gateway count a player once across gateways."""
 
     delta: int
+    player_id: str = ""
 
 
 @dataclass(slots=True, frozen=True)

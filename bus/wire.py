@@ -21,24 +21,48 @@ today; a whole reply entry is read in one typed decode.
 from __future__ import annotations
 
 import operator
-from typing import Any, get_type_hints
+from typing import Any, Union, get_type_hints
 
 import msgspec
 
 from engine import command_types, errors
+from engine.admin.query import PlayerQuery
 from engine.clicks import PushResult
-from engine.command_types import ANY_COMMAND, Command
+from engine.command_types import Command
 from engine.errors import GameError, InvalidRequest
 from engine.view import Board
 
 CAST = 0  # the call id of a command nobody waits for
 INTERNAL = "internal_error"  # a command that hit a bug in the engine (not a GameError)
 
-Call = tuple[int, Command]
+Call = tuple[int, Any]  # a Command, or the bus's own Presence and ListPlayers
 Reply = tuple[int, bool, Any]  # (call id, ok, result or exception), as the actor releases them
 
 _encode = msgspec.msgpack.Encoder().encode
-_calls = msgspec.msgpack.Decoder(tuple[str, list[tuple[int, ANY_COMMAND]]])
+
+
+class Presence(msgspec.Struct, tag_field="op", tag="presence", frozen=True, kw_only=True):
+    """A gateway's players whose first socket opened (``joined``) or last one closed (``left``)
+    since its last word; ``whole``: ``joined`` is every player it holds (after a (re)join).
+
+    Also the gateway's heartbeat: sent empty once a second, so the engine can forget the
+    players of a gateway it no longer hears (``bus/presence.py``).
+    """
+
+    joined: list[str] = []
+    left: list[str] = []
+    whole: bool = False
+
+
+class ListPlayers(msgspec.Struct, tag_field="op", tag="list_players", frozen=True):
+    """The admin's listing, asked of the engine, which runs it beside its turns."""
+
+    query: PlayerQuery
+
+
+# What a gateway may put on the command stream: the game's commands and the bus's own two.
+BUS_CALL: Any = Union[(*command_types.MUTATIONS, *command_types.QUERIES, Presence, ListPlayers)]
+_calls = msgspec.msgpack.Decoder(tuple[str, list[tuple[int, BUS_CALL]]])
 _raw_calls = msgspec.msgpack.Decoder(tuple[str, list[tuple[int, msgspec.Raw]]])
 _any = msgspec.msgpack.Decoder()
 _UNENCODABLE = (TypeError, ValueError, OverflowError, msgspec.EncodeError)
@@ -75,7 +99,7 @@ def encode_calls(gateway: str, calls: list[Call]) -> bytes:
     return _encode((gateway, calls))
 
 
-def decode_calls(payload: bytes) -> tuple[str, list[tuple[int, Command | InvalidRequest]]]:
+def decode_calls(payload: bytes) -> tuple[str, list[tuple[int, Any]]]:
     """The gateway and its calls; a call whose command fits no model carries the refusal.
 
     One bad command refuses that call only, never its neighbours in the entry. Raises
@@ -89,7 +113,7 @@ def decode_calls(payload: bytes) -> tuple[str, list[tuple[int, Command | Invalid
     calls: list[tuple[int, Command | InvalidRequest]] = []
     for call_id, raw in raw_calls:
         try:
-            calls.append((call_id, command_types.parse(_any.decode(raw))))
+            calls.append((call_id, command_types.parse(_any.decode(raw), BUS_CALL)))
         except InvalidRequest as refusal:
             calls.append((call_id, refusal))
     return gateway, calls
@@ -166,13 +190,12 @@ def decode_replies(payload: bytes) -> list[Reply]:
     replies: list[Reply] = []
     astuple = msgspec.structs.astuple
     for call_id, outcome in _replies.decode(payload):
-        kind = type(outcome)
-        if kind is PushReply:
-            replies.append((call_id, True, PushResult(*astuple(outcome))))
-        elif kind is Value:
+        if isinstance(outcome, Value):
             replies.append((call_id, True, outcome.value))
-        else:
+        elif isinstance(outcome, Refused):
             replies.append((call_id, False, rebuilt(outcome)))
+        else:
+            replies.append((call_id, True, PushResult(*astuple(outcome))))
     return replies
 
 
@@ -218,3 +241,13 @@ def encode_events(events: list[dict[str, Any]]) -> bytes:
 
 def decode_events(payload: bytes) -> list[dict[str, Any]]:
     return _any.decode(payload)
+
+
+def encode_alive(alive: dict[str, Any]) -> bytes:
+    """The engine's heartbeat: its epoch, readiness and figures (``bus/engine_host.py``)."""
+    return _encode(alive)
+
+
+def decode_alive(payload: bytes) -> dict[str, Any]:
+    alive: dict[str, Any] = _any.decode(payload)
+    return alive

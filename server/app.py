@@ -16,18 +16,20 @@ from aiohttp import web
 
 from actor.actor import Actor
 from actor.clock import Clock, SystemClock
+from bus.gateway import RemoteGame, default_gateway_id
+from bus.link import GameLink
+from bus.local import LocalGame
 from engine.state import GameState
 from persistence.store import open_store
 from server import http_api, pages, player_news, ws
 from server.address_load import ADDRESS_LOAD, AddressLoad
 from server.admin import api as admin_api
 from server.admin import routes as admin_routes
-from server.auth import check_secret_key, load_auth
+from server.auth import check_secret_key, given_auth, load_auth
 from server.broadcaster import BROADCASTER
 from server.conn_limits import CONN_LIMITS, ConnLimits
-from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
+from server.keys import ACTOR, AUTH, CLOCK, GAME, METRICS, SETTINGS, STORE
 from server.metrics import Metrics
-from server.push import PUSH
 from server.request_body import BODY_LIMIT
 from settings import Settings
 
@@ -39,6 +41,11 @@ log = logging.getLogger("ctb.server")
 # under load pushes arrive one per pass of the event loop, and each turn costs a clock read, a
 # journal write and a round of replies however many pushes it holds.
 TURN_LINGER = 0.001
+
+
+def link(game: GameLink) -> GameLink:
+    """``game`` as the seam's type: mypy checks here that it has all of ``GameLink``."""
+    return game
 
 
 def load_planet_names(path: Path) -> list[str]:
@@ -65,11 +72,12 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
         linger=TURN_LINGER,
         bulk_pace=settings.admin_bulk_pace,
     )
+    game = LocalGame(actor, store)
     app[ACTOR], app[STORE] = actor, store
+    app[GAME] = link(game)
     metrics = app[METRICS]
     metrics.journal_writable.set_function(lambda: store.write_problem is None)
     actor.turn_observers.append(lambda seconds, _n: metrics.actor_turn_seconds.observe(seconds))
-    actor.turn_observers.append(app[PUSH].flush)  # what the turn's socket replies counted
     metrics.actor_queue_depth.set_function(lambda: actor.queue_depth)
     metrics.players_total.set_function(lambda: actor.board.players_total)
 
@@ -87,10 +95,12 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
         return await actor.between_turns(fn)
 
     actor.start()
+    game.start()
     await store.start(after_a_fan_out)
     log.info("game ready", extra={"event": "ready", "players": len(store.state.players)})
     yield
     log.info("stopping: finishing the actor's turn and saving", extra={"event": "stopping"})
+    await game.stop()
     await actor.stop()
     await store.close()
     saved = store.saver.status.saved_version == store.state.version
@@ -100,7 +110,24 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
     )
 
 
-def init_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+async def gateway_ctx(app: web.Application) -> AsyncIterator[None]:
+    """A gateway (SPEC §11): the game is the engine's, reached over Redis; the keys are given."""
+    settings = app[SETTINGS]
+    assert settings.redis_url is not None
+    app[AUTH] = given_auth(settings)
+    game = RemoteGame(settings.redis_url, settings.gateway_id or default_gateway_id())
+    app[GAME] = link(game)
+    app[METRICS].players_total.set_function(lambda: game.board.players_total if game.running else 0)
+    await game.start()
+    log.info("gateway ready", extra={"event": "ready", "gateway": game.gateway})
+    yield
+    await game.stop()
+
+
+def init_app(
+    settings: Settings, *, clock: Clock | None = None, gateway: bool = False
+) -> web.Application:
+    """The server's application: the game in this process, or (``gateway``) over Redis."""
     app = web.Application(client_max_size=BODY_LIMIT, middlewares=http_api.MIDDLEWARES)
     app[SETTINGS] = settings
     app[CLOCK] = clock if clock is not None else SystemClock()
@@ -108,7 +135,7 @@ def init_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicati
     app[METRICS] = Metrics()
     app[CONN_LIMITS] = ConnLimits.from_settings(settings)
     app[ADDRESS_LOAD] = AddressLoad(shed_rate=settings.shed_rate)
-    app.cleanup_ctx.append(game_ctx)
+    app.cleanup_ctx.append(gateway_ctx if gateway else game_ctx)
     # The one place the route tables meet: the players' and the admin's, one OpenAPI document.
     http_api.setup(app, admin_routes.operations())
     ws.setup(app)

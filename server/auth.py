@@ -84,6 +84,27 @@ def check_secret_key(settings: Settings) -> None:
         raise StartupError(f"SECRET_KEY must be at least {KEY_MIN_BYTES} bytes long")
 
 
+def given_auth(settings: Settings) -> Auth:
+    """A gateway's keys (SPEC §11): only as given, since a gateway keeps nothing on disk and no
+    key ever travels through Redis. ``ROLE=all`` hands its children the engine's keys."""
+    missing = [
+        name
+        for name, value in (
+            ("SECRET_KEY", settings.secret_key),
+            ("ADMIN_TOKEN or ADMIN_TOKENS", settings.admin_token or settings.admin_tokens),
+        )
+        if not value
+    ]
+    if missing:
+        raise StartupError(
+            f"a gateway needs {' and '.join(missing)} given (the same as the engine's): "
+            "it keeps no keys of its own and never reads them from Redis"
+        )
+    assert settings.secret_key is not None
+    legacy = hashlib.sha256(settings.secret_key.encode()).hexdigest()
+    return Auth(settings.secret_key, settings.admin_token, legacy, settings.admin_tokens)
+
+
 def load_auth(settings: Settings, data_dir: DataDir) -> Auth:
     """The keys: from the settings, else kept in ``data_dir`` (the directory the server holds)."""
     secret, source = settings.secret_key, "SECRET_KEY"

@@ -27,7 +27,8 @@ from typing import Any
 
 from aiohttp import web
 
-from actor.actor import Actor, Online
+from actor.actor import Online
+from bus.link import GameLink
 from engine.view import Board
 from server import ws_protocol as proto
 from server.board_changes import board_message
@@ -122,7 +123,7 @@ class Conn:
 
 @dataclass(slots=True)
 class Broadcaster:
-    actor: Actor
+    actor: GameLink
     metrics: Metrics
     interval: float
     buffer_limit: int = 1024 * 1024  # the same limit as each Conn's
@@ -149,7 +150,7 @@ class Broadcaster:
         self.conns[conn] = None
         mine = self.by_player.setdefault(conn.player_id, set())
         if not mine:
-            self.actor.cast(Online(delta=1))
+            self.actor.cast(Online(delta=1, player_id=conn.player_id))
         mine.add(conn)
 
     def remove(self, conn: Conn) -> None:
@@ -162,7 +163,7 @@ class Broadcaster:
         mine.discard(conn)
         if not mine:
             del self.by_player[conn.player_id]
-            self.actor.cast(Online(delta=-1))
+            self.actor.cast(Online(delta=-1, player_id=conn.player_id))
 
     def close(self, conn: Conn, code: int, reason: str, message: str = "") -> None:
         """Start closing ``conn`` without waiting for it; the first reason given wins."""
@@ -222,7 +223,7 @@ class Broadcaster:
     # -- the task -------------------------------------------------------------------------
 
     def on_turn(self, events: list[dict[str, Any]]) -> None:
-        """Actor listener: keep round events for the next tick (it must not block the actor)."""
+        """GameLink listener: keep round events for the next tick (it must not block the actor)."""
         if events:
             # Admin events are for the admin hub (server/admin/ws.py), never for players.
             self.pending_events.extend(e for e in events if e.get("event") != "admin")
@@ -269,7 +270,9 @@ class Broadcaster:
             return
         messages: list[Any] = [proto.round_message(event) for event in events]
         if board.version != base.version:
-            messages.append(board_message(base, board))
+            # The engine's own frames when another process encoded them (SPEC §11), else ours.
+            ready = self.actor.board_frames(base, board)
+            messages.append(board_message(base, board) if ready is None else ReadyFrames(ready))
             self.sent = board  # before the first await: a client joining now gets this one
         await self.fan_out(messages)
         waiting, self.fanned_out = self.fanned_out, []
@@ -303,7 +306,10 @@ class Broadcaster:
         countdown = slice_size
         for conns in by_codec.values():
             codec = conns[0].codec
-            data = b"".join(proto.encode_frame(codec, m) for m in messages)
+            data = b"".join(
+                m.frames[codec.name] if type(m) is ReadyFrames else proto.encode_frame(codec, m)
+                for m in messages
+            )
             for conn in conns:
                 countdown -= 1
                 if not countdown:
@@ -348,6 +354,13 @@ class Broadcaster:
             },
         )
         self.close(conn, CLOSE_TRY_AGAIN_LATER, "slow", "too slow to read")
+
+
+@dataclass(slots=True, frozen=True)
+class ReadyFrames:
+    """A message already encoded, a frame per subprotocol: forwarded as it is."""
+
+    frames: dict[str, bytes]
 
 
 BROADCASTER = web.AppKey("broadcaster", Broadcaster)

@@ -83,6 +83,9 @@ STATUS: dict[type[GameError], int] = {
 }
 
 
+UNAVAILABLE_RETRY = 2.0  # seconds: a game that cannot take a change now, the usual outage
+
+
 def status_of(error: GameError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS:
@@ -98,6 +101,8 @@ def http_error(error: GameError) -> web.Response:
     """The HTTP reply for a refused request."""
     headers = {}
     retry_after = error.retry_after
+    if retry_after is None and isinstance(error, Unavailable):
+        retry_after = UNAVAILABLE_RETRY  # SPEC §11: a 503 says when to come back
     if retry_after is not None:
         headers["Retry-After"] = str(max(1, int(retry_after + 0.999)))
     if isinstance(error, Unauthorized):

@@ -21,7 +21,7 @@ from aiohttp import web
 from msgspec import UNSET
 from prometheus_client import generate_latest
 
-from actor.actor import Actor
+from bus.link import GameLink
 from engine.clicks import PushResult
 from engine.command_types import Command, CreatePlayer, GetLeaderboard, GetMe, Rename
 from engine.errors import Banned, GameError, NotFound, RateLimited, Unavailable
@@ -30,7 +30,7 @@ from engine.view import Board, PlayerObject
 from server import auth, conditional, middleware, public_cache, push
 from server.client_address import client_address, limit_key
 from server.errors import Unauthorized
-from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
+from server.keys import AUTH, CLOCK, GAME, METRICS, SETTINGS
 from server.middleware import MIDDLEWARES
 from server.models import (
     ClientSettings,
@@ -101,8 +101,8 @@ def json_response(
     )
 
 
-def _actor(request: web.Request) -> Actor:
-    actor = request.app.get(ACTOR)
+def _actor(request: web.Request) -> GameLink:
+    actor = request.app.get(GAME)
     if actor is None or not actor.running:
         raise Unavailable("the game is not running")
     return actor
@@ -270,11 +270,8 @@ async def readyz(request: web.Request) -> web.Response:
     while changes can be made durable where a restart finds them: a server whose journal cannot
     write refuses every change, one whose DATA_DIR now leads to another directory saves where a
     restart would not look, and its operator and load balancer should see either here."""
-    actor = request.app.get(ACTOR)
-    if actor is None or not actor.running:
-        raise Unavailable("the game is not ready")
-    store = request.app.get(STORE)
-    problem = None if store is None else store.not_ready
+    game = request.app.get(GAME)
+    problem = "the game is not ready" if game is None else game.not_ready
     if problem is not None:
         raise Unavailable(problem)
     return json_response(Status("ready"))

@@ -6,13 +6,16 @@ from aiohttp import web
 
 from actor.actor import Actor
 from actor.clock import Clock
+from bus.link import GameLink
 from persistence.store import Store
 from server.auth import Auth
 from server.metrics import Metrics
 from settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
-ACTOR = web.AppKey("actor", Actor)
+ACTOR = web.AppKey("actor", Actor)  # the game's owner, in the process that holds the state
+# The seam (bus/link.py): everything in server/ reaches the game through this, local or remote.
+GAME: web.AppKey[GameLink] = web.AppKey("game")
 AUTH = web.AppKey("auth", Auth)
 METRICS = web.AppKey("metrics", Metrics)
 STORE = web.AppKey("store", Store)

@@ -26,25 +26,25 @@ from typing import Any
 
 from aiohttp import web
 
-from actor.actor import Actor
+from bus.link import GameLink
 from engine.admin.events import is_admin_event
 from engine.command_types import GetMe
 from engine.errors import GameError
 from server import ws_protocol as proto
 from server.broadcaster import BROADCASTER, Broadcaster
-from server.keys import ACTOR
+from server.keys import GAME
 from server.models import MeMessage
 
 
 @dataclass(slots=True)
 class PlayerNews:
-    actor: Actor
+    actor: GameLink
     broadcaster: Broadcaster
     waiters: dict[str, set[asyncio.Future[None]]] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def on_turn(self, events: list[dict[str, Any]]) -> None:
-        """Actor listener: wake the waiters of the changed players, and tell their sockets."""
+        """GameLink listener: wake the waiters of the changed players, and tell their sockets."""
         online: list[str] = []
         by_player = self.broadcaster.by_player
         for event in events:
@@ -114,8 +114,8 @@ PLAYER_NEWS = web.AppKey("player_news", PlayerNews)
 
 async def player_news_ctx(app: web.Application) -> AsyncIterator[None]:
     """After the broadcaster's: the news goes to the sockets it holds."""
-    news = app[PLAYER_NEWS] = PlayerNews(app[ACTOR], app[BROADCASTER])
-    app[ACTOR].subscribe(news.on_turn)
+    news = app[PLAYER_NEWS] = PlayerNews(app[GAME], app[BROADCASTER])
+    app[GAME].subscribe(news.on_turn)
     yield
     news.close()
     for task in list(news.tasks):

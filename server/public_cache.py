@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from actor.actor import Actor
+from bus.link import GameLink
 from engine.command_types import GetLeaderboard, GetRounds
 from server.models import Rounds, encode_json
 
@@ -86,7 +86,7 @@ def _rounds_body(rows: list[Any], limit: int) -> bytes:
     return encode_json(Rounds(rows[:limit]))
 
 
-async def leaderboard(cache: PublicCache, actor: Actor, scope: str) -> Answer:
+async def leaderboard(cache: PublicCache, actor: GameLink, scope: str) -> Answer:
     """The top of the ``scope`` leaderboard as of the latest published state."""
     version = actor.board.state_version
 
@@ -97,7 +97,7 @@ async def leaderboard(cache: PublicCache, actor: Actor, scope: str) -> Answer:
     return await cache.answer(f"leaderboard:{scope}", version, read)
 
 
-async def rounds(cache: PublicCache, actor: Actor) -> Answer:
+async def rounds(cache: PublicCache, actor: GameLink) -> Answer:
     """The finished rounds, newest first, as of the latest published round."""
     current = actor.board.round
     state = (current.id, current.status)

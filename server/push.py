@@ -15,12 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
-from actor.actor import Actor, Reply
+from bus.link import GameLink, Reply
 from engine.clicks import PushResult
 from engine.command_types import CheckedPush
 from engine.errors import GameError, NotFound, Unavailable
 from server.errors import Unauthorized
-from server.keys import METRICS, SETTINGS
+from server.keys import GAME, METRICS, SETTINGS
 from server.metrics import Metrics
 from server.models import PushFields, PushModels, push_models_for
 from server.validation import validate
@@ -72,7 +72,7 @@ class PushPath:
         series.inc()
 
     async def push(
-        self, actor: Actor, player_id: str, data: dict[str, Any], model: type[PushFields]
+        self, actor: GameLink, player_id: str, data: dict[str, Any], model: type[PushFields]
     ) -> PushResult:
         """Validate ``data`` (the decoded request) with ``model``, apply it, count the outcome.
 
@@ -91,7 +91,7 @@ class PushPath:
         self.flush()
         return result
 
-    def send(self, actor: Actor, player_id: str, request: PushFields, reply: Reply) -> None:
+    def send(self, actor: GameLink, player_id: str, request: PushFields, reply: Reply) -> None:
         """Hand a push its model has checked to the actor; ``reply(result, error)`` runs after
         the turn's commit (inside the turn), and calls ``applied`` or ``refusal`` itself."""
         if not actor.running:
@@ -145,3 +145,9 @@ PUSH = web.AppKey("push", PushPath)
 
 def setup(app: web.Application) -> None:
     app[PUSH] = PushPath(push_models_for(app[SETTINGS].rules), app[METRICS])
+    app.on_startup.append(_flush_after_turns)  # after the game's start (cleanup_ctx goes first)
+
+
+async def _flush_after_turns(app: web.Application) -> None:
+    """What a turn's socket replies counted reaches the metrics once the turn is over."""
+    app[GAME].turn_observers.append(app[PUSH].flush)

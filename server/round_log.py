@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.keys import ACTOR
+from server.keys import GAME
 
 log = logging.getLogger("ctb.rounds")
 
@@ -52,5 +52,5 @@ def log_round_events(events: list[dict[str, Any]]) -> None:
 
 async def round_log_ctx(app: web.Application) -> AsyncIterator[None]:
     """Subscribe once the actor exists (``game_ctx`` runs before this context)."""
-    app[ACTOR].subscribe(log_round_events)
+    app[GAME].subscribe(log_round_events)
     yield

@@ -44,7 +44,7 @@ from server.conn_limits import CONN_LIMITS, RETRY_AFTER
 from server.errors import Unauthorized, http_error, ws_error
 from server.gc_policy import GC_POLICY
 from server.heartbeat import HEARTBEAT, Heartbeat
-from server.keys import ACTOR, AUTH, METRICS, SETTINGS
+from server.keys import AUTH, GAME, METRICS, SETTINGS
 from server.overload import OVERLOAD, Overload
 from server.push import PUSH
 from server.ws_messages import on_frame, send_snapshot
@@ -62,7 +62,7 @@ def setup(app: web.Application) -> None:
 
 async def broadcaster_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the broadcaster beside the actor; it starts after it and stops before it."""
-    settings, actor = app[SETTINGS], app[ACTOR]
+    settings, actor = app[SETTINGS], app[GAME]
     broadcaster = Broadcaster(
         actor,
         app[METRICS],
@@ -124,7 +124,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
             raise Unauthorized("missing token")
         player_id = auth.verify(app[AUTH], token, auth.WS)
         try:
-            me = await app[ACTOR].call(GetMe(player_id=player_id))
+            me = await app[GAME].call(GetMe(player_id=player_id))
         except NotFound:
             raise Unauthorized("unknown player") from None
     except Unauthorized as error:

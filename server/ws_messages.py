@@ -34,7 +34,7 @@ from server import public_view
 from server import ws_protocol as proto
 from server.broadcaster import BROADCASTER, CLOSE_BANNED, CLOSE_POLICY, Conn
 from server.errors import InternalError, PayloadTooLarge, ws_error
-from server.keys import ACTOR, SETTINGS
+from server.keys import GAME, SETTINGS
 from server.models import PONG, ClientSettings, Ping, Resync, ack
 from server.push import PUSH
 from server.validation import validate
@@ -117,7 +117,7 @@ def on_clicks(app: web.Application, conn: Conn, message: Any) -> None:
     """The socket's side of the one push path (``server/push.py``): ``pushed`` answers it."""
     conn.pushing = True
     reply = partial(pushed, app, conn, message.batch_id)
-    app[PUSH].send(app[ACTOR], conn.player_id, message, reply)
+    app[PUSH].send(app[GAME], conn.player_id, message, reply)
 
 
 def pushed(
@@ -167,7 +167,7 @@ def on_resync(app: web.Application, conn: Conn, message: Resync) -> Awaitable[No
 
 async def send_fresh_snapshot(app: web.Application, conn: Conn) -> None:
     try:
-        me = await app[ACTOR].call(GetMe(player_id=conn.player_id))
+        me = await app[GAME].call(GetMe(player_id=conn.player_id))
     except InvalidRequest as error:
         bad_message(app, conn, error)
         return

@@ -21,7 +21,7 @@ import msgspec
 from aiohttp import web
 from msgspec import UNSET
 
-from actor.actor import Actor
+from bus.link import GameLink
 from engine import command_types as c
 from engine.admin import query as admin_query
 from engine.errors import GameError, InvalidRequest, NotFound, Unavailable
@@ -29,7 +29,6 @@ from server import auth
 from server.admin import auth as admin_auth
 from server.admin import replies as out
 from server.admin import ws as admin_ws
-from server.admin.listing import ADMIN_LISTING, admin_listing_ctx
 from server.admin.models import (
     AdminWsToken,
     BatchRequest,
@@ -43,7 +42,7 @@ from server.admin.models import (
 )
 from server.admin.replies import typed
 from server.admin.ws import ADMIN_HUB
-from server.keys import ACTOR, AUTH, CLOCK
+from server.keys import AUTH, CLOCK, GAME
 from server.models import encode_json
 from server.request_body import read_model
 
@@ -64,11 +63,11 @@ def reply(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=encode_json(data), status=status, content_type="application/json")
 
 
-def actor_of(request: web.Request) -> Actor:
-    actor = request.app.get(ACTOR)
-    if actor is None or not actor.running:
+def game_of(request: web.Request) -> GameLink:
+    game = request.app.get(GAME)
+    if game is None or not game.running:
         raise Unavailable("the game is not running")
-    return actor
+    return game
 
 
 def given(body: msgspec.Struct) -> dict[str, Any]:
@@ -96,7 +95,7 @@ def command(kind: type[C], body: msgspec.Struct, **fields: Any) -> C:
 async def query(request: web.Request, cmd: c.Command, model: type) -> web.Response:
     """Run a read in the actor's turn; ``now`` is the game clock's, for the times it shows."""
     now = request.app[CLOCK].now()
-    result = await actor_of(request).call(msgspec.structs.replace(cmd, now=now))
+    result = await game_of(request).call(msgspec.structs.replace(cmd, now=now))
     return reply(typed(result, model))
 
 
@@ -110,7 +109,7 @@ async def mutate(request: web.Request, cmd: c.AdminCommand) -> Any:
         "reason": cmd.reason,
     }
     try:
-        result = await actor_of(request).call(cmd)
+        result = await game_of(request).call(cmd)
     except GameError as error:
         log.info("admin action refused", extra={**line, "outcome": error.code})
         raise
@@ -141,9 +140,9 @@ async def list_players(request: web.Request) -> web.Response:
     """The listing, charged to the admin's read budget and run beside the game's turns."""
     admin = admin_auth.admit(request)
     listing = admin_query.parse_query(dict(request.query))
-    players = actor_of(request).board.players_total
+    players = game_of(request).board.players_total
     admin_auth.charge(request, admin, admin_query.cost(listing, players))
-    return reply(typed(await request.app[ADMIN_LISTING].run(listing), out.PlayerListing))
+    return reply(typed(await game_of(request).list_players(listing), out.PlayerListing))
 
 
 async def get_player(request: web.Request) -> web.Response:
@@ -178,7 +177,7 @@ async def player_actions(request: web.Request) -> web.Response:
     unknown = sorted(set(request.query) - {"page", "limit"})
     if unknown:
         raise InvalidRequest(f"unknown parameters: {unknown}", {"fields": unknown})
-    await actor_of(request).call(c.GetMe(player_id=player_id))  # 404: no such player
+    await game_of(request).call(c.GetMe(player_id=player_id))  # 404: no such player
     params = {k: v for k, v in request.query.items() if k in ("page", "limit")}
     cmd = c.AdminGetAudit(query={**params, "target": player_id})
     return await query(request, cmd, out.AuditPage)
@@ -326,5 +325,4 @@ def setup(app: web.Application) -> None:
     admin_auth.setup(app)
     app.router.add_get("/api/admin/ws", admin_ws.handle, allow_head=False)
     app.cleanup_ctx.append(admin_ws.admin_hub_ctx)
-    app.cleanup_ctx.append(admin_listing_ctx)
     app.on_shutdown.append(admin_ws.close_admin_sockets)

@@ -18,9 +18,8 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from actor.actor import Actor
 from actor.clock import Clock
-from persistence.store import Store
+from bus.link import GameLink
 from server.metrics import Metrics
 
 PUSH_INTERVAL = 5.0  # seconds between two figures on the admin socket (SPEC §8)
@@ -48,16 +47,15 @@ class Window:
 
 @dataclass(slots=True)
 class Sampler:
-    actor: Actor
+    game: GameLink
     metrics: Metrics
-    store: Store | None
     clock: Clock  # the game clock: each sample's ``at``, which the history ages by
     window: Window = field(default_factory=lambda: Window(time.monotonic()))
     turn_max: float = 0.0  # the longest actor turn of the window, in seconds
 
     def __post_init__(self) -> None:
         self.window = self._read_window()
-        self.actor.turn_observers.append(self._turn)
+        self.game.turn_observers.append(self._turn)
 
     def _turn(self, seconds: float, _messages: int) -> None:
         if seconds > self.turn_max:
@@ -81,8 +79,8 @@ class Sampler:
         def rate(new: float, old: float) -> float:
             return round((new - old) / elapsed, 2) if elapsed > 0 else 0.0
 
-        board = self.actor.board
-        actor = self.actor
+        board = self.game.board
+        engine = self.game.engine_figures()
         connections = self.metrics.registry.get_sample_value("ws_connections_active") or 0.0
         figures: dict[str, Any] = {
             "at": round(self.clock.now(), 3),
@@ -98,31 +96,13 @@ class Sampler:
             "round_ends_at": board.round.ends_at,
             "paused": board.paused,
             "pause_reason": board.pause_reason,
-            "actor_queue_depth": actor.queue_depth,
-            "actor_turn_ms": round(actor.last_turn_seconds * 1e3, 3),
-            "actor_turn_ms_max": round(self.turn_max * 1e3, 3),
-            "actor_turns": actor.turns,
-            **self._persistence(),
+            **engine,
+            "actor_turn_ms_max": max(
+                engine.get("actor_turn_ms_max", 0.0), round(self.turn_max * 1e3, 3)
+            ),
             **extra,
         }
         if close_window:
             self.window = now
             self.turn_max = 0.0
         return figures
-
-    def _persistence(self) -> dict[str, Any]:
-        store = self.store
-        if store is None:
-            return {"journal": "unknown"}
-        status = store.saver.status
-        saved_at = status.last_save_at
-        problem = store.write_problem
-        return {
-            "snapshot_age_seconds": None if saved_at is None else round(time.time() - saved_at, 1),
-            "snapshot_bytes": status.last_bytes,
-            "snapshot_ms": round(status.last_ms, 1),
-            "snapshot_status": status.last_status,
-            "journal": "ok" if problem is None else problem,
-            "journal_writable": problem is None,
-            "data_dir": store.dir_problem or "ok",
-        }

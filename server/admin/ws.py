@@ -41,7 +41,7 @@ from server.admin.history import MetricsHistory
 from server.admin.metrics import PUSH_INTERVAL, Sampler
 from server.broadcaster import CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN_LATER
 from server.errors import Unauthorized, http_error
-from server.keys import ACTOR, AUTH, CLOCK, METRICS, SETTINGS, STORE
+from server.keys import AUTH, CLOCK, GAME, METRICS, SETTINGS
 
 log = logging.getLogger("ctb.admin")
 
@@ -69,7 +69,7 @@ class AdminHub:
         self.history = MetricsHistory(self.interval)
 
     def on_turn(self, events: list[dict[str, Any]]) -> None:
-        """Actor listener: close banned and kicked players' sockets, queue the admins' events."""
+        """GameLink listener: close banned and kicked players' sockets, queue the admins' events."""
         queued = bool(self.pending)
         for event in events:
             if not is_admin_event(event):
@@ -141,11 +141,11 @@ ADMIN_HUB = web.AppKey("admin_hub", AdminHub)
 
 
 async def admin_hub_ctx(app: web.Application) -> AsyncIterator[None]:
-    sampler = Sampler(app[ACTOR], app[METRICS], app.get(STORE), app[CLOCK])
+    sampler = Sampler(app[GAME], app[METRICS], app[CLOCK])
     settings = app[SETTINGS]
     hub = AdminHub(app, sampler, settings.ws_buffer_limit, settings.admin_metrics_interval)
     app[ADMIN_HUB] = hub
-    app[ACTOR].subscribe(hub.on_turn)
+    app[GAME].subscribe(hub.on_turn)
     task = asyncio.create_task(hub.push_metrics(), name="admin-metrics")
     yield
     task.cancel()

@@ -61,7 +61,8 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *extra: str) -> None:
+    def start(self, *extra: str, wait: bool = True) -> None:
+        """Start the program; with ``wait``, return once its /readyz answers 200."""
         wanted = {
             **os.environ,
             "HOST": "127.0.0.1",
@@ -82,7 +83,8 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 preexec_fn=self.preexec,
             )
-        self.wait_ready()
+        if wait:
+            self.wait_ready()
 
     def wait_ready(self) -> None:
         """Poll /readyz until it answers 200; fail with the server's log if it never does."""

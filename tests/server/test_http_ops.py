@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 
 from actor.actor import Actor
 from actor.clock import FakeClock
+from bus.local import LocalGame
 from engine.errors import Unavailable
 from engine.rules import Rules
 from engine.state import new_state
@@ -51,7 +52,7 @@ async def test_readyz_is_503_before_the_state_is_loaded(tmp_path: Path) -> None:
 async def test_readyz_is_503_when_the_actor_is_not_running(tmp_path: Path) -> None:
     """An actor that has not started (or has stopped) makes the app not ready."""
     app = init_app(make_settings(tmp_path / "data"), clock=FakeClock())
-    app[http_api.ACTOR] = Actor(new_state(Rules(), ["earth", "mars"]), FakeClock())
+    app[http_api.GAME] = LocalGame(Actor(new_state(Rules(), ["earth", "mars"]), FakeClock()))
     request = make_mocked_request("GET", "/readyz", app=app)
     response = await errors(request, http_api.readyz)
     assert response.status == 503
@@ -87,9 +88,9 @@ async def test_round_events_are_logged_as_json(
     await client.post(
         "/api/push_clicks", json={"batch_id": "b", "clicks": [3]}, headers=auth(token)
     )
-    await client.app[http_api.ACTOR].call({"op": "end_round"})
+    await client.app[http_api.GAME].call({"op": "end_round"})
     app_clock.jump(10)
-    await client.app[http_api.ACTOR].call({"op": "tick"})  # what the actor's ticker sends
+    await client.app[http_api.GAME].call({"op": "tick"})  # what the actor's ticker sends
     records = [r for r in caplog.records if r.name == "ctb.rounds"]
     lines = [json.loads(JsonFormatter().format(r)) for r in records]
     assert [line["event"] for line in lines] == ["round_started", "round_finished", "round_started"]

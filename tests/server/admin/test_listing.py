@@ -12,14 +12,14 @@ from urllib.parse import urlencode
 import pytest
 from aiohttp.test_utils import TestClient
 
+from actor.admin_listing import MAX_WAITING
 from actor.clock import FakeClock
 from engine import commands
 from engine.admin import query as admin_query
 from engine.command_types import CreatePlayer
 from engine.state import GameState
 from server import auth as auth_mod
-from server.admin.listing import ADMIN_LISTING, MAX_WAITING
-from server.keys import ACTOR, AUTH, CLOCK
+from server.keys import ACTOR, AUTH, CLOCK, GAME
 from tests.conftest import T0
 from tests.server.conftest import ADMIN, ClientFactory, admin_json, auth
 from tests.server.wsclient import until
@@ -191,7 +191,7 @@ async def test_a_full_queue_of_listings_answers_429_at_once(
     entered, release = held_select
     first = asyncio.create_task(listed(client, {}))
     await until(entered.is_set)
-    listing = client.server.app[ADMIN_LISTING]
+    listing = client.server.app[GAME].listing
     waiting = [asyncio.create_task(listed(client, {"page": 2})) for _ in range(MAX_WAITING)]
     await until(lambda: len(listing.waiting) == MAX_WAITING)
     refused = await client.get("/api/admin/players", headers=ADMIN)

@@ -37,13 +37,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
-
-from aiohttp import web
 
 from actor.actor import Actor
 from engine.admin import index_copy
@@ -52,7 +49,6 @@ from engine.admin.index_copy import IndexCopy
 from engine.admin.query import PlayerQuery
 from engine.errors import GameError, RateLimited, Unavailable
 from engine.state import GameState
-from server.keys import ACTOR
 
 log = logging.getLogger("ctb.admin")
 
@@ -171,18 +167,3 @@ def select_all(
         except GameError as error:
             found.append(error)
     return found
-
-
-ADMIN_LISTING = web.AppKey("admin_listing", AdminListing)
-
-
-async def admin_listing_ctx(app: web.Application) -> AsyncIterator[None]:
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="admin-listing")
-    listing = app[ADMIN_LISTING] = AdminListing(app[ACTOR], executor)
-    warm_up = asyncio.create_task(listing.warm_up(), name="admin-keys")
-    yield
-    tasks = [warm_up] if listing.server is None else [warm_up, listing.server]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,233 @@
+"""The engine's side of the bus (SPEC §11): commands in from every gateway, replies and boards out.
+
+The engine process runs the game as the single process does (actor, journal, snapshot; the
+``LocalGame`` of ``bus/local.py``) and, instead of sockets, this host:
+
+- reads the command stream in batches (``XREAD BLOCK`` from the last id, ``COUNT`` bounded) and
+  hands each call to the actor as it comes; calls read together land in the same turns, so they
+  share one journal write (group commit as in one process);
+- answers each call on its gateway's own reply stream from inside the turn, after the commit: an
+  ack still means "durable". The replies of one turn to one gateway are one stream entry, sent
+  in the next pass of the loop with everything else this pass wrote (``bus/redis_io.py``);
+- publishes each tick's board once, with the engine's ``epoch`` and the board's version, and every
+  turn's events (round, admin), in order on one connection, so a gateway hears an event before
+  the board that follows it;
+- counts players once across gateways (``bus/presence.py``) and forgets a gateway that falls
+  silent, and runs the admin's listing beside the turns, as the single process does;
+- says it is alive twice a second (``ENGINE_CHANNEL``), with the figures the admin page shows and
+  why it is not ready, if it is not; a gateway that stops hearing it answers 503.
+
+No secret goes to Redis: commands and replies carry player ids and results, never tokens or keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from actor.actor import Online
+from bus import keys, wire
+from bus.local import LocalGame
+from bus.presence import PresenceBook
+from bus.redis_io import Appender, Health, Writer, connect, stop_if_cancelled
+from bus.stream_reader import StreamReader
+from engine.errors import InvalidRequest
+from engine.view import Board
+from server.board_changes import board_message
+from server.ws_protocol import CODECS, encode_frame
+
+log = logging.getLogger("ctb.bus")
+
+HEARTBEAT = 0.5  # seconds between two "alive" messages of the engine
+GATEWAY_SILENCE = 5.0  # a gateway not heard from this long is gone, its players with it
+
+
+@dataclass(slots=True)
+class HostFigures:
+    commands: int = 0  # calls read from the command stream
+    replies: int = 0
+    entries: int = 0  # command stream entries read
+    publications: int = 0
+    gateways_lost: int = 0
+
+
+@dataclass(slots=True)
+class EngineHost:
+    game: LocalGame
+    url: str
+    epoch: int  # new at every engine start (milliseconds since the epoch at start-up)
+    interval: float  # the board's tick (BROADCAST_INTERVAL)
+    health: Health = field(default_factory=Health)
+    presence: PresenceBook = field(default_factory=PresenceBook)
+    figures: HostFigures = field(default_factory=HostFigures)
+    writer: Writer | None = None
+    reader: StreamReader | None = None
+    replies: dict[str, Appender[wire.Reply]] = field(default_factory=dict)
+    published: Board | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    listings: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def start(self) -> None:
+        self.writer = Writer(connect(self.url, "ctb-engine-writer"), self.health, "engine-writer")
+        self.writer.start()
+        self.reader = StreamReader(
+            connect(self.url, "ctb-engine-reader", block=0.5),
+            self.health,
+            keys.COMMANDS,
+            count=256,
+            block=0.5,
+            name="engine-reader",
+        )
+        self.game.subscribe(self._on_turn)
+        self.tasks = [
+            asyncio.create_task(self.reader.follow(self._handle), name="bus-commands"),
+            asyncio.create_task(self._publish_forever(), name="bus-boards"),
+            asyncio.create_task(self._heartbeat_forever(), name="bus-heartbeat"),
+        ]
+        log.info("engine on the bus", extra={"event": "bus_engine_start", "epoch": self.epoch})
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.writer is not None:
+            await self.writer.close()
+        if self.reader is not None:
+            await self.reader.client.aclose()
+
+    # -- commands in, replies out ------------------------------------------------------------
+
+    def _handle(self, payloads: list[bytes]) -> None:
+        game, now = self.game, time.monotonic()
+        for payload in payloads:
+            try:
+                gateway, calls = wire.decode_calls(payload)
+            except Exception:  # not a batch at all: nobody to answer
+                log.warning("unreadable command entry", extra={"event": "bus_bad_entry"})
+                continue
+            self.figures.entries += 1
+            self.figures.commands += len(calls)
+            self.presence.heard_from(gateway, now)
+            for call_id, cmd in calls:
+                kind = type(cmd)
+                if kind is wire.Presence:
+                    self._presence(gateway, cmd, now)
+                elif kind is InvalidRequest:
+                    self._answer(gateway, call_id, None, cmd)
+                elif kind is wire.ListPlayers:
+                    task = asyncio.create_task(self._list(gateway, call_id, cmd))
+                    self.listings.add(task)
+                    task.add_done_callback(self.listings.discard)
+                elif call_id == wire.CAST:
+                    game.cast(cmd)
+                else:
+                    game.send(cmd, partial(self._answer, gateway, call_id))
+
+    def _answer(self, gateway: str, call_id: int, value: Any, error: BaseException | None) -> None:
+        if call_id == wire.CAST:
+            return
+        self.figures.replies += 1
+        # Redis cut off: the gateway's call times out and the client retries (same batch_id).
+        with contextlib.suppress(Exception):
+            self._replies_to(gateway).add(
+                (call_id, True, value) if error is None else (call_id, False, error)
+            )
+
+    def _replies_to(self, gateway: str) -> Appender[wire.Reply]:
+        appender = self.replies.get(gateway)
+        if appender is None:
+            assert self.writer is not None
+            appender = self.replies[gateway] = self.writer.appender(
+                keys.replies(gateway), keys.REPLY_CAP, wire.encode_replies
+            )
+        return appender
+
+    async def _list(self, gateway: str, call_id: int, cmd: wire.ListPlayers) -> None:
+        try:
+            value = await self.game.list_players(cmd.query)
+        except Exception as error:
+            self._answer(gateway, call_id, None, error)
+        else:
+            self._answer(gateway, call_id, value, None)
+
+    def _presence(self, gateway: str, presence: wire.Presence, now: float) -> None:
+        delta = self.presence.take(gateway, presence, now)
+        if delta:
+            self.game.cast(Online(delta=delta))
+
+    # -- boards, events, heartbeat out ------------------------------------------------------
+
+    def _on_turn(self, events: list[dict[str, Any]]) -> None:
+        if not events or self.writer is None:
+            return
+        with contextlib.suppress(Exception):  # cut off: a gateway rejoining reads the board
+            self.writer.post("PUBLISH", keys.EVENTS, wire.encode_events(events))
+
+    def publication(self, board: Board) -> wire.Publication:
+        """The board as every gateway forwards it: frames of its changes in both subprotocols."""
+        base = self.published
+        if base is None:
+            frames: dict[str, bytes] = {}
+            base_version = -1
+        else:
+            message = board_message(base, board)
+            frames = {name: encode_frame(codec, message) for name, codec in CODECS.items()}
+            base_version = base.version
+        return wire.Publication(self.epoch, board.version, base_version, frames, board)
+
+    def publish(self) -> None:
+        board = self.game.board
+        if self.published is not None and board.version == self.published.version:
+            return
+        writer = self.writer
+        assert writer is not None
+        publication = self.publication(board)
+        payload = wire.encode_publication(publication)
+        writer.post("PUBLISH", keys.BOARDS, payload)
+        writer.post("SET", keys.LATEST_BOARD, payload)
+        self.published = board
+        self.figures.publications += 1
+
+    async def _publish_forever(self) -> None:
+        while True:
+            stop_if_cancelled()
+            with contextlib.suppress(Exception):  # cut off: the next tick tries again
+                self.publish()
+            await asyncio.sleep(self.interval)
+
+    def alive(self) -> dict[str, Any]:
+        """What the engine tells every gateway twice a second (never a secret)."""
+        figures = self.game.engine_figures()
+        reader = self.reader
+        return {
+            "epoch": self.epoch,
+            "not_ready": self.game.not_ready,
+            "figures": figures,
+            "online": self.presence.online,
+            "commands": self.figures.commands,
+            "stream_read": 0 if reader is None else reader.entries,
+        }
+
+    async def _heartbeat_forever(self) -> None:
+        writer = self.writer
+        assert writer is not None
+        while True:
+            stop_if_cancelled()
+            gone, delta = self.presence.forget_silent(time.monotonic(), GATEWAY_SILENCE)
+            if gone:
+                self.figures.gateways_lost += len(gone)
+                for gateway in gone:
+                    self.replies.pop(gateway, None)
+                log.warning(
+                    "gateways gone silent", extra={"event": "bus_gateway_lost", "gateways": gone}
+                )
+            if delta:
+                self.game.cast(Online(delta=delta))
+            with contextlib.suppress(Exception):
+                writer.post("PUBLISH", keys.ENGINE, wire.encode_alive(self.alive()))
+            await asyncio.sleep(HEARTBEAT)
