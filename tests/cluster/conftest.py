@@ -78,6 +78,9 @@ class Cluster:
     port: int = field(default_factory=free_port)
     gateways: int = 2
     env: dict[str, str] = field(default_factory=dict)
+    # The program and the folder it starts in: the checkout's run.py unless a test says otherwise.
+    command: list[str] = field(default_factory=lambda: [sys.executable, str(ROOT / "run.py")])
+    cwd: Path = ROOT
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     seen: set[int] = field(default_factory=set)  # every child pid ever found, for ``stop``
@@ -100,8 +103,8 @@ class Cluster:
         self.log_path = self.data_dir.parent / f"cluster-{self.port}-{time.monotonic_ns()}.log"
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "run.py")],
-                cwd=ROOT,
+                self.command,
+                cwd=self.cwd,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
