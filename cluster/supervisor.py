@@ -12,7 +12,8 @@
 - **Restarts**: a child that exits while the parent is not stopping is started again after a
   pause that doubles while it keeps dying (0.1 s up to 5 s; one that ran 10 s starts over).
 - **Stopping**: SIGTERM or SIGINT sends SIGTERM to every child, waits up to 10 s for them
-  (then SIGKILL) and exits 0.
+  (then SIGKILL) and exits 0. Each child has a process group of its own, so a terminal's
+  Ctrl-C reaches the parent alone and each child hears one signal, not two.
 - **Dying**: every child gets the read end of a pipe whose write end only this process holds;
   ``parent_watch.py`` is the child's side.
 """
@@ -195,8 +196,10 @@ class Supervisor:
         """One life of the child: its exit status, or why it could not start."""
         kid.proc = None
         try:
+            # A process group of its own: a terminal's Ctrl-C reaches the parent only, which
+            # sends one SIGTERM; a second signal would cut the child's graceful stop short.
             kid.proc = await asyncio.create_subprocess_exec(
-                *kid.argv, env=kid.env, pass_fds=(self.parent_fd,)
+                *kid.argv, env=kid.env, pass_fds=(self.parent_fd,), process_group=0
             )
         except OSError as error:  # out of processes or memory: try again after the pause
             return f"not started: {error}"
@@ -221,7 +224,12 @@ def _status(returncode: int) -> str | int:
 def run_all(settings: Settings, argv: list[str]) -> int:
     """The one command of ROLE=all: raises StartupError before any child starts if it cannot."""
     read_end, write_end = os.pipe()  # both close on exec: only pass_fds hands the read end on
-    kids = children(settings, argv, read_end)
+    try:
+        kids = children(settings, argv, read_end)
+    except BaseException:
+        os.close(write_end)
+        os.close(read_end)
+        raise
     log.info(
         "starting an engine and gateways",
         extra={"event": "cluster_start", "gateways": settings.gateways, "pid": os.getpid()},

@@ -83,7 +83,8 @@ class Cluster:
     cwd: Path = ROOT
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
-    seen: set[int] = field(default_factory=set)  # every child pid ever found, for ``stop``
+    # Every child ever found, for ``stop``: psutil signals none whose pid was reused since.
+    seen: set[psutil.Process] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -126,7 +127,7 @@ class Cluster:
             except psutil.NoSuchProcess:
                 continue
             if "--role" in argv and not gone(kid.pid):
-                self.seen.add(kid.pid)
+                self.seen.add(kid)
                 found[kid.pid] = argv[len(argv) - 1 - argv[::-1].index("--role") + 1]
         return found
 
@@ -174,9 +175,9 @@ class Cluster:
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait(timeout=10)
-        for pid in self.seen:
+        for kid in self.seen:
             with contextlib.suppress(psutil.NoSuchProcess):
-                psutil.Process(pid).kill()
+                kid.kill()
 
 
 @pytest.fixture
