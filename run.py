@@ -1,6 +1,8 @@
 """The one entry point: ``python run.py`` starts the game server on uvloop (SPEC §2, §10).
 
-Installed (``pip install .``), the same ``main`` is the ``click-the-button`` command.
+Installed (``pip install .``), the same ``main`` is the ``click-the-button`` command. With
+``REDIS_URL`` set it starts the role ``ROLE`` names instead (SPEC §11, ``cluster/``): ``all``
+is the parent that runs this program again for the engine and each gateway.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 import uvloop
 
 import settings as settings_mod
+from cluster import parent_watch, roles, supervisor
 from persistence.errors import StartupError
 from persistence.store import check_data_dir
 from server import gc_policy, listener, logs
@@ -30,10 +33,26 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(settings.log_level)
     log = logging.getLogger("ctb")
     version = settings_mod.package_version()
+    role = "single" if settings.redis_url is None else settings.role
     log.info(
         "starting",
-        extra={"event": "start", "host": settings.host, "port": settings.port, "version": version},
+        extra={
+            "event": "start",
+            "host": settings.host,
+            "port": settings.port,
+            "version": version,
+            "role": role,
+        },
     )
+    if role in ("engine", "gateway"):
+        parent_watch.arm()  # a child of ROLE=all dies with its parent from here on
+    if role == "all":
+        try:
+            return supervisor.run_all(settings, sys.argv[1:] if argv is None else list(argv))
+        except StartupError as error:  # DATA_DIR or the keys unusable: no child was started
+            log.error("cannot start", extra={"event": "startup_failed", "error": str(error)})
+            print(f"{prog}: {error}", file=sys.stderr)
+            return 1
     # Every connection is a descriptor: the soft limit (often 1,024) is raised to the hard one
     # before the app sizes its connection budget from it (server/conn_limits.py).
     before, after = listener.raise_descriptor_limit()
@@ -47,10 +66,12 @@ def main(argv: list[str] | None = None) -> int:
             "connection_budget": descriptor_budget(),
         },
     )
-    if settings.redis_url is not None:  # many processes (SPEC §11)
-        return run_role(settings, prog, argv)
     uvloop.install()
     try:
+        if role == "engine":
+            return roles.run_engine(settings)
+        if role == "gateway":
+            return roles.run_gateway(settings)
         check_data_dir(settings.data_dir)  # before anything else writes its files there
         app = init_app(settings)
         gc_policy.attach(app, tuned=settings.gc_policy == "tuned")
@@ -60,25 +81,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: {error}", file=sys.stderr)
         return 1
     return 0
-
-
-def run_role(settings: settings_mod.Settings, prog: str, argv: list[str] | None) -> int:
-    from cluster import roles
-
-    try:
-        if settings.role == "engine":
-            return roles.run_engine(settings)
-        if settings.role == "gateway":
-            return roles.run_gateway(settings)
-        from cluster import supervisor
-
-        return supervisor.run_all(settings, list(sys.argv[1:] if argv is None else argv))
-    except StartupError as error:
-        logging.getLogger("ctb").error(
-            "cannot start", extra={"event": "startup_failed", "error": str(error)}
-        )
-        print(f"{prog}: {error}", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":

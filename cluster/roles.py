@@ -38,7 +38,6 @@ log = logging.getLogger("ctb")
 
 
 def run_engine(settings: Settings) -> int:
-    parent_watch.arm()
     check_data_dir(settings.data_dir)
     uvloop.install()
     asyncio.run(_engine(settings))
@@ -46,7 +45,6 @@ def run_engine(settings: Settings) -> int:
 
 
 def run_gateway(settings: Settings) -> int:
-    parent_watch.arm()
     uvloop.install()
     app = init_app(settings, gateway=True)
     gc_policy.attach(app, tuned=settings.gc_policy == "tuned")

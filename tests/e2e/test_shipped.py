@@ -21,9 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
+from tests.cluster.conftest import Cluster
 from tests.e2e.conftest import ROOT, ServerProcess, call
+from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.e2e
 
@@ -159,3 +162,32 @@ def test_serves_the_game_from_an_empty_folder_and_saves_on_sigterm(
 
     assert server.kill(signal.SIGTERM, timeout=30) == 0, server.log()
     assert (data / "snapshot.bin").stat().st_size > 0
+
+
+def test_role_all_starts_its_children_as_the_same_program(
+    program: Program, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """With REDIS_URL and ROLE=all, the shipped program starts its engine and gateway as itself
+    again (the same command or .pyz, ``--role`` appended), they serve, and SIGTERM ends all."""
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    cluster = Cluster(
+        data_dir=folder / "data",
+        redis_url=redis_server.url,
+        gateways=1,
+        env=program.env,
+        command=program.argv,
+        cwd=folder,
+    )
+    try:
+        cluster.start()
+        kids = cluster.children()
+        for pid in kids:
+            argv = psutil.Process(pid).cmdline()
+            assert argv[1] == program.argv[-1]
+            assert "--role" in argv
+        assert cluster.proc is not None
+        cluster.proc.send_signal(signal.SIGTERM)
+        assert cluster.proc.wait(timeout=30) == 0
+    finally:
+        cluster.stop()
