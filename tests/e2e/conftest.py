@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
+
+from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "e2e-secret-key-0123456789-abcdefghij"  # 32 bytes or more, as the server asks
@@ -106,22 +110,58 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 
     def kill(self, sig: int = signal.SIGKILL, timeout: float = 20.0) -> int:
+        """Send ``sig`` to the server; SIGKILL goes to every process of the game at once (a
+        crash of the machine's game, not the parent alone, whose children would stop cleanly)."""
         assert self.proc is not None
+        children = self.children() if sig == signal.SIGKILL else []
         self.proc.send_signal(sig)
-        return self.proc.wait(timeout=timeout)
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.send_signal(sig)
+        code = self.proc.wait(timeout=timeout)
+        psutil.wait_procs(children, timeout=timeout)
+        return code
+
+    def children(self) -> list[psutil.Process]:
+        """The processes the server started (ROLE=all: the engine and the gateways)."""
+        assert self.proc is not None
+        try:
+            return psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+            self.kill()
+
+
+SINGLE, CLUSTER = "single", "engine+2gateways"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module that sets ``BOTH_MODES`` runs each of its server tests twice: against the
+    single process, and against ROLE=all (one engine, two gateways, a real Redis; SPEC §11)."""
+    if "server_process" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_MODES", 0):
+        metafunc.parametrize("server_process", [SINGLE, CLUSTER], indirect=True)
 
 
 @pytest.fixture
-def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
+def server_process(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerProcess]:
     """An unstarted server on a temporary data directory; killed at the end of the test."""
+    mode = getattr(request, "param", SINGLE)
+    redis = None
     server = ServerProcess(data_dir=tmp_path / "data")
+    if mode == CLUSTER:
+        redis = RedisServer(tmp_path / "redis")
+        redis.directory.mkdir()
+        redis.start()
+        server.env.update(
+            {"REDIS_URL": redis.url, "ROLE": "all", "GATEWAYS": "2", "PYTHONUNBUFFERED": "1"}
+        )
     yield server
     server.stop()
+    if redis is not None:
+        redis.stop()
 
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -16,6 +16,7 @@ import pytest
 from tests.e2e.conftest import ADMIN_TOKEN, ServerProcess, call
 
 pytestmark = pytest.mark.e2e
+BOTH_MODES = True  # the single process, and one engine with two gateways (SPEC §11)
 
 GHOSTS = 3000  # ids of no player: each is skipped, so the job's progress is all it does
 WAIT = 20.0
@@ -80,9 +81,10 @@ def test_admin_state_comes_back_after_a_restart(server_process: ServerProcess, s
     assert done["status"] == "done" and done["processed"] == GHOSTS
 
     admin(server, "POST", "/api/admin/game/resume", {"reason": "back"})
+    ended = call(server, "GET", "/api/snapshot")
     admin(server, "POST", "/api/admin/rounds/current/end", {"reason": "next"})
-    snapshot = poll(
+    snapshot = poll(  # the next round, once the public board shows it (a tick later, §11)
         lambda: call(server, "GET", "/api/snapshot"),
-        lambda s: s["round"]["status"] == "active",
+        lambda s: s["round"]["status"] == "active" and s["round"]["id"] != ended["round"]["id"],
     )
     assert snapshot["round"]["target"] == 777

@@ -21,6 +21,7 @@ import pytest
 from tests.e2e.conftest import ROOT, SECRET_KEY, ServerProcess, call
 
 pytestmark = pytest.mark.e2e
+BOTH_MODES = True  # the single process, and one engine with two gateways (SPEC §11)
 
 ARGS = ("--snapshot-interval", "3600", "--click-push-rate", "0.1", "--round-target", "1000000")
 GAP = 0.06  # more than CLICK_PUSH_RATE x 0.5
@@ -29,6 +30,7 @@ GAP = 0.06  # more than CLICK_PUSH_RATE x 0.5
 def play(server: ServerProcess) -> dict[str, Any]:
     """Three players push a few batches each; returns their tokens and the acknowledged state."""
     tokens = [call(server, "POST", "/api/session", {"name": f"p{i}"})["token"] for i in range(3)]
+    shown = board_clicks(server)
     acks: dict[str, dict[str, Any]] = {}
     for round_ in range(4):
         for i, token in enumerate(tokens):
@@ -38,7 +40,21 @@ def play(server: ServerProcess) -> dict[str, Any]:
             )
             assert acks[batch]["accepted"] == i + 3 and not acks[batch]["duplicate"]
         time.sleep(GAP)
+    caught_up(server, shown + sum(a["accepted"] for a in acks.values()))
     return {"tokens": tokens, "acks": acks, **observe(server, tokens)}
+
+
+def board_clicks(server: ServerProcess) -> int:
+    return sum(p["total"] for p in call(server, "GET", "/api/snapshot")["planets"])
+
+
+def caught_up(server: ServerProcess, clicks: int, deadline: float = 10.0) -> None:
+    """Wait until the public board shows ``clicks``: with gateways (SPEC §11) it is the board
+    the engine published at its last tick, a tick behind an acknowledgement at most."""
+    give_up = time.monotonic() + deadline
+    while board_clicks(server) != clicks:
+        assert time.monotonic() < give_up, "the public board never showed the acknowledged clicks"
+        time.sleep(0.05)
 
 
 def observe(server: ServerProcess, tokens: list[str]) -> dict[str, Any]:
@@ -94,7 +110,8 @@ def test_sigterm_writes_a_final_snapshot_and_exits_0(server_process: ServerProce
     before = play(server_process)
     assert server_process.kill(signal.SIGTERM) == 0
     assert (server_process.data_dir / "snapshot.bin").exists()
-    stopped = [json.loads(line) for line in server_process.log().splitlines() if "stopped" in line]
+    lines = server_process.log().splitlines()
+    stopped = [json.loads(line) for line in lines if '"event":"stopped"' in line]
     assert [(s["event"], s["saved"]) for s in stopped] == [("stopped", True)]
     server_process.start(*ARGS)
     check_restored(server_process, before)
@@ -190,10 +207,12 @@ def test_what_a_recovered_server_serves_survives_kill_9(server_process: ServerPr
     tokens = answering(server_process, first["tokens"] + second["tokens"])
     assert first["tokens"] == tokens[:3]  # the snapshot's players; some later ones were lost
     tokens.append(call(server_process, "POST", "/api/session", {"name": "new"})["token"])
+    shown = board_clicks(server_process)
     for i, token in enumerate(tokens):
         call(
             server_process, "POST", "/api/push_clicks", {"batch_id": f"r{i}", "clicks": [5]}, token
         )
+    caught_up(server_process, shown + 5 * len(tokens))
     served = observe(server_process, tokens)
     assert server_process.kill(signal.SIGKILL) == -signal.SIGKILL
 

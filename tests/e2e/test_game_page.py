@@ -32,6 +32,7 @@ from tests.e2e.game_page import (
 )
 
 pytestmark = pytest.mark.e2e
+BOTH_MODES = True  # the single process, and one engine with two gateways (SPEC §11)
 
 
 def test_clicks_show_at_once_and_reach_the_server_in_batches(

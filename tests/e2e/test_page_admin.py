@@ -21,6 +21,7 @@ AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 FIGURES_WAIT = 20_000  # ms: the admin socket sends figures every 5 s
 
 pytestmark = pytest.mark.e2e
+BOTH_MODES = True  # the single process, and one engine with two gateways (SPEC §11)
 
 
 @pytest.fixture
