@@ -36,14 +36,18 @@ from bus.local import LocalGame
 from bus.presence import PresenceBook
 from bus.redis_io import Appender, Health, Writer, connect, stop_if_cancelled
 from bus.stream_reader import StreamReader
-from engine.errors import InvalidRequest
+from engine.errors import InvalidRequest, RateLimited
 from engine.view import Board
 from server.board_changes import board_message
+from server.session_limit import SessionLimiter
 from server.ws_protocol import CODECS, encode_frame
 
 log = logging.getLogger("ctb.bus")
 
 HEARTBEAT = 0.5  # seconds between two "alive" messages of the engine
+# Entries one read takes: each holds up to a gateway's pass of calls (up to 1,024), and a read is
+# handed to the actor in one go, so this bounds what one pass of the loop decodes.
+READ_ENTRIES = 32
 GATEWAY_SILENCE = 5.0  # a gateway not heard from this long is gone, its players with it
 
 
@@ -62,6 +66,7 @@ class EngineHost:
     url: str
     epoch: int  # new at every engine start (milliseconds since the epoch at start-up)
     interval: float  # the board's tick (BROADCAST_INTERVAL)
+    sessions: SessionLimiter  # SESSIONS_PER_MINUTE per address, over every gateway
     health: Health = field(default_factory=Health)
     presence: PresenceBook = field(default_factory=PresenceBook)
     figures: HostFigures = field(default_factory=HostFigures)
@@ -69,8 +74,10 @@ class EngineHost:
     reader: StreamReader | None = None
     replies: dict[str, Appender[wire.Reply]] = field(default_factory=dict)
     published: Board | None = None
+    latest: bytes | None = None  # the newest publication's bytes
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     listings: set[asyncio.Task[None]] = field(default_factory=set)
+    stream_length: int = 0  # entries in the command stream at the last look (XLEN)
 
     async def start(self) -> None:
         self.writer = Writer(connect(self.url, "ctb-engine-writer"), self.health, "engine-writer")
@@ -79,7 +86,7 @@ class EngineHost:
             connect(self.url, "ctb-engine-reader", block=0.5),
             self.health,
             keys.COMMANDS,
-            count=256,
+            count=READ_ENTRIES,
             block=0.5,
             name="engine-reader",
         )
@@ -119,6 +126,8 @@ class EngineHost:
                     self._presence(gateway, cmd, now)
                 elif kind is InvalidRequest:
                     self._answer(gateway, call_id, None, cmd)
+                elif kind is wire.AdmitSession:
+                    self._admit(gateway, call_id, cmd)
                 elif kind is wire.ListPlayers:
                     task = asyncio.create_task(self._list(gateway, call_id, cmd))
                     self.listings.add(task)
@@ -155,6 +164,14 @@ class EngineHost:
         else:
             self._answer(gateway, call_id, value, None)
 
+    def _admit(self, gateway: str, call_id: int, cmd: wire.AdmitSession) -> None:
+        try:
+            self.sessions.take(cmd.address, time.monotonic())
+        except RateLimited as error:
+            self._answer(gateway, call_id, None, error)
+        else:
+            self._answer(gateway, call_id, None, None)
+
     def _presence(self, gateway: str, presence: wire.Presence, now: float) -> None:
         delta = self.presence.take(gateway, presence, now)
         if delta:
@@ -190,7 +207,7 @@ class EngineHost:
         payload = wire.encode_publication(publication)
         writer.post("PUBLISH", keys.BOARDS, payload)
         writer.post("SET", keys.LATEST_BOARD, payload)
-        self.published = board
+        self.published, self.latest = board, payload
         self.figures.publications += 1
 
     async def _publish_forever(self) -> None:
@@ -211,7 +228,13 @@ class EngineHost:
             "online": self.presence.online,
             "commands": self.figures.commands,
             "stream_read": 0 if reader is None else reader.entries,
+            "stream_length": self.stream_length,
+            "addresses": self.presence.busy_addresses(),
         }
+
+    def _length(self, done: asyncio.Future[Any]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            self.stream_length = int(done.result())
 
     async def _heartbeat_forever(self) -> None:
         writer = self.writer
@@ -230,4 +253,7 @@ class EngineHost:
                 self.game.cast(Online(delta=delta))
             with contextlib.suppress(Exception):
                 writer.post("PUBLISH", keys.ENGINE, wire.encode_alive(self.alive()))
+                if self.latest is not None:  # for a gateway joining a Redis that came back empty
+                    writer.post("SET", keys.LATEST_BOARD, self.latest)
+                writer.command("XLEN", keys.COMMANDS).add_done_callback(self._length)
             await asyncio.sleep(HEARTBEAT)
