@@ -27,6 +27,7 @@ import contextlib
 import itertools
 import logging
 import os
+import secrets
 import socket
 import time
 from collections import deque
@@ -86,7 +87,9 @@ class RemoteGame:
         self.feed = BoardFeed()
         self.recent: deque[wire.Publication] = deque(maxlen=KEPT_PUBLICATIONS)
         self._board: Board | None = None
-        self._ids = itertools.count(1)
+        # Call ids start at random: a gateway restarted under the same name reads the same reply
+        # stream, and a late reply to its former life must not match a call of this one.
+        self._ids = itertools.count(secrets.randbits(52) + 1)
         self.pending: dict[int, tuple[float, Reply]] = {}
         self._turn_observers: list[TurnObserver] = []
         self._listeners: list[Listener] = []
