@@ -36,6 +36,8 @@ from bus.local import LocalGame
 from bus.presence import PresenceBook
 from bus.redis_io import Appender, Health, Writer, connect, stop_if_cancelled
 from bus.stream_reader import StreamReader
+from engine.clicks import PushResult
+from engine.command_types import CheckedPush
 from engine.errors import InvalidRequest, RateLimited
 from engine.view import Board
 from server.board_changes import board_message
@@ -49,6 +51,15 @@ HEARTBEAT = 0.5  # seconds between two "alive" messages of the engine
 # handed to the actor in one go, so this bounds what one pass of the loop decodes.
 READ_ENTRIES = 32
 GATEWAY_SILENCE = 5.0  # a gateway not heard from this long is gone, its players with it
+
+
+@dataclass(slots=True)
+class GameCounts:
+    """The game's pushes and clicks, every gateway's: the admin's rates on any gateway."""
+
+    pushes: int = 0
+    clicks: int = 0  # accepted
+    throttled: int = 0
 
 
 @dataclass(slots=True)
@@ -70,6 +81,7 @@ class EngineHost:
     health: Health = field(default_factory=Health)
     presence: PresenceBook = field(default_factory=PresenceBook)
     figures: HostFigures = field(default_factory=HostFigures)
+    counts: GameCounts = field(default_factory=GameCounts)
     writer: Writer | None = None
     reader: StreamReader | None = None
     replies: dict[str, Appender[wire.Reply]] = field(default_factory=dict)
@@ -135,9 +147,16 @@ class EngineHost:
                 elif call_id == wire.CAST:
                     game.cast(cmd)
                 else:
+                    if kind is CheckedPush:
+                        self.counts.pushes += 1
                     game.send(cmd, partial(self._answer, gateway, call_id))
 
     def _answer(self, gateway: str, call_id: int, value: Any, error: BaseException | None) -> None:
+        if type(value) is PushResult:
+            counts = self.counts
+            counts.throttled += value.throttled
+            if not value.duplicate:
+                counts.clicks += value.accepted
         if call_id == wire.CAST:
             return
         self.figures.replies += 1
@@ -220,6 +239,13 @@ class EngineHost:
     def alive(self) -> dict[str, Any]:
         """What the engine tells every gateway twice a second (never a secret)."""
         figures = self.game.engine_figures()
+        counts = self.counts
+        figures["game"] = {
+            "connections": sum(self.presence.sockets.values()),
+            "pushes": counts.pushes,
+            "clicks": counts.clicks,
+            "throttled": counts.throttled,
+        }
         reader = self.reader
         return {
             "epoch": self.epoch,

@@ -106,6 +106,7 @@ class RemoteGame:
         self.connections: dict[str, int] = {}
         self.connection_cap = 0
         self.elsewhere: dict[str, int] = {}
+        self.sockets: Callable[[], int] = lambda: 0  # the server's open WebSockets
         self.sent = 0  # calls sent
         self.answered = 0
         self.latency = 0.0  # smoothed seconds from a call to its reply
@@ -323,9 +324,14 @@ class RemoteGame:
         """This gateway's presence since the last report (all of it after a (re)join); with
         ``addresses``, its busy client addresses too."""
         busy = self.busy_addresses() if addresses else None
+        sockets = self.sockets() if addresses else None
         if self._whole:
-            return wire.Presence(joined=list(self.players), whole=True, addresses=busy)
-        return wire.Presence(joined=sorted(self.joined), left=sorted(self.left), addresses=busy)
+            return wire.Presence(
+                joined=list(self.players), whole=True, addresses=busy, sockets=sockets
+            )
+        return wire.Presence(
+            joined=sorted(self.joined), left=sorted(self.left), addresses=busy, sockets=sockets
+        )
 
     def busy_addresses(self) -> dict[str, int]:
         """Addresses holding a sixteenth of the cap here or more: below that, even 16 gateways

@@ -22,6 +22,7 @@ class PresenceBook:
     heard: dict[str, float] = field(default_factory=dict)  # gateway -> when last heard
     # gateway -> its open connections per busy client address (the per-address cap, §11)
     addresses: dict[str, dict[str, int]] = field(default_factory=dict)
+    sockets: dict[str, int] = field(default_factory=dict)  # gateway -> its open WebSockets
 
     @property
     def online(self) -> int:
@@ -32,6 +33,8 @@ class PresenceBook:
         self.heard[gateway] = now
         if presence.addresses is not None:
             self.addresses[gateway] = presence.addresses
+        if presence.sockets is not None:
+            self.sockets[gateway] = presence.sockets
         mine = self.players_of.setdefault(gateway, set())
         before = len(self.where)
         if presence.whole:
@@ -58,6 +61,7 @@ class PresenceBook:
                 self._leave(gateway, player)
             self.players_of.pop(gateway, None)
             self.addresses.pop(gateway, None)
+            self.sockets.pop(gateway, None)
             del self.heard[gateway]
         return gone, len(self.where) - before
 

@@ -55,6 +55,7 @@ class Presence(msgspec.Struct, tag_field="op", tag="presence", frozen=True, kw_o
     # Open connections per client address, for the addresses holding many (once a second;
     # None: unchanged): the engine sums them so that the per-address cap holds across gateways.
     addresses: dict[str, int] | None = None
+    sockets: int | None = None  # the gateway's open WebSockets (once a second; None: unchanged)
 
 
 class ListPlayers(msgspec.Struct, tag_field="op", tag="list_players", frozen=True):

@@ -124,6 +124,8 @@ async def gateway_ctx(app: web.Application) -> AsyncIterator[None]:
     per_address = app[CONN_LIMITS].per_address  # the cap holds across gateways
     game.connections, game.connection_cap = per_address.open, per_address.cap
     per_address.elsewhere = game.elsewhere
+    registry = app[METRICS].registry
+    game.sockets = lambda: int(registry.get_sample_value("ws_connections_active") or 0)
     await game.start()
     log.info("gateway ready", extra={"event": "ready", "gateway": game.gateway})
     yield
