@@ -30,9 +30,9 @@ import os
 import secrets
 import socket
 import time
-from functools import partial
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from actor.actor import Online, settle
