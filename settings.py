@@ -123,6 +123,7 @@ class Settings:
     role: str = "all"  # all: engine + gateways under one parent; engine; gateway
     gateways: int = field(default_factory=lambda: os.cpu_count() or 1)
     gateway_id: str | None = None  # a gateway's name on the bus; unset: host name and process id
+    bus_shed_latency: float = 0.5  # seconds of smoothed reply time past which gateways shed
     # Built once from the fields above (``__post_init__``); every part of the server reads this.
     rules: Rules = field(init=False, repr=False, compare=False)
 
@@ -350,6 +351,11 @@ SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
     ("ROLE", _choice(("all", "engine", "gateway")), "with REDIS_URL: all, engine or gateway"),
     ("GATEWAYS", _number(int, 1, 256), "with ROLE=all: gateway processes (default: the cores)"),
     ("GATEWAY_ID", _gateway_id, "a gateway's name on the bus (default: host name and pid)"),
+    (
+        "BUS_SHED_LATENCY",
+        _number(float, 0.0, 60),
+        "seconds of smoothed reply time from the engine past which a gateway refuses new players",
+    ),
 ]
 
 

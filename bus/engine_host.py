@@ -36,15 +36,30 @@ from bus.local import LocalGame
 from bus.presence import PresenceBook
 from bus.redis_io import Appender, Health, Writer, connect, stop_if_cancelled
 from bus.stream_reader import StreamReader
-from engine.errors import InvalidRequest
+from engine.clicks import PushResult
+from engine.command_types import CheckedPush
+from engine.errors import InvalidRequest, RateLimited
 from engine.view import Board
 from server.board_changes import board_message
+from server.session_limit import SessionLimiter
 from server.ws_protocol import CODECS, encode_frame
 
 log = logging.getLogger("ctb.bus")
 
 HEARTBEAT = 0.5  # seconds between two "alive" messages of the engine
+# Entries one read takes: each holds up to a gateway's pass of calls (up to 1,024), and a read is
+# handed to the actor in one go, so this bounds what one pass of the loop decodes.
+READ_ENTRIES = 32
 GATEWAY_SILENCE = 5.0  # a gateway not heard from this long is gone, its players with it
+
+
+@dataclass(slots=True)
+class GameCounts:
+    """The game's pushes and clicks, every gateway's: the admin's rates on any gateway."""
+
+    pushes: int = 0
+    clicks: int = 0  # accepted
+    throttled: int = 0
 
 
 @dataclass(slots=True)
@@ -62,15 +77,19 @@ class EngineHost:
     url: str
     epoch: int  # new at every engine start (milliseconds since the epoch at start-up)
     interval: float  # the board's tick (BROADCAST_INTERVAL)
+    sessions: SessionLimiter  # SESSIONS_PER_MINUTE per address, over every gateway
     health: Health = field(default_factory=Health)
     presence: PresenceBook = field(default_factory=PresenceBook)
     figures: HostFigures = field(default_factory=HostFigures)
+    counts: GameCounts = field(default_factory=GameCounts)
     writer: Writer | None = None
     reader: StreamReader | None = None
     replies: dict[str, Appender[wire.Reply]] = field(default_factory=dict)
     published: Board | None = None
+    latest: bytes | None = None  # the newest publication's bytes
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     listings: set[asyncio.Task[None]] = field(default_factory=set)
+    stream_length: int = 0  # entries in the command stream at the last look (XLEN)
 
     async def start(self) -> None:
         self.writer = Writer(connect(self.url, "ctb-engine-writer"), self.health, "engine-writer")
@@ -79,7 +98,7 @@ class EngineHost:
             connect(self.url, "ctb-engine-reader", block=0.5),
             self.health,
             keys.COMMANDS,
-            count=256,
+            count=READ_ENTRIES,
             block=0.5,
             name="engine-reader",
         )
@@ -119,6 +138,8 @@ class EngineHost:
                     self._presence(gateway, cmd, now)
                 elif kind is InvalidRequest:
                     self._answer(gateway, call_id, None, cmd)
+                elif kind is wire.AdmitSession:
+                    self._admit(gateway, call_id, cmd)
                 elif kind is wire.ListPlayers:
                     task = asyncio.create_task(self._list(gateway, call_id, cmd))
                     self.listings.add(task)
@@ -126,9 +147,16 @@ class EngineHost:
                 elif call_id == wire.CAST:
                     game.cast(cmd)
                 else:
+                    if kind is CheckedPush:
+                        self.counts.pushes += 1
                     game.send(cmd, partial(self._answer, gateway, call_id))
 
     def _answer(self, gateway: str, call_id: int, value: Any, error: BaseException | None) -> None:
+        if type(value) is PushResult:
+            counts = self.counts
+            counts.throttled += value.throttled
+            if not value.duplicate:
+                counts.clicks += value.accepted
         if call_id == wire.CAST:
             return
         self.figures.replies += 1
@@ -154,6 +182,14 @@ class EngineHost:
             self._answer(gateway, call_id, None, error)
         else:
             self._answer(gateway, call_id, value, None)
+
+    def _admit(self, gateway: str, call_id: int, cmd: wire.AdmitSession) -> None:
+        try:
+            self.sessions.take(cmd.address, time.monotonic())
+        except RateLimited as error:
+            self._answer(gateway, call_id, None, error)
+        else:
+            self._answer(gateway, call_id, None, None)
 
     def _presence(self, gateway: str, presence: wire.Presence, now: float) -> None:
         delta = self.presence.take(gateway, presence, now)
@@ -190,7 +226,7 @@ class EngineHost:
         payload = wire.encode_publication(publication)
         writer.post("PUBLISH", keys.BOARDS, payload)
         writer.post("SET", keys.LATEST_BOARD, payload)
-        self.published = board
+        self.published, self.latest = board, payload
         self.figures.publications += 1
 
     async def _publish_forever(self) -> None:
@@ -203,6 +239,13 @@ class EngineHost:
     def alive(self) -> dict[str, Any]:
         """What the engine tells every gateway twice a second (never a secret)."""
         figures = self.game.engine_figures()
+        counts = self.counts
+        figures["game"] = {
+            "connections": sum(self.presence.sockets.values()),
+            "pushes": counts.pushes,
+            "clicks": counts.clicks,
+            "throttled": counts.throttled,
+        }
         reader = self.reader
         return {
             "epoch": self.epoch,
@@ -211,7 +254,13 @@ class EngineHost:
             "online": self.presence.online,
             "commands": self.figures.commands,
             "stream_read": 0 if reader is None else reader.entries,
+            "stream_length": self.stream_length,
+            "addresses": self.presence.busy_addresses(),
         }
+
+    def _length(self, done: asyncio.Future[Any]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            self.stream_length = int(done.result())
 
     async def _heartbeat_forever(self) -> None:
         writer = self.writer
@@ -230,4 +279,7 @@ class EngineHost:
                 self.game.cast(Online(delta=delta))
             with contextlib.suppress(Exception):
                 writer.post("PUBLISH", keys.ENGINE, wire.encode_alive(self.alive()))
+                if self.latest is not None:  # for a gateway joining a Redis that came back empty
+                    writer.post("SET", keys.LATEST_BOARD, self.latest)
+                writer.command("XLEN", keys.COMMANDS).add_done_callback(self._length)
             await asyncio.sleep(HEARTBEAT)

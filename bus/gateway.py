@@ -27,6 +27,7 @@ import contextlib
 import itertools
 import logging
 import os
+import secrets
 import socket
 import time
 from collections import deque
@@ -50,13 +51,18 @@ CALL_TIMEOUT = 3.0  # seconds a call waits for its reply before it is answered 5
 ENGINE_SILENCE = 2.0  # seconds without the engine's heartbeat before it counts as gone
 PRESENCE_EVERY = 1.0  # seconds between two presence reports (also the gateway's heartbeat)
 KEPT_PUBLICATIONS = 64  # recent publications whose frames may still be forwarded
+# Backpressure (SPEC §11): past either mark the engine is behind, and the gateway refuses new
+# sessions and sockets (503) before the command stream can grow without bound.
+SHED_LATENCY = 0.5  # seconds: the smoothed time from a call to its reply
+SHED_PENDING = 20_000  # calls waiting for a reply on this gateway
+SMOOTHING = 0.05  # weight of one reply in the smoothed latency
 
 
 class RemoteGame:
     """``GameLink`` over Redis; ``start`` connects and joins, ``stop`` leaves."""
 
-    def __init__(self, url: str, gateway: str) -> None:
-        self.url, self.gateway = url, gateway
+    def __init__(self, url: str, gateway: str, shed_latency: float = SHED_LATENCY) -> None:
+        self.url, self.gateway, self.shed_latency = url, gateway, shed_latency
         self.health = Health()
         self.writer = Writer(connect(url, f"ctb-{gateway}-writer"), self.health, "gateway-writer")
         self.calls: Appender[wire.Call] = self.writer.appender(
@@ -81,7 +87,9 @@ class RemoteGame:
         self.feed = BoardFeed()
         self.recent: deque[wire.Publication] = deque(maxlen=KEPT_PUBLICATIONS)
         self._board: Board | None = None
-        self._ids = itertools.count(1)
+        # Call ids start at random: a gateway restarted under the same name reads the same reply
+        # stream, and a late reply to its former life must not match a call of this one.
+        self._ids = itertools.count(secrets.randbits(52) + 1)
         self.pending: dict[int, tuple[float, Reply]] = {}
         self._turn_observers: list[TurnObserver] = []
         self._listeners: list[Listener] = []
@@ -93,6 +101,15 @@ class RemoteGame:
         self.players: dict[str, None] = {}  # players with a socket here
         self._whole = True  # the next report sends every player (a (re)join)
         self.timeouts = 0
+        # The server's open connections per address (``ConnLimits.per_address``): the busy ones
+        # go to the engine once a second; what other gateways hold comes back in ``elsewhere``.
+        self.connections: dict[str, int] = {}
+        self.connection_cap = 0
+        self.elsewhere: dict[str, int] = {}
+        self.sockets: Callable[[], int] = lambda: 0  # the server's open WebSockets
+        self.sent = 0  # calls sent
+        self.answered = 0
+        self.latency = 0.0  # smoothed seconds from a call to its reply
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- the seam ----------------------------------------------------------------------------
@@ -142,6 +159,7 @@ class RemoteGame:
             reply(None, error)
             return
         self.pending[call_id] = (time.monotonic() + CALL_TIMEOUT, reply)
+        self.sent += 1
 
     def cast(self, cmd: Any) -> None:
         if type(cmd) is Online:
@@ -153,6 +171,24 @@ class RemoteGame:
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    @property
+    def behind(self) -> str | None:
+        """The engine falls behind: the oldest call still waiting, or the smoothed reply time,
+        is past the mark, or too many calls wait."""
+        if self.pending:
+            due, _ = next(iter(self.pending.values()))  # call ids grow: the first is the oldest
+            waited = time.monotonic() - (due - CALL_TIMEOUT)
+            if waited > self.shed_latency:
+                return f"a call has waited {waited:.1f} s for the game's engine"
+        if self.latency > self.shed_latency:
+            return f"the game's engine answers in {self.latency:.1f} s"
+        if len(self.pending) > SHED_PENDING:
+            return f"{len(self.pending)} calls wait for the game's engine"
+        return None
+
+    async def admit_session(self, address: str) -> None:
+        await self.call(wire.AdmitSession(address))
 
     async def list_players(self, query: PlayerQuery) -> dict[str, Any]:
         result: dict[str, Any] = await self.call(wire.ListPlayers(query))
@@ -220,16 +256,19 @@ class RemoteGame:
 
     def _on_replies(self, payloads: list[bytes]) -> None:
         pending, answered = self.pending, 0
+        latency, now = self.latency, time.monotonic()
         for payload in payloads:
             for call_id, ok, value in wire.decode_replies(payload):
                 waiting = pending.pop(call_id, None)
                 if waiting is None:
                     continue  # timed out already, or another gateway's before a restart
                 answered += 1
+                latency += SMOOTHING * (now - (waiting[0] - CALL_TIMEOUT) - latency)
                 if ok:
                     waiting[1](value, None)
                 else:
                     waiting[1](None, value)
+        self.latency, self.answered = latency, self.answered + answered
         for observe in self._turn_observers:
             observe(0.0, answered)
 
@@ -243,6 +282,7 @@ class RemoteGame:
         elif channel == keys.ENGINE.encode():
             self.alive = wire.decode_alive(data)
             self.heard_at = time.monotonic()
+            self._count_elsewhere(self.alive.get("addresses") or {})
             epoch = self.alive.get("epoch")
             if epoch != self.epoch and self.epoch is not None:
                 self._whole = True  # a new engine: it must hear every player here
@@ -280,13 +320,33 @@ class RemoteGame:
             self.joined.discard(player)
             self.left.add(player)
 
-    def report(self) -> wire.Presence:
-        """This gateway's presence since the last report (all of it after a (re)join)."""
+    def report(self, addresses: bool = False) -> wire.Presence:
+        """This gateway's presence since the last report (all of it after a (re)join); with
+        ``addresses``, its busy client addresses too."""
+        busy = self.busy_addresses() if addresses else None
+        sockets = self.sockets() if addresses else None
         if self._whole:
-            presence = wire.Presence(joined=list(self.players), whole=True)
-        else:
-            presence = wire.Presence(joined=sorted(self.joined), left=sorted(self.left))
-        return presence
+            return wire.Presence(
+                joined=list(self.players), whole=True, addresses=busy, sockets=sockets
+            )
+        return wire.Presence(
+            joined=sorted(self.joined), left=sorted(self.left), addresses=busy, sockets=sockets
+        )
+
+    def busy_addresses(self) -> dict[str, int]:
+        """Addresses holding a sixteenth of the cap here or more: below that, even 16 gateways
+        together stay under the cap, so only these need counting across gateways."""
+        least = max(1, self.connection_cap // 16)
+        return {address: n for address, n in self.connections.items() if n >= least}
+
+    def _count_elsewhere(self, addresses: dict[str, dict[str, int]]) -> None:
+        elsewhere = {}
+        for address, held in addresses.items():
+            others = sum(n for gateway, n in held.items() if gateway != self.gateway)
+            if others:
+                elsewhere[address] = others
+        self.elsewhere.clear()  # in place: the server's limits hold this very dict
+        self.elsewhere.update(elsewhere)
 
     async def _sweep_forever(self) -> None:
         """Answer calls past their time 503; report presence (the gateway's heartbeat)."""
@@ -303,6 +363,10 @@ class RemoteGame:
                 )
                 was = problem
             late = [call_id for call_id, (due, _) in self.pending.items() if due <= now]
+            if late:  # what the smoothed latency must show: these never came back
+                self.latency += SMOOTHING * (CALL_TIMEOUT - self.latency)
+            elif not self.pending:  # nothing waits: whatever was slow is over
+                self.latency *= 0.5
             for call_id in late:
                 _, reply = self.pending.pop(call_id)
                 self.timeouts += 1
@@ -310,7 +374,7 @@ class RemoteGame:
             report_due = now >= next_report or self.joined or self.left
             if report_due and self.health.reachable:
                 try:
-                    self.calls.add((wire.CAST, self.report()))
+                    self.calls.add((wire.CAST, self.report(addresses=now >= next_report)))
                 except Unavailable:
                     pass
                 else:

@@ -71,6 +71,15 @@ class GameLink(Protocol):
         """The admin's player listing, run beside the game's turns (``server/admin/listing.py``)."""
         ...
 
+    @property
+    def behind(self) -> str | None:
+        """Why new sessions and sockets should wait (the engine falls behind), or None."""
+        ...
+
+    async def admit_session(self, address: str) -> None:
+        """Count a new session from ``address`` across every process; RateLimited if over."""
+        ...
+
     def board_frames(self, base: Board, board: Board) -> dict[str, bytes] | None:
         """Frames, per subprotocol, that take a client from ``base`` to ``board`` as the engine
         encoded them once; None when there are none to forward (the server encodes its own)."""

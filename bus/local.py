@@ -56,6 +56,13 @@ class LocalGame:
     async def list_players(self, query: PlayerQuery) -> dict[str, Any]:
         return await self.listing.run(query)
 
+    @property
+    def behind(self) -> str | None:
+        return None  # one process: its own overload guard (server/overload.py) says when
+
+    async def admit_session(self, address: str) -> None:
+        return None  # one process: the server's own limiter has counted it
+
     def board_frames(self, base: Board, board: Board) -> dict[str, bytes] | None:
         return None  # one process: the broadcaster encodes each board itself, once
 

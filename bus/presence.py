@@ -20,6 +20,9 @@ class PresenceBook:
     where: dict[str, set[str]] = field(default_factory=dict)  # player -> gateways holding them
     players_of: dict[str, set[str]] = field(default_factory=dict)  # gateway -> its players
     heard: dict[str, float] = field(default_factory=dict)  # gateway -> when last heard
+    # gateway -> its open connections per busy client address (the per-address cap, §11)
+    addresses: dict[str, dict[str, int]] = field(default_factory=dict)
+    sockets: dict[str, int] = field(default_factory=dict)  # gateway -> its open WebSockets
 
     @property
     def online(self) -> int:
@@ -28,6 +31,10 @@ class PresenceBook:
     def take(self, gateway: str, presence: Presence, now: float) -> int:
         """Apply one report; the change in players online."""
         self.heard[gateway] = now
+        if presence.addresses is not None:
+            self.addresses[gateway] = presence.addresses
+        if presence.sockets is not None:
+            self.sockets[gateway] = presence.sockets
         mine = self.players_of.setdefault(gateway, set())
         before = len(self.where)
         if presence.whole:
@@ -53,8 +60,18 @@ class PresenceBook:
             for player in list(self.players_of.get(gateway, ())):
                 self._leave(gateway, player)
             self.players_of.pop(gateway, None)
+            self.addresses.pop(gateway, None)
+            self.sockets.pop(gateway, None)
             del self.heard[gateway]
         return gone, len(self.where) - before
+
+    def busy_addresses(self) -> dict[str, dict[str, int]]:
+        """Per busy client address, the connections each gateway holds (for the heartbeat)."""
+        merged: dict[str, dict[str, int]] = {}
+        for gateway, counts in self.addresses.items():
+            for address, held in counts.items():
+                merged.setdefault(address, {})[gateway] = held
+        return merged
 
     def _leave(self, gateway: str, player: str) -> None:
         self.players_of[gateway].discard(player)

@@ -52,6 +52,10 @@ class Presence(msgspec.Struct, tag_field="op", tag="presence", frozen=True, kw_o
     joined: list[str] = []
     left: list[str] = []
     whole: bool = False
+    # Open connections per client address, for the addresses holding many (once a second;
+    # None: unchanged): the engine sums them so that the per-address cap holds across gateways.
+    addresses: dict[str, int] | None = None
+    sockets: int | None = None  # the gateway's open WebSockets (once a second; None: unchanged)
 
 
 class ListPlayers(msgspec.Struct, tag_field="op", tag="list_players", frozen=True):
@@ -60,8 +64,17 @@ class ListPlayers(msgspec.Struct, tag_field="op", tag="list_players", frozen=Tru
     query: PlayerQuery
 
 
-# What a gateway may put on the command stream: the game's commands and the bus's own two.
-BUS_CALL: Any = Union[(*command_types.MUTATIONS, *command_types.QUERIES, Presence, ListPlayers)]
+class AdmitSession(msgspec.Struct, tag_field="op", tag="admit_session", frozen=True):
+    """May one more session start from ``address`` (SPEC §5's per-minute limit)? Asked of the
+    engine, which counts every gateway's sessions, so the limit holds across them (§11)."""
+
+    address: str
+
+
+# What a gateway may put on the command stream: the game's commands and the bus's own.
+BUS_CALL: Any = Union[
+    (*command_types.MUTATIONS, *command_types.QUERIES, Presence, ListPlayers, AdmitSession)
+]
 _calls = msgspec.msgpack.Decoder(tuple[str, list[tuple[int, BUS_CALL]]])
 _raw_calls = msgspec.msgpack.Decoder(tuple[str, list[tuple[int, msgspec.Raw]]])
 _any = msgspec.msgpack.Decoder()

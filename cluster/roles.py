@@ -32,6 +32,7 @@ from server import gc_policy, listener
 from server.app import game_ctx, init_app
 from server.keys import CLOCK, GAME, METRICS, SETTINGS
 from server.metrics import Metrics
+from server.session_limit import SessionLimiter
 from settings import Settings
 
 log = logging.getLogger("ctb")
@@ -73,9 +74,9 @@ async def engine_host_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     game = app[GAME]
     assert isinstance(game, LocalGame) and settings.redis_url is not None
-    host = EngineHost(
-        game, settings.redis_url, int(time.time() * 1000), settings.broadcast_interval
-    )
+    epoch = int(time.time() * 1000)  # grows with every start, whatever Redis remembers
+    sessions = SessionLimiter(settings.sessions_per_minute)
+    host = EngineHost(game, settings.redis_url, epoch, settings.broadcast_interval, sessions)
     await host.start()
     yield
     await host.stop()

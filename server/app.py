@@ -16,6 +16,7 @@ from aiohttp import web
 
 from actor.actor import Actor
 from actor.clock import Clock, SystemClock
+from bus import metrics as bus_metrics
 from bus.gateway import RemoteGame, default_gateway_id
 from bus.link import GameLink
 from bus.local import LocalGame
@@ -115,9 +116,16 @@ async def gateway_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.redis_url is not None
     app[AUTH] = given_auth(settings)
-    game = RemoteGame(settings.redis_url, settings.gateway_id or default_gateway_id())
+    gateway = settings.gateway_id or default_gateway_id()
+    game = RemoteGame(settings.redis_url, gateway, settings.bus_shed_latency)
     app[GAME] = link(game)
     app[METRICS].players_total.set_function(lambda: game.board.players_total if game.running else 0)
+    bus_metrics.register(app[METRICS].registry, game)
+    per_address = app[CONN_LIMITS].per_address  # the cap holds across gateways
+    game.connections, game.connection_cap = per_address.open, per_address.cap
+    per_address.elsewhere = game.elsewhere
+    registry = app[METRICS].registry
+    game.sockets = lambda: int(registry.get_sample_value("ws_connections_active") or 0)
     await game.start()
     log.info("gateway ready", extra={"event": "ready", "gateway": game.gateway})
     yield

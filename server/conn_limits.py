@@ -58,10 +58,13 @@ class Counts:
 
     cap: int
     open: dict[str, int] = field(default_factory=dict)
+    # What other processes hold per key (gateways, SPEC §11), as the bus last told: the cap is
+    # the game's, not each process's.
+    elsewhere: dict[str, int] = field(default_factory=dict)
 
     def take(self, key: str) -> bool:
         held = self.open.get(key, 0)
-        if held >= self.cap:
+        if held >= self.cap or (self.elsewhere and held + self.elsewhere.get(key, 0) >= self.cap):
             return False
         self.open[key] = held + 1
         return True

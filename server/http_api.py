@@ -158,6 +158,7 @@ async def create_session(request: web.Request) -> web.Response:
     key = limit_key(client_address(request, app[SETTINGS].trusted_proxies))
     limiter.take(key, app[CLOCK].now())
     try:
+        await actor.admit_session(key)  # the limit across gateways (SPEC §11)
         player = await actor.call(CreatePlayer(player_id=str(uuid.uuid4()), name=name))
     except BaseException:
         limiter.give_back(key)  # no player was made: the attempt does not count

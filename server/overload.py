@@ -86,6 +86,7 @@ class Overload:
     current: float = 0.0  # the interval in use
     _last: tuple[float, float] | None = None  # (wall, CPU) seconds at the last tick
     _shed_since: float | None = None  # when this overload began shedding (addresses' clock)
+    behind: Callable[[], str | None] | None = None  # the game link's ``behind`` (bus/link.py)
 
     def __post_init__(self) -> None:
         self.current = self.interval
@@ -169,13 +170,22 @@ class Overload:
         self._last = (now, cpu)
 
     def refusal(self, what: str) -> web.Response | None:
-        """A 503 with ``Retry-After`` for new work while overloaded by a crowd, else None."""
+        """A 503 with ``Retry-After`` for new work while overloaded by a crowd, or while the
+        game's engine falls behind (a gateway, SPEC §11), else None."""
+        behind = None if self.behind is None else self.behind()
+        if behind is not None:
+            self.metrics.overload_refused_total.labels(what=what).inc()
+            return http_error(unavailable(f"the game is busy: {behind}; try again shortly"))
         if not self.active or self._shedding_helps():
             return None
         self.metrics.overload_refused_total.labels(what=what).inc()
-        error = Unavailable("the server is busy; try again shortly", {"retry_after": RETRY_AFTER})
-        error.retry_after = RETRY_AFTER  # read by http_error
-        return http_error(error)
+        return http_error(unavailable("the server is busy; try again shortly"))
+
+
+def unavailable(message: str) -> Unavailable:
+    error = Unavailable(message, {"retry_after": RETRY_AFTER})
+    error.retry_after = RETRY_AFTER  # read by http_error
+    return error
 
 
 OVERLOAD = web.AppKey("overload", Overload)

@@ -76,6 +76,7 @@ async def broadcaster_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.overload_cpu,
         addresses=app[ADDRESS_LOAD],
     )
+    overload.behind = lambda: app[GAME].behind if GAME in app else None
     broadcaster.overload = app[OVERLOAD] = overload
     broadcaster.gc_policy = app.get(GC_POLICY)  # run.py attaches one; test apps go without
     app[BROADCASTER] = broadcaster

@@ -62,6 +62,11 @@ class Sampler:
             self.turn_max = seconds
 
     def _read_window(self) -> Window:
+        """The counters now: the engine's when it counts for several gateways (SPEC §11), else
+        this process's own."""
+        game = self.game.engine_figures().get("game")
+        if game is not None:
+            return Window(time.monotonic(), game["clicks"], game["pushes"], game["throttled"])
         m = self.metrics
         return Window(
             time.monotonic(),
@@ -81,7 +86,12 @@ class Sampler:
 
         board = self.game.board
         engine = self.game.engine_figures()
-        connections = self.metrics.registry.get_sample_value("ws_connections_active") or 0.0
+        game = engine.pop("game", None)  # the game's counters, every gateway's (SPEC §11)
+        connections = (
+            game["connections"]
+            if game is not None
+            else self.metrics.registry.get_sample_value("ws_connections_active") or 0.0
+        )
         figures: dict[str, Any] = {
             "at": round(self.clock.now(), 3),
             "players": board.players_total,

@@ -236,3 +236,83 @@ def test_a_gateway_without_the_keys_refuses_to_start(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert b"SECRET_KEY" in done.stderr and b"ADMIN_TOKEN" in done.stderr
+
+
+async def test_new_sessions_per_address_are_counted_across_gateways(cluster: Cluster) -> None:
+    """SESSIONS_PER_MINUTE holds for an address whichever gateways its sessions go through."""
+    cluster.args = (*ARGS, "--sessions-per-minute", "3")
+    cluster.start_engine()
+    one, two = (cluster.start_gateway(name).url for name in ("g1", "g2"))
+    async with aiohttp.ClientSession() as http:
+        made = [
+            (await request(http, base, "POST", "/api/session", {"name": f"s{i}"}))[0]
+            for i, base in enumerate((one, two, one, two))
+        ]
+        assert made == [201, 201, 201, 429]
+        status, reply, headers = await request(http, one, "POST", "/api/session", {})
+        assert status == 429 and reply["error"]["code"] == "rate_limited"
+        assert int(headers["Retry-After"]) >= 1
+
+
+async def test_a_gateway_sheds_new_players_while_the_engine_is_behind(cluster: Cluster) -> None:
+    """While the engine falls behind (here: stopped, so a push waits past the 0.3 s mark but
+    not long enough to count the engine gone) a gateway refuses new sessions with 503 and
+    Retry-After, says so on /metrics, and the waiting player's push is acknowledged once the
+    engine goes on."""
+    cluster.args = (*ARGS, "--bus-shed-latency", "0.3")
+    engine = cluster.start_engine()
+    base = cluster.start_gateway("g1").url
+    async with aiohttp.ClientSession() as http:
+        token, _ = await session(http, base, "early")
+        ws = await socket(http, base, token)
+        assert engine.proc is not None
+        engine.proc.send_signal(signal.SIGSTOP)
+        try:
+            await ws.send_json({"type": "clicks", "batch_id": "w", "clicks": [2]})
+
+            async def behind() -> bool:
+                async with http.get(base + "/metrics") as response:
+                    return "bus_behind 1.0" in await response.text()
+
+            await eventually(behind, deadline=1.5)
+            status, reply, headers = await request(http, base, "POST", "/api/session", {})
+        finally:
+            engine.proc.send_signal(signal.SIGCONT)
+        assert status == 503 and reply["error"]["code"] == "unavailable", reply
+        assert "engine" in reply["error"]["message"] and int(headers["Retry-After"]) >= 1
+        while (message := await ws.receive_json(timeout=10))["type"] != "ack":
+            pass
+        assert message["accepted"] == 2 and not message["duplicate"]
+        async with http.get(base + "/metrics") as response:
+            lines = (await response.text()).splitlines()
+        figures = dict(line.rsplit(" ", 1) for line in lines if line and line[0] != "#")
+        assert figures["bus_redis_reachable"] == "1.0" and float(figures["bus_calls_total"]) >= 3
+        await ws.close()
+
+
+async def test_the_connection_cap_per_address_holds_across_gateways(cluster: Cluster) -> None:
+    """MAX_CONNECTIONS_PER_ADDRESS counts an address's connections on every gateway: with four
+    sockets open on one gateway, the other takes two more and refuses the next with 429."""
+    cluster.args = (*ARGS, "--max-connections-per-address", "6")
+    cluster.start_engine()
+    one, two = (cluster.start_gateway(name).url for name in ("g1", "g2"))
+    closing = aiohttp.TCPConnector(force_close=True)  # no HTTP connection outlives its request
+    async with aiohttp.ClientSession(connector=closing) as http:
+        players = [await session(http, one, f"c{i}") for i in range(7)]
+        tickets = [
+            (await request(http, one, "POST", "/api/ws-token", token=token))[1]["token"]
+            for token, _ in players
+        ]
+        sockets = [await http.ws_connect(f"{one}/ws?token={t}") for t in tickets[:4]]
+
+        async def counted_on_two() -> bool:
+            async with http.get(two + "/metrics") as response:
+                return "bus_connections_elsewhere 4.0" in await response.text()
+
+        await eventually(counted_on_two)
+        sockets += [await http.ws_connect(f"{two}/ws?token={t}") for t in tickets[4:6]]
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(f"{two}/ws?token={tickets[6]}")
+        assert refused.value.status == 429
+        for ws in sockets:
+            await ws.close()
