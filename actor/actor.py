@@ -80,8 +80,9 @@ _WAKE_UP = Tick()  # the ticker's message: the turn itself journals a tick when 
 _FROM_DICT: Any = Union[(*command_types.MUTATIONS, *command_types.QUERIES, Online)]
 
 
-def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
-    """``call``'s reply: resolve the caller's future (unless the caller has gone)."""
+def settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    """``call``'s reply: resolve the caller's future (unless the caller has gone); the
+    gateway's ``call`` over Redis settles its futures with it too (``bus/gateway.py``)."""
     if future.done():
         return
     if error is None:
@@ -167,7 +168,7 @@ class Actor:
         message = typed(cmd)
         loop = self._loop or asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._mailbox.put((message, partial(_settle, future)))
+        self._mailbox.put((message, partial(settle, future)))
         return await future
 
     def send(self, cmd: Message, reply: Reply) -> None:

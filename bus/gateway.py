@@ -32,9 +32,10 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from actor.actor import Online
+from actor.actor import Online, settle
 from bus import keys, wire
 from bus.board_feed import Action, BoardFeed
 from bus.link import Listener, Reply, TurnObserver
@@ -145,7 +146,7 @@ class RemoteGame:
 
     async def call(self, cmd: Any) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.send(cmd, lambda value, error: _settle(future, value, error))
+        self.send(cmd, partial(settle, future))
         return await future
 
     def send(self, cmd: Any, reply: Reply) -> None:
@@ -410,11 +411,3 @@ def partial_calls(gateway: str) -> Callable[[list[wire.Call]], bytes]:
 
     return encode
 
-
-def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(value)
-    else:
-        future.set_exception(error)
