@@ -10,14 +10,16 @@ processes (``bench/cluster_feeder.py``) each hold the gateway's own ``RemoteGame
 Measured over ``--duration`` seconds after ``--warmup``: acknowledged pushes/s (a reply after
 the journal commit, ``PushResult``), refusals by code, reply latency p50/p99/max (``send`` to the
 reply callback), the engine process's CPU (psutil), the feeders' CPU, Redis's CPU (``INFO
-cpu``) and commands/s (``INFO stats``), the engine's turns (its heartbeat's figures) and the
-journal's bytes. The throttle is set wide (``CLICK_PUSH_RATE=0.05``, ``MAX_CPS=1000``,
-``BURST_SECONDS=3600``) so no push is refused for its rate; a throttled reply would still count
-as acknowledged (it is one) and is reported apart.
+cpu``) and commands/s (``INFO stats``), the engine's turns (from its heartbeat, so pushes per
+turn is within half a second's turns) and the journal's bytes. The throttle is set wide
+(``CLICK_PUSH_RATE=0.05``, ``MAX_CPS=1000``, ``BURST_SECONDS=3600``) so no push is refused for
+its rate; a throttled reply would still count as acknowledged (it is one) and is reported apart.
 
-``--profile SECONDS`` runs one more window at the first setting with py-spy recording the
-engine, and prints where its time goes (``bench/cluster_profile.py``). Run: ``python
-bench/cluster_bench.py`` or ``python bench/cluster_bench.py --in-flight 64 512 --profile 8``.
+``--profile SECONDS`` runs one more window of that length at the first setting with py-spy
+(and perf, if installed) recording the engine, and prints where its time goes
+(``bench/cluster_profile.py``); ``--cprofile`` runs the engine under cProfile instead (slower,
+but every call counted). Run: ``python bench/cluster_bench.py`` or ``python
+bench/cluster_bench.py --in-flight 64 512 --profile 8``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import asyncio
 import logging
 import multiprocessing as mp
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -141,7 +144,9 @@ async def run_setting(
     url: str, engine: Engine, game: RemoteGame, args: argparse.Namespace, in_flight: int,
     profiler: Profiler | None,
 ) -> dict[str, Any]:  # fmt: skip
-    """One window at ``in_flight`` pushes per feeder; the feeders start and end with it."""
+    """One window at ``in_flight`` pushes per feeder; the feeders start and end with it. A
+    profiled window lasts as long as the profile."""
+    duration = args.duration if profiler is None else profiler.seconds
     loop = asyncio.get_running_loop()
     ctx = mp.get_context("spawn")
     ids = player_ids(args.players)
@@ -165,7 +170,7 @@ async def run_setting(
             if said != "ready":
                 raise RuntimeError(said)
         start = time.time() + args.warmup
-        end = start + args.duration
+        end = start + duration
         for pipe in pipes:
             pipe.send((start, end))
         client = redis.Redis.from_url(url)
@@ -190,14 +195,14 @@ async def run_setting(
     turns = after.turns - before.turns
     return {
         "in_flight": in_flight * args.gateways,
-        "pushes_s": acked / args.duration,
+        "pushes_s": acked / duration,
         "p50_ms": percentile(latencies, 0.50) * 1e3,
         "p99_ms": percentile(latencies, 0.99) * 1e3,
         "max_ms": (latencies[-1] if latencies else float("nan")) * 1e3,
         "engine_cpu": engine_cpu / wall,
         "engine_sys": 1 - user / engine_cpu if engine_cpu else 0.0,
         "per_cpu_s": acked / engine_cpu if engine_cpu else 0.0,
-        "feeders_cpu": sum(r["cpu"] for r in results) / args.duration,
+        "feeders_cpu": sum(r["cpu"] for r in results) / duration,
         "redis_cpu": (after.redis_cpu - before.redis_cpu) / wall,
         "redis_ops_s": (after.redis_ops - before.redis_ops) / wall,
         "journal_mb_s": (after.journal - before.journal) / wall / 1e6,
@@ -210,8 +215,7 @@ async def run_setting(
 
 HEAD = (
     "in flight | acked pushes/s | p50 ms | p99 ms | max ms | engine CPU (system) | "
-    "pushes/engine CPU-s | "
-    "feeders CPU | Redis CPU | Redis cmds/s | journal MB/s | pushes/turn"
+    "pushes/engine CPU-s | feeders CPU | Redis CPU | Redis cmds/s | journal MB/s | pushes/turn"
 )
 
 
@@ -219,8 +223,8 @@ def row(r: dict[str, Any]) -> str:
     return (
         f"{r['in_flight']:,} | {r['pushes_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
         f"{r['max_ms']:.0f} | {r['engine_cpu']:.2f} ({r['engine_sys']:.0%}) | "
-        f"{r['per_cpu_s']:,.0f} | "
-        f"{r['feeders_cpu']:.2f} | {r['redis_cpu']:.2f} | {r['redis_ops_s']:,.0f} | "
+        f"{r['per_cpu_s']:,.0f} | {r['feeders_cpu']:.2f} | {r['redis_cpu']:.2f} | "
+        f"{r['redis_ops_s']:,.0f} | "
         f"{r['journal_mb_s']:.2f} | {r['pushes_turn']:.0f}"
     )
 
@@ -239,6 +243,7 @@ async def bench(url: str, data_dir: Path, args: argparse.Namespace) -> None:
     cprofile = data_dir.parent / "engine.prof" if args.cprofile else None
     engine = Engine(url, data_dir, args.fsync, cprofile)
     game = RemoteGame(url, "bench-setup")
+    pushes = 0
     try:
         await game.start(wait=60.0)
         if not game.running:
@@ -300,6 +305,7 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
+        shutil.rmtree(data_dir)  # the journal: tens of megabytes a run
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ a turn counts as the journal, not the turn.
 
 py-spy's clock is the wall's: a thread that could run but waits for the core counts where it
 stands. On a shared box that is mostly right after a socket write, whose wake-up of Redis hands
-Redis the core, so samples ending in ``StreamWriter.writelines`` are set apart, as are the
-worker threads' (their waits count as busy). ``perf`` (when installed) samples the CPU clock
-instead, so its split by library (the interpreter, the kernel, uvloop, msgspec, hiredis) is
-what the engine's CPU really did. Both are the bench's own tools (py-spy: ``setup.cfg``'s
-``bench`` extra; perf: the system's).
+Redis the core, so samples ending in ``StreamWriter.writelines`` are set apart, as are those in
+uvloop's own code (``Runner.run``, its waits) and the worker threads' (their waits count as
+busy). ``perf`` (when installed) samples the CPU clock instead, so its split by library (the
+interpreter, the kernel, uvloop, msgspec, hiredis) is what the engine's CPU really did. Both
+are the bench's own tools (py-spy: ``setup.cfg``'s ``bench`` extra; perf: the system's).
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ PARTS: list[tuple[str, Match]] = [
 ]
 WRITE_WAIT = "socket writes (wall time: mostly off the core after waking Redis)"
 THREADS = "worker threads (the journal's fsync, the listing; their waits included)"
+LOOP = "the event loop's own C code (uvloop: its waits for the sockets included)"
+SET_APART = (WRITE_WAIT, THREADS, LOOP)
 
 
 def _frames(stack: str) -> list[Frame]:
@@ -73,6 +75,8 @@ def part_of(frames: list[Frame]) -> str:
         return THREADS
     if frames[-1][0] == "StreamWriter.writelines":
         return WRITE_WAIT
+    if frames[-1][0] == "Runner.run":
+        return LOOP
     for part, matches in PARTS:
         if any(matches(frame) for frame in frames):
             return part
@@ -121,16 +125,15 @@ class Profiler:
             frames = _frames(stack)
             part = part_of(frames)
             parts[part] += int(count)
-            if part not in (WRITE_WAIT, THREADS):
+            if part not in SET_APART:
                 leaf = frames[-1]
                 leaves[f"{leaf[0]} ({Path(leaf[1]).name})"] += int(count)
-        apart = parts.pop(WRITE_WAIT, 0), parts.pop(THREADS, 0)
+        apart = {part: parts.pop(part, 0) for part in SET_APART}
         total = sum(parts.values()) or 1
-        print(f"\nengine's Python stacks (py-spy at {RATE}/s, {path}): {total:,} samples")
-        print(
-            f"  set apart: {apart[0]:,} in {WRITE_WAIT}; {apart[1]:,} in {THREADS}; "
-            "the shares below are of the rest"
-        )
+        print(f"\nengine's Python stacks (py-spy at {RATE}/s, {path}):")
+        for part, count in apart.items():
+            print(f"  set apart: {count:,} samples in {part}")
+        print(f"  the shares below are of the other {total:,} samples")
         for part, count in parts.most_common():
             print(f"  {count / total:6.1%}  {part}")
         print("busiest functions (own time):")
