@@ -193,5 +193,5 @@ def cprofile_report(path: Path, pushes: int) -> None:
             if func == function and name.endswith(file)
         )
         print(f"  {cum / total:6.1%}  {cum / max(1, pushes) * 1e6:5.1f} µs/push  {label}")
-    print("busiest functions (own CPU time):")
+    print("busiest functions (own time):")
     stats.sort_stats("tottime").print_stats(20)
