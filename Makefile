@@ -57,6 +57,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/admin_ws_bench.py
 	$(PY) bench/bus_bench.py --drain 200000
 	$(PY) bench/bus_bench.py
+	$(PY) bench/cluster_bench.py
 	$(PY) bench/library_bench.py
 
 # The wheel and the one-file zipapp with every dependency inside, for this platform's Python
