@@ -15,7 +15,7 @@ import sys
 import uvloop
 
 import settings as settings_mod
-from cluster import parent_watch, roles, supervisor
+from cluster import parent_watch, supervisor
 from persistence.errors import StartupError
 from persistence.store import check_data_dir
 from server import gc_policy, listener, logs
@@ -68,10 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     uvloop.install()
     try:
-        if role == "engine":
-            return roles.run_engine(settings)
-        if role == "gateway":
-            return roles.run_gateway(settings)
+        if role in ("engine", "gateway"):
+            from cluster import roles  # the Redis client, loaded only by the roles that use it
+
+            return roles.run_engine(settings) if role == "engine" else roles.run_gateway(settings)
         check_data_dir(settings.data_dir)  # before anything else writes its files there
         app = init_app(settings)
         gc_policy.attach(app, tuned=settings.gc_policy == "tuned")

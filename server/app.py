@@ -16,8 +16,6 @@ from aiohttp import web
 
 from actor.actor import Actor
 from actor.clock import Clock, SystemClock
-from bus import metrics as bus_metrics
-from bus.gateway import RemoteGame, default_gateway_id
 from bus.link import GameLink
 from bus.local import LocalGame
 from engine.state import GameState
@@ -113,6 +111,10 @@ async def game_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def gateway_ctx(app: web.Application) -> AsyncIterator[None]:
     """A gateway (SPEC §11): the game is the engine's, reached over Redis; the keys are given."""
+    # Imported here: the single process never loads the Redis client (8 MB of a process's memory).
+    from bus import metrics as bus_metrics
+    from bus.gateway import RemoteGame, default_gateway_id
+
     settings = app[SETTINGS]
     assert settings.redis_url is not None
     app[AUTH] = given_auth(settings)
