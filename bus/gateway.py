@@ -410,4 +410,3 @@ def partial_calls(gateway: str) -> Callable[[list[wire.Call]], bytes]:
         return wire.encode_calls(gateway, calls)
 
     return encode
-
