@@ -18,6 +18,7 @@ from tests.e2e.axe import axe_violations
 from tests.e2e.conftest import ADMIN_TOKEN, ServerProcess, call
 
 pytestmark = pytest.mark.e2e
+BOTH_MODES = True  # the single process, and one engine with two gateways (SPEC §11)
 
 LAPTOP = {"width": 1280, "height": 800}
 

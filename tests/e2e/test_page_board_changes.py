@@ -18,6 +18,7 @@ from tests.e2e.test_game_page import open_game, wait_until
 FAST = ("--click-push-rate", "0.2", "--broadcast-interval", "0.05")
 
 pytestmark = pytest.mark.e2e
+BOTH_MODES = True  # the single process, and one engine with two gateways (SPEC §11)
 
 # Wraps the page's WebSocket: boards are dropped while ``__boards.drop`` is set.
 WRAP_SOCKET = """

@@ -22,6 +22,7 @@ from tests.e2e.game_page import FAST, click, open_game, server_me, wait_for_serv
 from tests.e2e.test_player_experience import no_violations
 
 pytestmark = pytest.mark.e2e
+BOTH_MODES = True  # the single process, and one engine with two gateways (SPEC §11)
 
 AT_ONCE = 1_000  # ms: the page shows an admin's change within a second
 OTHER = {"earth": "mars", "mars": "earth"}

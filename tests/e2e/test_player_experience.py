@@ -17,6 +17,7 @@ from tests.e2e.conftest import ServerProcess, call
 from tests.e2e.test_game_page import FAST, SLOW, click, open_game
 
 pytestmark = pytest.mark.e2e
+BOTH_MODES = True  # the single process, and one engine with two gateways (SPEC §11)
 
 FRESH = 3_000  # ms: how stale a rank may be while connected
 
