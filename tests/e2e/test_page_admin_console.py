@@ -105,7 +105,8 @@ def test_the_charts_start_filled_on_a_server_that_has_been_running(
     server_process: ServerProcess, page: Page
 ) -> None:
     """Signed in on a server that has sampled its figures for a while, the charts hold the
-    server's history from the start: their first point is the history's oldest."""
+    server's history from the start: their first point is older than the page. (With gateways
+    each keeps its own history, and the page may be served by another than the one read here.)"""
     server_process.env["ADMIN_METRICS_INTERVAL"] = "0.5"  # a point every 0.5 s, not 5 s
     server_process.start(*FAST)
     token, _ = new_player(server_process, "Clicker")
@@ -117,11 +118,12 @@ def test_the_charts_start_filled_on_a_server_that_has_been_running(
             break
         assert time.monotonic() < deadline, "the server kept no history"
         time.sleep(0.2)
-    oldest = figures["history"][0]["at"]
+    sampled = figures["history"][-1]["at"]  # the history's newest point before the page opened
     sign_in(page, server_process)
     for name in ("clicks", "pushes", "connections"):
         chart = page.locator(f"#chart-{name}")
-        expect(chart).to_have_attribute("data-since", re.compile(rf"^{re.escape(str(oldest))}$"))
+        expect(chart).to_have_attribute("data-since", re.compile(r"^[0-9.]+$"))
+        assert float(chart.get_attribute("data-since") or "inf") < sampled
         expect(chart.locator("polyline")).not_to_have_count(0)
     expect(page.locator("#chart-note")).to_contain_text("a point every 0.5 s")
     points = int(page.locator("#chart-clicks").get_attribute("data-points") or 0)
