@@ -8,25 +8,32 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import ipaddress
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.rules import DEFAULT_RULES, MAX_ROUND_SECONDS, MAX_ROUND_TARGET, Rules
+from setting_values import (
+    DEFAULT_ADMIN,
+    Network,
+    SettingsError,
+    admin_tokens,
+    choice,
+    gateway_id,
+    host,
+    key,
+    networks,
+    number,
+    path,
+    redis_url,
+    text,
+)
 
 FSYNC_MODES = ("always", "everysec", "no")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
-
-class SettingsError(ValueError):
-    """A setting has a value the server cannot run with; the message names it."""
-
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 DISTRIBUTION = "click-the-button"  # the name in setup.cfg, under which pip records the version
 
@@ -139,84 +146,6 @@ class Settings:
         object.__setattr__(self, "rules", rules)  # frozen: the one assignment, at creation
 
 
-def _number(kind: type, low: float, high: float) -> Callable[[str, str], Any]:
-    def parse(name: str, raw: str) -> Any:
-        try:
-            value = kind(raw)
-        except ValueError:
-            value = None
-        if value is None or not low <= value <= high or value != value:
-            what = "an integer" if kind is int else "a number"
-            raise SettingsError(f"{name} must be {what} from {low:g} to {high:g}, got {raw!r}")
-        return value
-
-    return parse
-
-
-def _choice(options: Sequence[str], upper: bool = False) -> Callable[[str, str], str]:
-    def parse(name: str, raw: str) -> str:
-        value = raw.upper() if upper else raw.lower()
-        if value not in options:
-            raise SettingsError(f"{name} must be one of {', '.join(options)}, got {raw!r}")
-        return value
-
-    return parse
-
-
-def _networks(name: str, raw: str) -> tuple[Network, ...]:
-    nets = []
-    for part in (p.strip() for p in raw.split(",")):
-        if not part:
-            continue
-        try:
-            nets.append(ipaddress.ip_network(part, strict=False))
-        except ValueError:
-            raise SettingsError(
-                f"{name} must be a comma-separated list of addresses or networks, got {part!r}"
-            ) from None
-    return tuple(nets)
-
-
-def _text(min_len: int) -> Callable[[str, str], str | None]:
-    def parse(name: str, raw: str) -> str | None:
-        if raw == "":
-            return None
-        if len(raw) < min_len:
-            raise SettingsError(f"{name} must be at least {min_len} characters long")
-        return raw
-
-    return parse
-
-
-ADMIN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
-DEFAULT_ADMIN = "admin"  # the name ADMIN_TOKEN's admin goes by
-RESERVED_ADMINS = ("system",)  # the audit's name for what no admin did (a ban running out)
-ADMIN_TOKEN_MIN = 16
-
-
-def _admin_tokens(name: str, raw: str) -> tuple[tuple[str, str], ...]:
-    """``alice:token1,bob:token2``: names 1-32 of letters, digits, _ . -; tokens 16+ characters."""
-    pairs: list[tuple[str, str]] = []
-    if not raw.strip():
-        return ()
-    for item in raw.split(","):
-        admin, colon, token = item.strip().partition(":")
-        if not colon or not ADMIN_NAME.fullmatch(admin):
-            raise SettingsError(
-                f"{name} must be name:token pairs separated by commas, each name 1-32 letters, "
-                "digits, _, . or -"
-            )
-        if len(token) < ADMIN_TOKEN_MIN:
-            raise SettingsError(f"{name}: the token of {admin} must be at least 16 characters")
-        if admin in RESERVED_ADMINS:
-            raise SettingsError(f"{name}: {admin!r} is reserved for the server's own changes")
-        pairs.append((admin, token))
-    names, tokens = [a for a, _ in pairs], [t for _, t in pairs]
-    if len(set(names)) != len(names) or len(set(tokens)) != len(tokens):
-        raise SettingsError(f"{name}: every admin needs a name and a token of their own")
-    return tuple(pairs)
-
-
 def _check_admins(values: dict[str, Any]) -> None:
     """ADMIN_TOKEN's admin is named "admin": ADMIN_TOKENS may not name another one so."""
     single, named = values.get("admin_token"), values.get("admin_tokens", ())
@@ -227,133 +156,125 @@ def _check_admins(values: dict[str, Any]) -> None:
         )
 
 
-def _key(min_bytes: int) -> Callable[[str, str], str | None]:
-    """A signing key, used as given: long enough in bytes (RFC 7518 §3.2 for HS256)."""
-
-    def parse(name: str, raw: str) -> str | None:
-        if raw == "":
-            return None
-        if len(raw.encode()) < min_bytes:
-            raise SettingsError(
-                f"{name} must be at least {min_bytes} bytes long, got {len(raw.encode())}"
-            )
-        return raw
-
-    return parse
-
-
-def _host(name: str, raw: str) -> str:
-    if not raw.strip():
-        raise SettingsError(f"{name} must not be empty")
-    return raw.strip()
-
-
-def _path(name: str, raw: str) -> Path:
-    if not raw.strip():
-        raise SettingsError(f"{name} must not be empty")
-    return Path(raw)
-
-
-def _redis_url(name: str, raw: str) -> str | None:
-    if raw == "":
-        return None
-    if not raw.startswith(("redis://", "rediss://", "unix://")):
-        raise SettingsError(f"{name} must be a redis://, rediss:// or unix:// URL, got {raw!r}")
-    return raw
-
-
-GATEWAY_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-
-
-def _gateway_id(name: str, raw: str) -> str:
-    if not GATEWAY_ID.fullmatch(raw):
-        raise SettingsError(f"{name} must be 1-64 letters, digits, _ . -, got {raw!r}")
-    return raw
-
-
 # (setting, parser, help): the environment variable is the upper-case name, the flag the
 # lower-case name with dashes.
 SPECS: list[tuple[str, Callable[[str, str], Any], str]] = [
-    ("HOST", _host, "address to listen on"),
-    ("PORT", _number(int, 1, 65535), "TCP port"),
-    ("DATA_DIR", _path, "directory for the snapshot, journal, keys and tokens"),
-    ("CLICK_PUSH_RATE", _number(float, 0.05, 60), "seconds between click pushes from a page"),
-    ("MAX_CPS", _number(int, 1, 1000), "clicks per second a player may make"),
-    ("BURST_SECONDS", _number(float, 0, 3600), "seconds of clicks a player may save up"),
-    ("BROADCAST_INTERVAL", _number(float, 0.01, 60), "seconds between board broadcasts"),
-    ("SNAPSHOT_INTERVAL", _number(float, 0.05, 3600), "seconds between snapshot checks"),
-    ("ROUND_TARGET", _number(int, 1, MAX_ROUND_TARGET), "clicks a planet needs to win a round"),
-    ("ROUND_SECONDS", _number(float, 1, MAX_ROUND_SECONDS), "longest round, in seconds"),
-    ("ROUND_BREAK_SECONDS", _number(float, 0, 3600), "break between rounds, in seconds"),
-    ("SESSIONS_PER_MINUTE", _number(int, 1, 100000), "new sessions per client address a minute"),
-    ("TRUSTED_PROXIES", _networks, "proxies whose X-Forwarded-For is believed (comma list)"),
-    ("FSYNC", _choice(FSYNC_MODES), "journal fsync policy: always, everysec or no"),
-    ("SECRET_KEY", _key(32), "JWT HS256 key, 32 bytes or more (default: generated in DATA_DIR)"),
+    ("HOST", host, "address to listen on"),
+    ("PORT", number(int, 1, 65535), "TCP port"),
+    ("DATA_DIR", path, "directory for the snapshot, journal, keys and tokens"),
+    (
+        "CLICK_PUSH_RATE",
+        number(float, 0.05, 60),
+        "seconds between click pushes from a page",
+    ),
+    ("MAX_CPS", number(int, 1, 1000), "clicks per second a player may make"),
+    ("BURST_SECONDS", number(float, 0, 3600), "seconds of clicks a player may save up"),
+    ("BROADCAST_INTERVAL", number(float, 0.01, 60), "seconds between board broadcasts"),
+    ("SNAPSHOT_INTERVAL", number(float, 0.05, 3600), "seconds between snapshot checks"),
+    (
+        "ROUND_TARGET",
+        number(int, 1, MAX_ROUND_TARGET),
+        "clicks a planet needs to win a round",
+    ),
+    ("ROUND_SECONDS", number(float, 1, MAX_ROUND_SECONDS), "longest round, in seconds"),
+    ("ROUND_BREAK_SECONDS", number(float, 0, 3600), "break between rounds, in seconds"),
+    (
+        "SESSIONS_PER_MINUTE",
+        number(int, 1, 100000),
+        "new sessions per client address a minute",
+    ),
+    ("TRUSTED_PROXIES", networks, "proxies whose X-Forwarded-For is believed (comma list)"),
+    ("FSYNC", choice(FSYNC_MODES), "journal fsync policy: always, everysec or no"),
+    (
+        "SECRET_KEY",
+        key(32),
+        "JWT HS256 key, 32 bytes or more (default: generated in DATA_DIR)",
+    ),
     (
         "ADMIN_TOKEN",
-        _text(16),
+        text(16),
         "admin bearer token, its admin named admin (default: generated once in DATA_DIR "
         "unless ADMIN_TOKENS is set)",
     ),
     (
         "ADMIN_TOKENS",
-        _admin_tokens,
+        admin_tokens,
         "named admin tokens, name:token,... (names 1-32 of A-Z a-z 0-9 _ . -, tokens 16+ "
         "characters); the audit and the logs name each admin",
     ),
-    ("LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "DEBUG, INFO, WARNING or ERROR"),
-    ("PLANETS_FILE", _path, "JSON list of planet names"),
-    ("WS_BUFFER_LIMIT", _number(int, 4096, 2**30), "unsent bytes a WebSocket may hold (1013)"),
-    ("WS_MAX_PER_PLAYER", _number(int, 1, 100000), "open WebSockets per player"),
+    ("LOG_LEVEL", choice(LOG_LEVELS, upper=True), "DEBUG, INFO, WARNING or ERROR"),
+    ("PLANETS_FILE", path, "JSON list of planet names"),
+    (
+        "WS_BUFFER_LIMIT",
+        number(int, 4096, 2**30),
+        "unsent bytes a WebSocket may hold (1013)",
+    ),
+    ("WS_MAX_PER_PLAYER", number(int, 1, 100000), "open WebSockets per player"),
     (
         "MAX_CONNECTIONS_PER_ADDRESS",
-        _number(int, 1, 10**6),
+        number(int, 1, 10**6),
         "open connections (HTTP and WebSocket) per client address",
     ),
-    ("HEADER_TIMEOUT", _number(float, 0.1, 3600), "seconds a client has to send its headers"),
+    (
+        "HEADER_TIMEOUT",
+        number(float, 0.1, 3600),
+        "seconds a client has to send its headers",
+    ),
     (
         "BODY_TIMEOUT",
-        _number(float, 0.1, 3600),
+        number(float, 0.1, 3600),
         "seconds a client has to send a request's body, from the end of its headers",
     ),
     (
         "READ_RATE",
-        _number(float, 0.1, 100000),
+        number(float, 0.1, 100000),
         "reads of your player, ranks around you and ws-tokens a second per address (429 beyond)",
     ),
-    ("READ_BURST", _number(int, 1, 100000), "such reads allowed at once per address"),
+    ("READ_BURST", number(int, 1, 100000), "such reads allowed at once per address"),
     (
         "OVERLOAD_CPU",
-        _number(float, 0.01, 1000),
+        number(float, 0.01, 1000),
         "share of one core in use above which new sessions and sockets get 503",
     ),
     (
         "SHED_RATE",
-        _number(float, 0, 10**6),
+        number(float, 0, 10**6),
         "requests a second above which an address with a quarter of all requests is shed "
         "(429) during an overload; 0: never",
     ),
-    ("ADMIN_RATE", _number(float, 0.1, 100000), "admin API requests a second (429 beyond)"),
-    ("ADMIN_BURST", _number(int, 1, 100000), "admin API requests allowed at once"),
+    ("ADMIN_RATE", number(float, 0.1, 100000), "admin API requests a second (429 beyond)"),
+    ("ADMIN_BURST", number(int, 1, 100000), "admin API requests allowed at once"),
     (
         "ADMIN_SCAN_RATE",
-        _number(float, 1000, 10**12),
+        number(float, 1000, 10**12),
         "players a second an admin's player listings may scan (429 beyond)",
     ),
-    ("ADMIN_BULK_PACE", _number(float, 0, 60), "seconds between two steps of a bulk job"),
+    ("ADMIN_BULK_PACE", number(float, 0, 60), "seconds between two steps of a bulk job"),
     (
         "ADMIN_METRICS_INTERVAL",
-        _number(float, 0.5, 60),
+        number(float, 0.5, 60),
         "seconds between two samples of the admin figures (socket pushes, 10-minute history)",
     ),
-    ("GC_POLICY", _choice(("tuned", "default")), "garbage collector: tuned or default"),
-    ("REDIS_URL", _redis_url, "Redis joining one engine and many gateways (unset: one process)"),
-    ("ROLE", _choice(("all", "engine", "gateway")), "with REDIS_URL: all, engine or gateway"),
-    ("GATEWAYS", _number(int, 1, 256), "with ROLE=all: gateway processes (default: the cores)"),
-    ("GATEWAY_ID", _gateway_id, "a gateway's name on the bus (default: host name and pid)"),
+    ("GC_POLICY", choice(("tuned", "default")), "garbage collector: tuned or default"),
+    (
+        "REDIS_URL",
+        redis_url,
+        "Redis joining one engine and many gateways (unset: one process)",
+    ),
+    (
+        "ROLE",
+        choice(("all", "engine", "gateway")),
+        "with REDIS_URL: all, engine or gateway",
+    ),
+    (
+        "GATEWAYS",
+        number(int, 1, 256),
+        "with ROLE=all: gateway processes (default: the cores)",
+    ),
+    ("GATEWAY_ID", gateway_id, "a gateway's name on the bus (default: host name and pid)"),
     (
         "BUS_SHED_LATENCY",
-        _number(float, 0.0, 60),
+        number(float, 0.0, 60),
         "seconds of smoothed reply time from the engine past which a gateway refuses new players",
     ),
 ]

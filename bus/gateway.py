@@ -38,6 +38,7 @@ from typing import Any
 from actor.actor import Online, settle
 from bus import keys, wire
 from bus.board_feed import Action, BoardFeed
+from bus.gateway_presence import GatewayPresence
 from bus.link import Listener, Reply, TurnObserver
 from bus.redis_io import Appender, Health, Writer, connect, stop_if_cancelled, unreachable
 from bus.stream_reader import StreamReader
@@ -97,17 +98,8 @@ class RemoteGame:
         self.alive: dict[str, Any] = {}
         self.heard_at = float("-inf")  # the engine's last heartbeat (monotonic)
         self.epoch: int | None = None
-        self.joined: set[str] = set()  # presence not yet reported
-        self.left: set[str] = set()
-        self.players: dict[str, None] = {}  # players with a socket here
-        self._whole = True  # the next report sends every player (a (re)join)
+        self.presence = GatewayPresence(gateway)
         self.timeouts = 0
-        # The server's open connections per address (``ConnLimits.per_address``): the busy ones
-        # go to the engine once a second; what other gateways hold comes back in ``elsewhere``.
-        self.connections: dict[str, int] = {}
-        self.connection_cap = 0
-        self.elsewhere: dict[str, int] = {}
-        self.sockets: Callable[[], int] = lambda: 0  # the server's open WebSockets
         self.sent = 0  # calls sent
         self.answered = 0
         self.latency = 0.0  # smoothed seconds from a call to its reply
@@ -164,7 +156,7 @@ class RemoteGame:
 
     def cast(self, cmd: Any) -> None:
         if type(cmd) is Online:
-            self._count(cmd)
+            self.presence.count(cmd)
             return
         if self.running:
             with contextlib.suppress(Unavailable):
@@ -283,10 +275,10 @@ class RemoteGame:
         elif channel == keys.ENGINE.encode():
             self.alive = wire.decode_alive(data)
             self.heard_at = time.monotonic()
-            self._count_elsewhere(self.alive.get("addresses") or {})
+            self.presence.take_elsewhere(self.alive.get("addresses") or {})
             epoch = self.alive.get("epoch")
             if epoch != self.epoch and self.epoch is not None:
-                self._whole = True  # a new engine: it must hear every player here
+                self.presence.whole = True  # a new engine: it must hear every player here
             if epoch != self.epoch:
                 self.epoch = epoch
 
@@ -298,7 +290,7 @@ class RemoteGame:
             return
         if payload is not None:
             self._take(wire.decode_publication(payload))
-        self._whole = True
+        self.presence.whole = True
 
     def _take(self, publication: wire.Publication) -> None:
         action = self.feed.take(publication)
@@ -309,45 +301,6 @@ class RemoteGame:
         self._board = publication.board
 
     # -- presence and timeouts ---------------------------------------------------------------
-
-    def _count(self, online: Online) -> None:
-        player = online.player_id
-        if online.delta > 0:
-            self.players[player] = None
-            self.left.discard(player)
-            self.joined.add(player)
-        else:
-            self.players.pop(player, None)
-            self.joined.discard(player)
-            self.left.add(player)
-
-    def report(self, addresses: bool = False) -> wire.Presence:
-        """This gateway's presence since the last report (all of it after a (re)join); with
-        ``addresses``, its busy client addresses too."""
-        busy = self.busy_addresses() if addresses else None
-        sockets = self.sockets() if addresses else None
-        if self._whole:
-            return wire.Presence(
-                joined=list(self.players), whole=True, addresses=busy, sockets=sockets
-            )
-        return wire.Presence(
-            joined=sorted(self.joined), left=sorted(self.left), addresses=busy, sockets=sockets
-        )
-
-    def busy_addresses(self) -> dict[str, int]:
-        """Addresses holding a sixteenth of the cap here or more: below that, even 16 gateways
-        together stay under the cap, so only these need counting across gateways."""
-        least = max(1, self.connection_cap // 16)
-        return {address: n for address, n in self.connections.items() if n >= least}
-
-    def _count_elsewhere(self, addresses: dict[str, dict[str, int]]) -> None:
-        elsewhere = {}
-        for address, held in addresses.items():
-            others = sum(n for gateway, n in held.items() if gateway != self.gateway)
-            if others:
-                elsewhere[address] = others
-        self.elsewhere.clear()  # in place: the server's limits hold this very dict
-        self.elsewhere.update(elsewhere)
 
     async def _sweep_forever(self) -> None:
         """Answer calls past their time 503; report presence (the gateway's heartbeat)."""
@@ -372,16 +325,14 @@ class RemoteGame:
                 _, reply = self.pending.pop(call_id)
                 self.timeouts += 1
                 reply(None, unreachable("the game's engine did not answer in time"))
-            report_due = now >= next_report or self.joined or self.left
-            if report_due and self.health.reachable:
+            presence = self.presence
+            if (now >= next_report or presence.changed) and self.health.reachable:
                 try:
-                    self.calls.add((wire.CAST, self.report(addresses=now >= next_report)))
+                    self.calls.add((wire.CAST, presence.report(addresses=now >= next_report)))
                 except Unavailable:
                     pass
                 else:
-                    self.joined.clear()
-                    self.left.clear()
-                    self._whole = False
+                    presence.reported()
                     next_report = now + PRESENCE_EVERY
             await asyncio.sleep(0.1)
 
@@ -392,7 +343,7 @@ class RemoteGame:
             if waiting is not None:
                 waiting[1](None, unreachable())
         if any(type(cmd) is wire.Presence for _, cmd in calls):
-            self._whole = True
+            self.presence.whole = True
 
     def _unavailable(self) -> Unavailable:
         if not self.health.reachable:

@@ -52,7 +52,7 @@ class BusCollector(Collector):
         yield GaugeMetricFamily(
             "bus_connections_elsewhere",
             "Connections other gateways hold from the busy client addresses this one also serves",
-            sum(game.elsewhere.values()),
+            sum(game.presence.elsewhere.values()),
         )
         yield CounterMetricFamily(
             "engine_commands", "Calls the engine read, every gateway's", alive.get("commands", 0)

@@ -35,7 +35,8 @@ from persistence.errors import StartupError
 from persistence.lock import release_lock, take_lock
 from persistence.store import check_data_dir
 from server.auth import load_auth
-from settings import GATEWAY_ID, Settings
+from setting_values import GATEWAY_ID
+from settings import Settings
 
 log = logging.getLogger("ctb.cluster")
 

@@ -124,10 +124,11 @@ async def gateway_ctx(app: web.Application) -> AsyncIterator[None]:
     app[METRICS].players_total.set_function(lambda: game.board.players_total if game.running else 0)
     bus_metrics.register(app[METRICS].registry, game)
     per_address = app[CONN_LIMITS].per_address  # the cap holds across gateways
-    game.connections, game.connection_cap = per_address.open, per_address.cap
-    per_address.elsewhere = game.elsewhere
+    presence = game.presence
+    presence.connections, presence.connection_cap = per_address.open, per_address.cap
+    per_address.elsewhere = presence.elsewhere
     registry = app[METRICS].registry
-    game.sockets = lambda: int(registry.get_sample_value("ws_connections_active") or 0)
+    presence.sockets = lambda: int(registry.get_sample_value("ws_connections_active") or 0)
     await game.start()
     log.info("gateway ready", extra={"event": "ready", "gateway": game.gateway})
     yield
