@@ -14,7 +14,7 @@ The engine process runs the game as the single process does (actor, journal, sna
   the board that follows it;
 - counts players once across gateways (``bus/presence.py``) and forgets a gateway that falls
   silent, and runs the admin's listing beside the turns, as the single process does;
-- says it is alive twice a second (``ENGINE_CHANNEL``), with the figures the admin page shows and
+- says it is alive twice a second (``keys.ENGINE``), with the figures the admin page shows and
   why it is not ready, if it is not; a gateway that stops hearing it answers 503.
 
 No secret goes to Redis: commands and replies carry player ids and results, never tokens or keys.
@@ -63,15 +63,6 @@ class GameCounts:
 
 
 @dataclass(slots=True)
-class HostFigures:
-    commands: int = 0  # calls read from the command stream
-    replies: int = 0
-    entries: int = 0  # command stream entries read
-    publications: int = 0
-    gateways_lost: int = 0
-
-
-@dataclass(slots=True)
 class EngineHost:
     game: LocalGame
     url: str
@@ -80,7 +71,7 @@ class EngineHost:
     sessions: SessionLimiter  # SESSIONS_PER_MINUTE per address, over every gateway
     health: Health = field(default_factory=Health)
     presence: PresenceBook = field(default_factory=PresenceBook)
-    figures: HostFigures = field(default_factory=HostFigures)
+    commands: int = 0  # calls read from the command stream, every gateway's
     counts: GameCounts = field(default_factory=GameCounts)
     writer: Writer | None = None
     reader: StreamReader | None = None
@@ -129,8 +120,7 @@ class EngineHost:
             except Exception:  # not a batch at all: nobody to answer
                 log.warning("unreadable command entry", extra={"event": "bus_bad_entry"})
                 continue
-            self.figures.entries += 1
-            self.figures.commands += len(calls)
+            self.commands += len(calls)
             self.presence.heard_from(gateway, now)
             for call_id, cmd in calls:
                 kind = type(cmd)
@@ -159,7 +149,6 @@ class EngineHost:
                 counts.clicks += value.accepted
         if call_id == wire.CAST:
             return
-        self.figures.replies += 1
         # Redis cut off: the gateway's call times out and the client retries (same batch_id).
         with contextlib.suppress(Exception):
             self._replies_to(gateway).add(
@@ -227,7 +216,6 @@ class EngineHost:
         writer.post("PUBLISH", keys.BOARDS, payload)
         writer.post("SET", keys.LATEST_BOARD, payload)
         self.published, self.latest = board, payload
-        self.figures.publications += 1
 
     async def _publish_forever(self) -> None:
         while True:
@@ -252,7 +240,7 @@ class EngineHost:
             "not_ready": self.game.not_ready,
             "figures": figures,
             "online": self.presence.online,
-            "commands": self.figures.commands,
+            "commands": self.commands,
             "stream_read": 0 if reader is None else reader.entries,
             "stream_length": self.stream_length,
             "addresses": self.presence.busy_addresses(),
@@ -269,7 +257,6 @@ class EngineHost:
             stop_if_cancelled()
             gone, delta = self.presence.forget_silent(time.monotonic(), GATEWAY_SILENCE)
             if gone:
-                self.figures.gateways_lost += len(gone)
                 for gateway in gone:
                     self.replies.pop(gateway, None)
                 log.warning(
