@@ -48,6 +48,10 @@ CURRENT = "snapshot.bin"
 PREVIOUS = "snapshot.prev.bin"
 TEMP_PREFIX = CURRENT + ".tmp-"
 BUFFER = 1 << 20
+# The writer's file buffer. The writer is the forked child (persistence/saver.py), where every
+# page of a buffer is a fresh page counted on top of the server's while the child lives; the
+# chunks it writes are mostly larger than this, and those go to the file without a copy.
+WRITE_BUFFER = 64 * 1024
 
 
 def temp_name(pid: int) -> str:
@@ -62,7 +66,7 @@ def write(data_dir: DataDir, name: str, state: GameState, journal_next: int) -> 
     crc = zlib.crc32(head)
     length = 0
     fd = data_dir.open_fd(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-    with open(fd, "wb", buffering=BUFFER) as out:
+    with open(fd, "wb", buffering=WRITE_BUFFER) as out:
         out.write(head)
         for obj in codec.encode(state, journal_next, time.time()):
             data = packer.pack(obj)
