@@ -130,6 +130,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
             raise Unauthorized("unknown player") from None
     except Unauthorized as error:
         return refuse(request, error, "unauthorized")
+    player_id = me["id"]  # the game's own string: the copy decoded from the token can go
 
     # Handed over in a box the socket empties once the snapshot is out, so no frame holds the
     # player object (about 1 KB) for the socket's whole life.
