@@ -112,17 +112,20 @@ class Reading:
 
 
 def read_tree(pid: int) -> Reading:
-    """The tree's PSS; file-backed pages are split with every process that maps the same
-    files (this one included), so a child that appears moves ``pss`` a little by itself."""
-    parent = rollup(pid)
-    reading = Reading(parent.get("Pss", 0), parent.get("Pss_Anon", 0), parent)
-    for kid in children(pid):
-        figures = rollup(kid)
-        reading.pss += figures.get("Pss", 0)
-        reading.anon += figures.get("Pss_Anon", 0)
-        if figures:
-            reading.child = figures
-    return reading
+    """The tree's PSS, its children listed before and after: a reading of the parent taken as
+    it forks would count the pages it is about to share once whole and once half."""
+    while True:
+        kids = children(pid)
+        parent = rollup(pid)
+        reading = Reading(parent.get("Pss", 0), parent.get("Pss_Anon", 0), parent)
+        for kid in kids:
+            figures = rollup(kid)
+            reading.pss += figures.get("Pss", 0)
+            reading.anon += figures.get("Pss_Anon", 0)
+            if figures:
+                reading.child = figures
+        if children(pid) == kids:
+            return reading
 
 
 # -- the server ---------------------------------------------------------------------------------
@@ -224,8 +227,7 @@ async def push_phase(pid: int, clients: list[Any], seconds: float) -> dict[str, 
         "peak": peak,
         "peak_without_child": peak_without,
         "children": len(costs),
-        "child_cost_median": costs[len(costs) // 2] if costs else 0,
-        "child_cost_max": costs[-1] if costs else 0,
+        "child_costs": costs,
         "parent_minor_faults": minor_faults(pid) - faults,
     }
 
@@ -330,11 +332,11 @@ async def probe(args: argparse.Namespace) -> None:
                     f"pushing    peak PSS {push['peak'] / 1024:.1f} MB, without a child "
                     f"{push['peak_without_child'] / 1024:.1f} MB ({over:.0f} B a client over idle)"
                 )
+                costs = " ".join(f"{kb / 1024:.1f}" for kb in push["child_costs"])
                 print(
-                    f"           {push['children']} snapshot children, each added to the anon PSS:"
-                    f" median {push['child_cost_median'] / 1024:.1f} MB,"
-                    f" max {push['child_cost_max'] / 1024:.1f} MB;"
-                    f" the server's minor faults {push['parent_minor_faults']}"
+                    f"           {push['children']} snapshot children added to the anon PSS"
+                    f" (MB, least first): {costs}; the server's minor faults"
+                    f" {push['parent_minor_faults']}"
                 )
             for client in clients:
                 if client.transport is not None:
