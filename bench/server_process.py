@@ -67,14 +67,21 @@ class Server:
         return self.proc.returncode
 
 
-def start(data_dir: Path, log: Path, env: dict[str, str], ready_timeout: float = 120.0) -> Server:
-    """Start ``run.py`` on ``data_dir`` with ``env`` over the bench defaults; wait for /readyz."""
+def start(
+    data_dir: Path,
+    log: Path,
+    env: dict[str, str],
+    ready_timeout: float = 120.0,
+    argv: list[str] | None = None,
+) -> Server:
+    """Start ``run.py`` (or ``argv``) on ``data_dir`` with ``env`` over the bench defaults; wait
+    for /readyz."""
     port = free_port()
     full_env = {**os.environ, **BASE_ENV, "PORT": str(port), "DATA_DIR": str(data_dir), **env}
     started = time.perf_counter()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "run.py")],
+            argv or [sys.executable, str(ROOT / "run.py")],
             cwd=ROOT,
             env=full_env,
             stdout=out,

@@ -109,7 +109,10 @@ def push(
         by_player = current.contributions[planet]
         batches = by_player.get(player_id)
         if batches is None:
-            batches = by_player[player_id] = []
+            # Keyed by the player's own id string rather than the caller's equal copy (a
+            # socket's, decoded from its token): one string a player for the snapshot's child
+            # to read, not two on two pages.
+            batches = by_player[player.id] = []
         if throttled:
             batches.extend([count for count in granted if count])
         else:

@@ -108,12 +108,17 @@ def _actor(request: web.Request) -> GameLink:
     return actor
 
 
-def player_of(request: web.Request) -> str:
-    """The player id of a valid player token; 401 for none, forged, expired or a ws token."""
+def player_of(request: web.Request, remember: bool = True) -> str:
+    """The player id of a valid player token; 401 for none, forged, expired or a ws token.
+
+    ``remember``: keep the verified token for the next request (``server/token_cache.py``).
+    """
     app = request.app
     keys = app[AUTH]
     return app[HTTP].tokens.player(
-        auth.bearer(request), lambda token: auth.verify_until(keys, token, auth.PLAYER)
+        auth.bearer(request),
+        lambda token: auth.verify_until(keys, token, auth.PLAYER),
+        remember=remember,
     )
 
 
@@ -198,7 +203,7 @@ async def patch_me(request: web.Request) -> web.Response:
 
 
 async def ws_token(request: web.Request) -> web.Response:
-    pid = player_of(request)
+    pid = player_of(request, remember=False)  # once a socket: not worth a place in the cache
     spend_read(request)
     me = await call_as_player(request, GetMe(player_id=pid))
     if me["status"] == BANNED:

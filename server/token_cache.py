@@ -7,6 +7,10 @@ signature included: only a string this server has verified itself can hit. The e
 checked on every hit, and the cache holds a bounded number of tokens, dropping the oldest first.
 A plain dict in insertion order does that; ``cachetools.TLRUCache`` with each token's expiry
 would too, at 4.1 µs a lookup against 1.3 µs here (``bench/library_bench.py``), on every push.
+
+A request made once per socket (``POST /api/ws-token``) reads the cache but does not fill it: a
+client that plays over its WebSocket would leave its token in the cache for nothing, about
+650 bytes a player (the token, the decoded id, the entry) up to ``MAX_TOKENS``.
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ class TokenCache:
         token: str,
         verify: Callable[[str], tuple[str, float]],
         now: Callable[[], float] = time.time,
+        remember: bool = True,
     ) -> str:
-        """The player id of ``token``, verifying it with ``verify`` unless known and unexpired."""
+        """The player id of ``token``, verifying it with ``verify`` unless known and unexpired;
+        a token verified here is kept for the next request if ``remember``."""
         known = self._known.get(token)
         if known is not None:
             if now() < known[1]:
@@ -44,6 +50,8 @@ class TokenCache:
             del self._known[token]
             raise Unauthorized("token expired")
         player_id, expires_at = verify(token)
+        if not remember:
+            return player_id
         self._known[token] = (player_id, expires_at)
         if len(self._known) > self.max_tokens:
             del self._known[next(iter(self._known))]

@@ -335,3 +335,16 @@ def test_a_player_moved_mid_round_keeps_both_planets_clicks_in_the_summary(
     assert summary.player_totals == {"e": 13}
     assert summary.totals == {"earth": 8, "mars": 5}
     assert summary.top[0]["score"] == 13
+
+
+def test_contributions_are_keyed_by_the_players_own_id_string(state: GameState) -> None:
+    """A push that names its player by an equal copy of the id files the round's contributions
+    under the player's own id string, so the state holds one such string a player."""
+    add_player(state, "player-one")
+    player = state.players["player-one"]
+    copy = "".join(["player-", "one"])
+    assert copy == player.id and copy is not player.id
+    push(state, copy, "b1", [3], T0)
+    assert state.current is not None
+    (key,) = state.current.contributions[player.planet]
+    assert key is player.id

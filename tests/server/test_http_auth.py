@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient
 from persistence.errors import StartupError
 from server import auth as auth_mod
 from server.app import init_app
+from server.http_api import HTTP
 from server.keys import ACTOR, AUTH, SETTINGS
 from settings import Settings
 from tests.server.conftest import ClientFactory, auth, new_player
@@ -156,6 +157,16 @@ async def test_ws_token_is_short_lived_and_of_its_own_kind(client: TestClient) -
     assert auth_mod.verify(secret, body["token"], auth_mod.WS) == player["id"]
     claims = jwt.decode(body["token"], options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 90
+
+
+async def test_ws_token_leaves_the_player_token_out_of_the_cache(client: TestClient) -> None:
+    """A ws-token request (once a socket) keeps no verified token; GET /api/me does."""
+    token, _ = await new_player(client)
+    tokens = client.app[HTTP].tokens
+    assert (await client.post("/api/ws-token", headers=auth(token))).status == 200
+    assert len(tokens) == 0
+    assert (await client.get("/api/me", headers=auth(token))).status == 200
+    assert len(tokens) == 1
 
 
 async def test_banned_player_gets_no_ws_token(client: TestClient) -> None:

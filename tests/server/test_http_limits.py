@@ -127,6 +127,22 @@ def test_token_cache_never_keeps_a_refused_token() -> None:
     assert len(cache) == 0
 
 
+def test_token_cache_can_check_a_token_without_keeping_it() -> None:
+    """remember=False verifies a new token and keeps nothing; a known token still hits."""
+    calls: list[str] = []
+
+    def verify(token: str) -> tuple[str, float]:
+        calls.append(token)
+        return "player-1", 1e18
+
+    cache = TokenCache()
+    assert cache.player("tok", verify, remember=False) == "player-1"
+    assert len(cache) == 0
+    cache.player("tok", verify)
+    assert cache.player("tok", verify, remember=False) == "player-1"
+    assert calls == ["tok", "tok"] and len(cache) == 1
+
+
 def test_token_cache_is_bounded() -> None:
     """The cache drops its oldest tokens beyond its size."""
     cache = TokenCache(max_tokens=10)

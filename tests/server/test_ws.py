@@ -56,6 +56,31 @@ async def test_connect_sends_the_snapshot_with_me_at_once(client: TestClient) ->
     await sock.close()
 
 
+def awaiting(coro: Any) -> list[Any]:
+    """A coroutine and the coroutines it awaits, outermost first."""
+    chain = []
+    while hasattr(coro, "cr_frame"):
+        chain.append(coro)
+        coro = coro.cr_await
+    return chain
+
+
+async def test_an_open_socket_keeps_no_token_and_no_middleware_of_its_own(
+    client: TestClient,
+) -> None:
+    """While a socket lives, its handler's frames hold neither its token nor a frame of the
+    address-load middleware, which hands the handler's coroutine straight back."""
+    token, _ = await ws_player(client)
+    sock = await client.ws_connect(f"/ws?token={token}")
+    await recv(sock)
+    chains = [awaiting(task.get_coro()) for task in asyncio.all_tasks()]
+    chain = next(c for c in chains if any(co.cr_code is ws.serve.__code__ for co in c))
+    names = [co.cr_code.co_name for co in chain]
+    assert "handle" in names and "shed_requests" not in names
+    assert all(token not in co.cr_frame.f_locals.values() for co in chain)
+    await sock.close()
+
+
 async def test_a_token_from_the_http_api_opens_a_socket(client: TestClient) -> None:
     """The real path: a session, then a ws token for it, then the socket for that player."""
     player_token, player = await new_player(client)
