@@ -33,25 +33,25 @@ Frame = tuple[str, str]  # (function, file)
 Match = Callable[[Frame], bool]
 
 
-def _in(package: str) -> Match:
-    return lambda frame: frame[1].startswith(package)
+def in_files(*packages: str) -> Match:
+    return lambda frame: frame[1].startswith(packages)
 
 
-def _call(*names: str, file: str = "") -> Match:
+def called(*names: str, file: str = "") -> Match:
     return lambda frame: frame[0] in names and file in frame[1]
 
 
 # (part, matches a frame): the first part any frame of a stack matches takes the sample.
 PARTS: list[tuple[str, Match]] = [
-    ("boards: build and publish", _call("publish", "publication", "build_board")),
-    ("heartbeat and presence", _call("_heartbeat_forever", "alive", "_presence")),
-    ("journal: encode and write", _in("persistence/")),
-    ("decode command entries", _call("decode_calls")),
-    ("encode replies", _call("encode_replies")),
-    ("rules: engine.commands.apply", _in("engine/")),
-    ("Redis I/O (redis-py: pipelines, XREAD, parsing)", _in("redis/")),
-    ("engine host: handing calls to the actor, replies", _in("bus/")),
-    ("actor: mailbox, turns, replies", _in("actor/")),
+    ("boards: build and publish", called("publish", "publication", "build_board")),
+    ("heartbeat and presence", called("_heartbeat_forever", "alive", "_presence")),
+    ("journal: encode and write", in_files("persistence/")),
+    ("decode command entries", called("decode_calls")),
+    ("encode replies", called("encode_replies")),
+    ("rules: engine.commands.apply", in_files("engine/")),
+    ("Redis I/O (redis-py: pipelines, XREAD, parsing)", in_files("redis/")),
+    ("engine host: handing calls to the actor, replies", in_files("bus/")),
+    ("actor: mailbox, turns, replies", in_files("actor/")),
     ("event loop (asyncio, uvloop)", lambda f: f[1].startswith(("asyncio/", "uvloop/"))),
 ]
 WRITE_WAIT = "socket writes (wall time: mostly off the core after waking Redis)"
@@ -60,13 +60,14 @@ LOOP = "the event loop's own C code (uvloop: its waits for the sockets included)
 SET_APART = (WRITE_WAIT, THREADS, LOOP)
 
 
-def _frames(stack: str) -> list[Frame]:
+def frames_of(stack: str) -> list[Frame]:
     """``function (file:line)`` frames, outermost first, of one collapsed stack; py-spy names
-    each file from its entry of ``sys.path`` (``engine/clicks.py``, ``redis/client.py``)."""
+    each file from its entry of ``sys.path`` (``engine/clicks.py``, ``redis/client.py``), a native
+    one by its source or library (``loop.c``, ``libc.so.6``)."""
     frames = []
     for text in stack.split(";"):
         name, _, where = text.partition(" (")
-        frames.append((name.strip(), where.rsplit(":", 1)[0]))
+        frames.append((name.strip(), where.rsplit(":", 1)[0].rstrip(")")))
     return frames
 
 
@@ -122,7 +123,7 @@ class Profiler:
         leaves: Counter[str] = Counter()
         for line in path.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
-            frames = _frames(stack)
+            frames = frames_of(stack)
             part = part_of(frames)
             parts[part] += int(count)
             if part not in SET_APART:

@@ -25,46 +25,45 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-Frame = tuple[str, str]  # (function, file)
-Match = Callable[[Frame], bool]
-
-
-def _in(*prefixes: str) -> Match:
-    return lambda frame: frame[1].startswith(prefixes)
-
-
-def _named(*names: str) -> Match:
-    return lambda frame: frame[0] in names
-
+import psutil
+from cluster_profile import Frame, Match, frames_of, in_files
+from memory_probe import minor_faults
 
 AIOHTTP = "aiohttp: HTTP, handshakes, frame reading and writing"
 AIOHTTP_C = {"reader_c.c", "_http_parser.c", "_http_writer.c", "mask.c"}
+PUSH_RULES = (
+    "engine/clicks.py",
+    "engine/throttle.py",
+    "engine/rank_index.py",
+    "engine/leaderboard.py",
+    "engine/batch_memory.py",
+    "engine/admin/interventions.py",
+    "engine/admin/fast_path.py",
+)
 # (row, matches a Python frame): walking a stack's Python frames from the innermost out, the
 # first frame that some row matches gives the sample to that row.
 ROWS: list[tuple[str, Match]] = [
-    ("snapshot: fork and the child's bookkeeping", _in("persistence/saver.py")),
-    ("journal: encode, frame, CRC, write", _in("persistence/")),
-    ("engine: the push's rules", _in("engine/clicks.py", "engine/throttle.py", "engine/rank_")),
-    ("engine: the push's rules", _in("engine/leaderboard.py", "engine/batch_memory.py")),
-    ("engine: the push's rules", _in("engine/admin/interventions.py", "engine/admin/fast")),
-    ("engine: boards, ticks and the rest", _in("engine/")),
-    ("actor: mailbox, turns, replies", _in("actor/")),
-    ("broadcaster: ticks and the fan-out's Python", _in("server/broadcaster.py")),
-    ("dispatch and glue: frame to mailbox, ack encode", _in("server/ws", "server/push.py")),
-    ("server: sessions, tokens, metrics, overload", _in("server/", "bus/", "jwt/")),
-    (AIOHTTP, _in("aiohttp/")),
-    ("asyncio in Python (tasks, futures)", _in("asyncio/")),
-    ("the bare server's handler", _in("server.py")),
+    ("snapshot: fork and the child's bookkeeping", in_files("persistence/saver.py")),
+    ("journal: encode, frame, CRC, write", in_files("persistence/")),
+    ("engine: the push's rules", in_files(*PUSH_RULES)),
+    ("engine: boards, ticks and the rest", in_files("engine/")),
+    ("actor: mailbox, turns, replies", in_files("actor/")),
+    ("broadcaster: ticks and the fan-out's Python", in_files("server/broadcaster.py")),
+    ("dispatch and glue: frame to mailbox, ack encode", in_files("server/ws", "server/push.py")),
+    ("server: sessions, tokens, metrics, overload", in_files("server/", "bus/", "jwt/")),
+    (AIOHTTP, in_files("aiohttp/")),
+    ("asyncio in Python (tasks, futures)", in_files("asyncio/")),
+    ("the bare server's handler", in_files("server.py")),
 ]
 WRITES = "socket writes (boards and acks)"
 WRITE_CALLS = {
@@ -81,14 +80,6 @@ IDLE_WAITS = {"epoll_pwait", "epoll_wait", "_queue_SimpleQueue_get_impl", "pthre
 IDLE = "waiting (not CPU: the loop's poll, idle worker threads)"
 # The frames every stack starts with: the program's entry and the loop's run.
 ENTRY = {"<module>", "main", "run", "run_app", "run_until_complete", "run_forever", "Runner.run"}
-
-
-def _frames(stack: str) -> list[Frame]:
-    frames = []
-    for text in stack.split(";"):
-        name, _, where = text.partition(" (")
-        frames.append((name.strip(), where.rsplit(":", 1)[0].rstrip(")")))
-    return frames
 
 
 def row_of(frames: list[Frame]) -> str:
@@ -117,38 +108,29 @@ def row_of(frames: list[Frame]) -> str:
 def find_pid(pattern: str, timeout: float) -> int:
     """The outermost Python process whose command line matches: not a shell that started it,
     not a snapshot child it forked, not this script."""
+    matches = re.compile(pattern).search
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
-        found = {int(pid) for pid in out.stdout.split()} - {os.getpid()}
-        python = {pid for pid in found if _is_python(pid)}
-        tops = [pid for pid in python if _parent(pid) not in python]
+        found = {
+            proc.pid: proc.info["ppid"]
+            for proc in psutil.process_iter(["cmdline", "exe", "ppid"])
+            if proc.pid != os.getpid()
+            and Path(proc.info["exe"] or "").name.startswith("python")
+            and matches(" ".join(proc.info["cmdline"] or ()))
+        }
+        tops = [pid for pid, parent in found.items() if parent not in found]
         if tops:
             return min(tops)
         time.sleep(0.2)
     raise SystemExit(f"no process matches {pattern!r}")
 
 
-def _is_python(pid: int) -> bool:
-    try:
-        return Path(os.readlink(f"/proc/{pid}/exe")).name.startswith("python")
-    except OSError:
-        return False
-
-
-def _parent(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
 def _cpu_and_faults(pid: int) -> tuple[float, int]:
     """CPU seconds (the process's threads and the snapshot children it waited for) and minor
-    page faults so far, from ``/proc/PID/stat``."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
-    return ticks / os.sysconf("SC_CLK_TCK"), int(fields[7])  # minflt
+    page faults so far."""
+    times = psutil.Process(pid).cpu_times()
+    cpu = times.user + times.system + times.children_user + times.children_system
+    return cpu, minor_faults(pid)
 
 
 def record(pid: int, seconds: float, rate: int, workdir: Path) -> tuple[Path, dict[str, float]]:
@@ -190,7 +172,7 @@ def report(stacks: Path, counts: dict[str, float], acks: float) -> dict[str, flo
     rows: Counter[str] = Counter()
     for line in stacks.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        rows[row_of(_frames(stack))] += int(count)
+        rows[row_of(frames_of(stack))] += int(count)
     rows.pop(IDLE, None)
     total = sum(rows.values()) or 1
     cpu_ms = counts.get("cpu_ms", 0.0)
