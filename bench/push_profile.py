@@ -1,8 +1,9 @@
 """Where a server's CPU goes per acknowledged push, in the rows of the push-path profile.
 
 Attach it to a server under load (the peer benchmark's, or ``bench/ws_load.py``'s) while the
-measured window is open. ``/proc/PID/stat`` gives the process's CPU (its threads and the
-snapshot children it waited for) and its minor page faults over the window; ``py-spy --native``
+measured window is open. The kernel's counts (through psutil and ``/proc/PID/stat``) give the
+process's CPU (its threads and the snapshot children it waited for) and its minor page faults
+over the window; ``py-spy --native``
 samples its stacks, Python and C (uvloop, libc) together, so a socket write, the loop's own
 polling and the Python that led to them are told apart.
 
